@@ -1,0 +1,5 @@
+//! `profile-get`: GET /users/me: the signed-in user's profile.
+
+fn main() -> Result<(), stepauth::lambda::Error> {
+    stepauth::lambda::start(stepauth::routes::handler::profile_get)
+}

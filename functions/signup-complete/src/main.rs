@@ -1,0 +1,5 @@
+//! `signup-complete`: POST /auth/signup/complete: set the password, create the user, start a session.
+
+fn main() -> Result<(), stepauth::lambda::Error> {
+    stepauth::lambda::start(stepauth::routes::handler::signup_complete)
+}

@@ -1,0 +1,5 @@
+//! `signup-verify`: POST /auth/signup/verify: trade the emailed code for a sign-up token.
+
+fn main() -> Result<(), stepauth::lambda::Error> {
+    stepauth::lambda::start(stepauth::routes::handler::signup_verify)
+}

@@ -1,0 +1,182 @@
+//! Configuration, read once at cold start from the environment.
+//!
+//! Every name and limit lives here; nothing else reads the environment. Defaults are the
+//! values `../shared/SECURITY.md` asks for; the Lambda functions must also be given the
+//! table, the from-address, the signing key and the code pepper (see `infra/`).
+
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+
+/// Limits on emailed one-time codes (SECURITY.md items 5–9).
+#[derive(Debug, Clone)]
+pub struct CodeLimits {
+    /// How long a code is valid.
+    pub ttl: Duration,
+    /// Wrong guesses that kill the current code.
+    pub max_attempts: u32,
+    /// Minimum time between two sends to one email, per purpose.
+    pub cooldown: Duration,
+    /// Sends allowed per email and purpose in one window.
+    pub max_sends_per_window: u32,
+    /// Wrong guesses allowed per email and purpose in one window, across resends.
+    pub max_failures_per_window: u32,
+    /// The length of the send and failure window.
+    pub window: Duration,
+}
+
+impl Default for CodeLimits {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(10 * 60),
+            max_attempts: 5,
+            cooldown: Duration::from_secs(60),
+            max_sends_per_window: 5,
+            max_failures_per_window: 10,
+            window: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+/// Lifetimes of the tokens stepauth issues.
+#[derive(Debug, Clone)]
+pub struct TokenLifetimes {
+    /// Access tokens (JWT): minutes.
+    pub access: Duration,
+    /// Refresh tokens: the absolute lifetime of a session; rotation does not extend it.
+    pub session: Duration,
+    /// The sign-up token that lets a verified email set its password.
+    pub signup: Duration,
+}
+
+impl Default for TokenLifetimes {
+    fn default() -> Self {
+        Self {
+            access: Duration::from_secs(10 * 60),
+            session: Duration::from_secs(30 * 24 * 60 * 60),
+            signup: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Everything a stepauth process is configured with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The product name used in mail.
+    pub product_name: String,
+    /// The `iss` claim of access tokens.
+    pub issuer: String,
+    /// The `aud` claim of access tokens.
+    pub audience: String,
+    /// Emailed-code limits.
+    pub codes: CodeLimits,
+    /// Token lifetimes.
+    pub tokens: TokenLifetimes,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            product_name: "stepauth".into(),
+            issuer: "stepauth".into(),
+            audience: "stepauth-api".into(),
+            codes: CodeLimits::default(),
+            tokens: TokenLifetimes::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `STEPAUTH_*` variables over the defaults.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let mut config = Self::default();
+        if let Some(v) = var("STEPAUTH_PRODUCT_NAME") {
+            config.product_name = v;
+        }
+        if let Some(v) = var("STEPAUTH_ISSUER") {
+            config.issuer = v;
+        }
+        if let Some(v) = var("STEPAUTH_AUDIENCE") {
+            config.audience = v;
+        }
+        let t = &mut config.tokens;
+        t.access = seconds("STEPAUTH_ACCESS_TOKEN_TTL_SECONDS", t.access)?;
+        t.session = seconds("STEPAUTH_SESSION_TTL_SECONDS", t.session)?;
+        t.signup = seconds("STEPAUTH_SIGNUP_TOKEN_TTL_SECONDS", t.signup)?;
+        let c = &mut config.codes;
+        c.ttl = seconds("STEPAUTH_CODE_TTL_SECONDS", c.ttl)?;
+        c.cooldown = seconds("STEPAUTH_CODE_COOLDOWN_SECONDS", c.cooldown)?;
+        c.max_sends_per_window = number("STEPAUTH_CODE_SENDS_PER_HOUR", c.max_sends_per_window)?;
+        c.max_failures_per_window =
+            number("STEPAUTH_CODE_FAILURES_PER_HOUR", c.max_failures_per_window)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Refuses settings that would break a security rule.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.codes.ttl > Duration::from_secs(600) {
+            bail!("emailed codes may live at most 10 minutes (SECURITY.md item 6)");
+        }
+        if self.tokens.access > Duration::from_secs(60 * 60) {
+            bail!("access tokens must live minutes, not hours (SECURITY.md item 15)");
+        }
+        if self.codes.max_attempts == 0 || self.codes.max_sends_per_window == 0 {
+            bail!("code limits must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// A non-empty environment variable.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A required environment variable.
+pub fn required(name: &str) -> anyhow::Result<String> {
+    var(name).with_context(|| format!("{name} must be set"))
+}
+
+fn number(name: &str, default: u32) -> anyhow::Result<u32> {
+    match var(name) {
+        Some(v) => v
+            .trim()
+            .parse()
+            .with_context(|| format!("{name} must be a whole number")),
+        None => Ok(default),
+    }
+}
+
+fn seconds(name: &str, default: Duration) -> anyhow::Result<Duration> {
+    match var(name) {
+        Some(v) => {
+            let n: u64 = v
+                .trim()
+                .parse()
+                .with_context(|| format!("{name} must be whole seconds"))?;
+            Ok(Duration::from_secs(n))
+        }
+        None => Ok(default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_security_checklist() {
+        let config = Config::default();
+        config.check().expect("defaults are valid");
+        assert_eq!(config.codes.ttl, Duration::from_secs(600));
+        assert_eq!(config.codes.max_attempts, 5);
+    }
+
+    #[test]
+    fn refuses_codes_that_outlive_ten_minutes() {
+        let mut config = Config::default();
+        config.codes.ttl = Duration::from_secs(601);
+        assert!(config.check().is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! The API's errors: every client mistake has a stable machine-readable code, and this is
+//! the one place where an error becomes an HTTP status and body.
+
+use std::collections::BTreeMap;
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+/// Per-field messages, keyed by the request field's name.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// Everything a handler can answer other than success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON, or not a JSON object.
+    #[error("{0}")]
+    InvalidJson(&'static str),
+    /// The body is over the size limit.
+    #[error("The request body is larger than {limit} bytes.")]
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A body was sent without `Content-Type: application/json`.
+    #[error("Send the request body as JSON, with Content-Type: application/json.")]
+    UnsupportedMediaType,
+    /// Fields are missing, of the wrong type, unknown, or break a rule.
+    #[error("Some fields are missing or invalid.")]
+    Validation {
+        /// What is wrong with each field.
+        fields: FieldErrors,
+        /// The password rules that failed, as stable codes (empty when none did).
+        password_rules: Vec<&'static str>,
+    },
+    /// No route has this path.
+    #[error("There is no such route.")]
+    NotFound,
+    /// The route exists but not with this method.
+    #[error("This route does not accept that method.")]
+    MethodNotAllowed {
+        /// The method the route does accept.
+        allow: &'static str,
+    },
+    /// An emailed code is wrong, expired, used, killed by wrong guesses, or of another purpose.
+    #[error("The code is wrong, has expired or was already used. Request a new one.")]
+    InvalidCode,
+    /// The sign-up token is unknown, used or expired.
+    #[error("The sign-up token is invalid or has expired. Verify your email again.")]
+    InvalidSignupToken,
+    /// No access token was presented.
+    #[error("Sign in to continue.")]
+    AuthenticationRequired,
+    /// An access or refresh token failed verification.
+    #[error("The token is invalid or has expired.")]
+    InvalidToken,
+    /// Wrong email or password; the same answer for unknown emails.
+    #[error("Invalid email or password.")]
+    InvalidCredentials,
+    /// The email already has an account (only said to someone who proved they own it).
+    #[error("An account with this email already exists. Log in instead.")]
+    EmailTaken,
+    /// A rate limit or cooldown.
+    #[error("Too many requests. Try again in {retry_after} seconds.")]
+    TooManyRequests {
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+    },
+    /// Anything unexpected: a store or mail failure, a bug. Logged, never shown.
+    #[error("Something went wrong on our side. Try again later.")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_)
+            | Self::Validation { .. }
+            | Self::InvalidCode
+            | Self::InvalidSignupToken => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::AuthenticationRequired | Self::InvalidToken | Self::InvalidCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code (documented in `docs/API.md`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidJson(_) => "invalid_json",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Validation { .. } => "validation_failed",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::InvalidCode => "invalid_code",
+            Self::InvalidSignupToken => "invalid_signup_token",
+            Self::AuthenticationRequired => "authentication_required",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::EmailTaken => "email_taken",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unexpected(_) => "internal_error",
+        }
+    }
+
+    /// A validation error on one field.
+    pub fn field(name: &str, message: impl Into<String>) -> Self {
+        Self::Validation {
+            fields: BTreeMap::from([(name.to_owned(), vec![message.into()])]),
+            password_rules: Vec::new(),
+        }
+    }
+
+    /// The response: `{"error", "message"}` plus `fields` and `password_rules` where they apply.
+    pub fn into_response(self) -> Response<Body> {
+        #[derive(Serialize)]
+        struct ErrorBody<'a> {
+            error: &'static str,
+            message: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            fields: Option<&'a FieldErrors>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            password_rules: Option<&'a [&'static str]>,
+        }
+        if let Self::Unexpected(error) = &self {
+            tracing::error!(error = format!("{error:#}"), "unexpected error");
+        }
+        let (fields, password_rules) = match &self {
+            Self::Validation {
+                fields,
+                password_rules,
+            } => (
+                Some(fields),
+                Some(password_rules.as_slice()).filter(|r| !r.is_empty()),
+            ),
+            _ => (None, None),
+        };
+        let body = ErrorBody {
+            error: self.code(),
+            message: self.to_string(),
+            fields,
+            password_rules,
+        };
+        let mut response = crate::http::json(self.status(), &body);
+        let headers = response.headers_mut();
+        match &self {
+            Self::TooManyRequests { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            Self::MethodNotAllowed { allow } => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            Self::AuthenticationRequired | Self::InvalidToken => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(response: &Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(response.body().as_ref()).expect("error bodies are JSON")
+    }
+
+    #[test]
+    fn unexpected_errors_hide_their_detail() {
+        let response =
+            ApiError::from(anyhow::anyhow!("table stepauth-prod: access denied")).into_response();
+        assert_eq!(response.status(), 500);
+        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        assert!(!text.contains("stepauth-prod"), "{text}");
+        assert_eq!(body(&response)["error"], "internal_error");
+    }
+
+    #[test]
+    fn rate_limits_say_when_to_retry() {
+        let response = ApiError::TooManyRequests { retry_after: 42 }.into_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "42");
+        assert_eq!(body(&response)["error"], "too_many_requests");
+    }
+
+    #[test]
+    fn validation_errors_list_fields() {
+        let response = ApiError::field("email", "is required").into_response();
+        assert_eq!(body(&response)["fields"]["email"][0], "is required");
+        assert!(body(&response).get("password_rules").is_none());
+    }
+}

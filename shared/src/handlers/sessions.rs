@@ -1,0 +1,65 @@
+//! Token refresh, logout and logout-all.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+
+use super::{message, opaque_token, session_response};
+use crate::app::App;
+use crate::error::ApiError;
+use crate::http::{JsonBody, Optional, cookie};
+use crate::session::{self, REFRESH_COOKIE, clear_session_cookies, presented_access_token};
+use crate::tokens::TokenUse;
+
+/// The refresh token from the body's `refresh_token`, else from the cookie.
+fn presented_refresh_token(req: &Request) -> Result<Option<String>, ApiError> {
+    let from_body = match JsonBody::parse_optional(req)? {
+        Some(mut body) => {
+            let token = body.optional("refresh_token", opaque_token);
+            body.finish(Optional(token))?
+        }
+        None => None,
+    };
+    Ok(from_body.or_else(|| cookie(req, REFRESH_COOKIE).map(str::to_owned)))
+}
+
+/// `POST /auth/token/refresh` (refresh token in the cookie or the body) → 200 with rotated
+/// tokens. A token that was already rotated revokes its whole session.
+pub async fn token_refresh(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let presented = presented_refresh_token(&req)?.ok_or(ApiError::AuthenticationRequired)?;
+    match session::refresh(app, &presented).await {
+        Ok(tokens) => session_response(StatusCode::OK, serde_json::json!({}), &tokens),
+        Err(ApiError::InvalidToken) => {
+            let mut response = ApiError::InvalidToken.into_response();
+            clear_session_cookies(&mut response);
+            Ok(response)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// `POST /auth/logout` → 200: ends the session of the refresh token (cookie or body) and of
+/// the access token, if either is presented, and clears the cookies. Idempotent.
+pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    if let Some(refresh) = presented_refresh_token(&req)? {
+        session::end(app, &refresh).await?;
+    }
+    let access =
+        presented_access_token(&req).and_then(|t| app.keys.verify(t, TokenUse::Access, app.now()));
+    if let Some(claims) = access {
+        app.store.delete_session(&claims.sid).await?;
+    }
+    let mut response = message(StatusCode::OK, "Logged out.");
+    clear_session_cookies(&mut response);
+    Ok(response)
+}
+
+/// `POST /auth/logout/all` with an access token → 200: every session of the user ends and
+/// every access token issued before stops working.
+pub async fn logout_all(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = session::authenticate(app, &req).await?;
+    app.store.bump_token_version(&caller.user.id).await?;
+    tracing::info!(user = caller.user.id, "logged out everywhere");
+    let mut response = message(StatusCode::OK, "Logged out of every session.");
+    clear_session_cookies(&mut response);
+    Ok(response)
+}

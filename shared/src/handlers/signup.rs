@@ -1,0 +1,131 @@
+//! Sign-up: email → 6-digit code → sign-up token → password → user and session.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+use super::{UserView, message, new_password, opaque_token, session_response};
+use crate::app::App;
+use crate::codes::{Code, Purpose};
+use crate::error::ApiError;
+use crate::http::{JsonBody, json};
+use crate::mail::templates;
+use crate::store::{Created, Grant, GrantKind, Issued, NewCode, Redeemed, User};
+use crate::tokens::digest;
+use crate::validate::{self, Email};
+use crate::{password, random, session};
+
+/// `POST /auth/signup` `{name, email}` → 202. Mails a code, or, to an address that already
+/// has an account, a "you already have an account" mail: the answer is the same either way.
+pub async fn signup(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let name = body.required("name", validate::name);
+    let email = body.required("email", Email::parse);
+    let (name, email) = body.finish((name, email))?;
+
+    let code = Code::generate(&*app.random);
+    let stored = NewCode {
+        hash: app.pepper.hash(Purpose::Signup, &email, &code),
+        context: Some(name.clone()),
+    };
+    let issued = app
+        .store
+        .issue_code(
+            &email,
+            Purpose::Signup,
+            stored,
+            app.now(),
+            &app.config.codes,
+        )
+        .await?;
+    if let Issued::Throttled { retry_after } = issued {
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
+    let product = &app.config.product_name;
+    let mail = match app.store.user_by_email(&email).await? {
+        Some(user) => templates::already_registered(product, email.as_str(), &user.name),
+        None => {
+            let minutes = app.config.codes.ttl.as_secs() / 60;
+            templates::signup_code(product, email.as_str(), &name, &code, minutes)
+        }
+    };
+    app.mailer.send(mail).await?;
+    Ok(message(
+        StatusCode::ACCEPTED,
+        "Check your email for a 6-digit code.",
+    ))
+}
+
+/// `POST /auth/signup/verify` `{email, code}` → 200 `{signup_token, expires_in}`.
+pub async fn signup_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let email = body.required("email", Email::parse);
+    let code = body.required("code", Code::parse);
+    let (email, code) = body.finish((email, code))?;
+
+    let now = app.now();
+    let hash = app.pepper.hash(Purpose::Signup, &email, &code);
+    match app
+        .store
+        .redeem_code(&email, Purpose::Signup, &hash, now, &app.config.codes)
+        .await?
+    {
+        Redeemed::Redeemed { context } => {
+            let token = random::token::<32>(&*app.random);
+            let lifetime = app.config.tokens.signup.as_secs();
+            let grant = Grant {
+                token_hash: digest(&token),
+                kind: GrantKind::Signup,
+                email,
+                name: context.unwrap_or_default(),
+                expires_at: now + lifetime as i64,
+            };
+            app.store.put_grant(&grant).await?;
+            Ok(json(
+                StatusCode::OK,
+                &json!({ "signup_token": token, "expires_in": lifetime }),
+            ))
+        }
+        Redeemed::Rejected => Err(ApiError::InvalidCode),
+        Redeemed::Exhausted { retry_after } => Err(ApiError::TooManyRequests { retry_after }),
+    }
+}
+
+/// `POST /auth/signup/complete` `{signup_token, password, confirm_password}` → 201 with the
+/// user and a session.
+pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let token = body.required("signup_token", opaque_token);
+    let password = new_password(&mut body);
+    let (token, password) = body.finish((token, password))?;
+
+    let now = app.now();
+    let grant_hash = digest(&token);
+    let grant = app
+        .store
+        .grant(&grant_hash, GrantKind::Signup, now)
+        .await?
+        .ok_or(ApiError::InvalidSignupToken)?;
+    let user = User {
+        id: random::uuid_v4(&*app.random),
+        email: grant.email,
+        name: grant.name,
+        password_hash: password::hash(password, &*app.random).await?,
+        created_at: now,
+        last_login: Some(now),
+        token_version: 0,
+        mfa_enabled: false,
+    };
+    match app.store.create_user(&user, &grant_hash, now).await? {
+        Created::Created => {}
+        Created::GrantInvalid => return Err(ApiError::InvalidSignupToken),
+        Created::EmailTaken => return Err(ApiError::EmailTaken),
+    }
+    tracing::info!(user = user.id, "user created");
+    let tokens = session::start(app, &user).await?;
+    session_response(
+        StatusCode::CREATED,
+        json!({ "message": "User created successfully", "user": UserView::from(&user) }),
+        &tokens,
+    )
+}

@@ -1,0 +1,380 @@
+//! HTTP helpers shared by every handler: JSON bodies read field by field (so that every
+//! problem is reported at once), cookies, bearer tokens, the request context, responses.
+
+use std::collections::BTreeMap;
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt as _, Response};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, FieldErrors};
+use crate::password::Rule;
+
+/// The largest request body any route accepts. Every request is a handful of short fields.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// What is wrong with one field's value.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// One message.
+    Message(String),
+    /// Password rules that failed, each of which becomes a message.
+    PasswordRules(Vec<Rule>),
+}
+
+impl From<&str> for Problem {
+    fn from(message: &str) -> Self {
+        Self::Message(message.to_owned())
+    }
+}
+
+/// A JSON object body, read one field at a time.
+///
+/// Each read records what is wrong instead of failing, so that [`JsonBody::finish`] reports
+/// every missing, mistyped, invalid and unknown field in one answer.
+#[derive(Debug)]
+pub struct JsonBody {
+    fields: Map<String, Value>,
+    errors: FieldErrors,
+    password_rules: Vec<&'static str>,
+}
+
+impl JsonBody {
+    /// Reads the body, which must be a JSON object of at most [`MAX_BODY_BYTES`].
+    pub fn parse(req: &Request) -> Result<Self, ApiError> {
+        Self::parse_optional(req)?.ok_or(ApiError::InvalidJson(
+            "The request body must be a JSON object.",
+        ))
+    }
+
+    /// Like [`JsonBody::parse`], but an empty body is `None` rather than an error.
+    pub fn parse_optional(req: &Request) -> Result<Option<Self>, ApiError> {
+        let bytes = req.body().as_ref();
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        if !is_json(req) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        match serde_json::from_slice(bytes) {
+            Ok(Value::Object(fields)) => Ok(Some(Self {
+                fields,
+                errors: BTreeMap::new(),
+                password_rules: Vec::new(),
+            })),
+            Ok(_) => Err(ApiError::InvalidJson(
+                "The request body must be a JSON object.",
+            )),
+            Err(_) => Err(ApiError::InvalidJson("The request body is not valid JSON.")),
+        }
+    }
+
+    /// A required string field, checked by `parse`.
+    pub fn required<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, Problem>,
+    ) -> Option<T> {
+        match self.fields.remove(name) {
+            None | Some(Value::Null) => self.error(name, "is required"),
+            Some(value) => self.string(name, value, parse),
+        }
+    }
+
+    /// An optional string field: absent or null is `None`, anything else is checked.
+    pub fn optional<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, Problem>,
+    ) -> Option<T> {
+        match self.fields.remove(name) {
+            None | Some(Value::Null) => None,
+            Some(value) => self.string(name, value, parse),
+        }
+    }
+
+    fn string<T>(
+        &mut self,
+        name: &str,
+        value: Value,
+        parse: impl FnOnce(&str) -> Result<T, Problem>,
+    ) -> Option<T> {
+        let Value::String(text) = value else {
+            return self.error(name, "must be a string");
+        };
+        match parse(&text) {
+            Ok(parsed) => Some(parsed),
+            Err(Problem::Message(message)) => self.error(name, message),
+            Err(Problem::PasswordRules(rules)) => {
+                for rule in rules {
+                    self.password_rules.push(rule.code());
+                    self.error::<()>(name, rule.message());
+                }
+                None
+            }
+        }
+    }
+
+    /// Records a problem with a field that a cross-field check found.
+    pub fn error<T>(&mut self, name: &str, message: impl Into<String>) -> Option<T> {
+        self.errors
+            .entry(name.to_owned())
+            .or_default()
+            .push(message.into());
+        None
+    }
+
+    /// Ends the reading: any problem so far, or any field not read, is a validation error;
+    /// otherwise every value read is present and returned.
+    pub fn finish<V: Complete>(mut self, values: V) -> Result<V::Output, ApiError> {
+        let unknown: Vec<String> = std::mem::take(&mut self.fields)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        for unknown in unknown {
+            self.error::<()>(&unknown, "is not a recognised field");
+        }
+        if !self.errors.is_empty() {
+            return Err(ApiError::Validation {
+                fields: self.errors,
+                password_rules: self.password_rules,
+            });
+        }
+        values
+            .complete()
+            .ok_or_else(|| anyhow::anyhow!("a field read without error is absent").into())
+    }
+}
+
+/// A tuple of values read from a [`JsonBody`]: all present once no field had a problem.
+pub trait Complete {
+    /// The values, unwrapped.
+    type Output;
+    /// The values, if every one is present.
+    fn complete(self) -> Option<Self::Output>;
+}
+
+macro_rules! complete_tuple {
+    ($($name:ident),+) => {
+        impl<$($name),+> Complete for ($(Option<$name>,)+) {
+            type Output = ($($name,)+);
+            #[allow(non_snake_case)]
+            fn complete(self) -> Option<Self::Output> {
+                let ($($name,)+) = self;
+                Some(($($name?,)+))
+            }
+        }
+    };
+}
+complete_tuple!(A);
+complete_tuple!(A, B);
+complete_tuple!(A, B, C);
+complete_tuple!(A, B, C, D);
+
+/// Optional values (fields that may be absent) pass through [`JsonBody::finish`] as they are.
+#[derive(Debug)]
+pub struct Optional<T>(pub Option<T>);
+
+impl<T> Complete for Optional<T> {
+    type Output = Option<T>;
+    fn complete(self) -> Option<Self::Output> {
+        Some(self.0)
+    }
+}
+
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            let media = media.trim();
+            media.eq_ignore_ascii_case("application/json")
+                || (media.len() > 5
+                    && media[..media.len() - 5]
+                        .to_ascii_lowercase()
+                        .starts_with("application/")
+                    && media[media.len() - 5..].eq_ignore_ascii_case("+json"))
+        })
+}
+
+/// The value of the named cookie.
+pub fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Where a request came from, as API Gateway saw it (never a client-supplied header).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The source IP of the TCP connection that reached API Gateway.
+    pub source_ip: Option<String>,
+    /// The User-Agent header.
+    pub user_agent: Option<String>,
+    /// API Gateway's request id.
+    pub request_id: Option<String>,
+}
+
+/// The request's [`Origin`], from API Gateway's request context.
+pub fn origin(req: &Request) -> Origin {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => Origin {
+            source_ip: ctx.http.source_ip.clone(),
+            user_agent: ctx.http.user_agent.clone(),
+            request_id: ctx.request_id.clone(),
+        },
+        _ => Origin::default(),
+    }
+}
+
+/// A JSON response that no cache may keep.
+pub fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    // Serialising plain data structures cannot fail; an empty object is the safe fallback.
+    raw_json(
+        status,
+        serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned()),
+    )
+}
+
+/// A response whose body is already JSON text.
+pub fn raw_json(status: StatusCode, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// Adds `Set-Cookie` headers.
+pub fn set_cookies(response: &mut Response<Body>, cookies: impl IntoIterator<Item = String>) {
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::http;
+
+    fn request(content_type: Option<&str>, body: &str) -> Request {
+        let mut builder = http::Request::builder().method("POST").uri("/auth/login");
+        if let Some(ct) = content_type {
+            builder = builder.header("content-type", ct);
+        }
+        builder
+            .body(Body::Text(body.to_owned()))
+            .expect("valid request")
+    }
+
+    fn text(s: &str) -> Result<String, Problem> {
+        Ok(s.to_owned())
+    }
+
+    #[test]
+    fn reports_every_field_problem_at_once() {
+        let req = request(Some("application/json"), r#"{"email": 5, "extra": true}"#);
+        let mut body = JsonBody::parse(&req).expect("an object");
+        let email = body.required("email", text);
+        let name = body.required("name", text);
+        let Err(ApiError::Validation { fields, .. }) = body.finish((email, name)) else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(fields["email"], ["must be a string"]);
+        assert_eq!(fields["name"], ["is required"]);
+        assert_eq!(fields["extra"], ["is not a recognised field"]);
+    }
+
+    #[test]
+    fn returns_values_when_all_is_well() {
+        let req = request(
+            Some("application/json; charset=utf-8"),
+            r#"{"email":"a@b.co"}"#,
+        );
+        let mut body = JsonBody::parse(&req).expect("an object");
+        let email = body.required("email", text);
+        let (email,) = body.finish((email,)).expect("valid");
+        assert_eq!(email, "a@b.co");
+    }
+
+    #[test]
+    fn refuses_bodies_that_are_not_json_objects() {
+        for (ct, body) in [
+            (Some("application/json"), "{"),
+            (Some("application/json"), "[1]"),
+            (Some("application/json"), "\"x\""),
+            (Some("application/json"), r#"{"a":"\ud800"}"#),
+        ] {
+            assert!(
+                matches!(
+                    JsonBody::parse(&request(ct, body)),
+                    Err(ApiError::InvalidJson(_))
+                ),
+                "{body}"
+            );
+        }
+        assert!(matches!(
+            JsonBody::parse(&request(None, "{}")),
+            Err(ApiError::UnsupportedMediaType)
+        ));
+        assert!(matches!(
+            JsonBody::parse(&request(Some("text/plain"), "{}")),
+            Err(ApiError::UnsupportedMediaType)
+        ));
+        let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        assert!(matches!(
+            JsonBody::parse(&request(Some("application/json"), &big)),
+            Err(ApiError::PayloadTooLarge { .. })
+        ));
+        assert!(
+            JsonBody::parse_optional(&request(None, " "))
+                .expect("empty is fine")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn reads_cookies_and_bearer_tokens() {
+        let req = http::Request::builder()
+            .header("cookie", "a=1; __Host-x=two")
+            .header("authorization", "Bearer abc.def")
+            .body(Body::Empty)
+            .expect("valid request");
+        assert_eq!(cookie(&req, "__Host-x"), Some("two"));
+        assert_eq!(cookie(&req, "b"), None);
+        assert_eq!(bearer(&req), Some("abc.def"));
+    }
+}

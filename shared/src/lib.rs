@@ -1,0 +1,25 @@
+//! stepauth's common library: the domain logic every auth step runs, the DynamoDB and
+//! in-memory stores, the SES and outbox mailers, the crypto, and the HTTP helpers.
+//!
+//! Every Lambda binary in `functions/` and the embedded local server run the same
+//! handlers from [`routes::ROUTES`]; only the [`app::App`] they are given differs.
+
+pub mod app;
+pub mod clock;
+pub mod codes;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod http;
+pub mod lambda;
+pub mod mail;
+pub mod password;
+pub mod random;
+pub mod routes;
+pub mod session;
+pub mod store;
+pub mod tokens;
+pub mod validate;
+
+pub use app::App;
+pub use error::ApiError;

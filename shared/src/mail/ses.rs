@@ -1,0 +1,53 @@
+//! Mail through SESv2 `SendEmail`.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use aws_sdk_sesv2::Client;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+
+use super::{Mail, Mailer};
+
+/// A [`Mailer`] sending from one verified SES identity.
+#[derive(Debug, Clone)]
+pub struct SesMailer {
+    client: Client,
+    from: String,
+}
+
+impl SesMailer {
+    /// Sends through `client` from `from` (which SES must have verified).
+    pub fn new(client: Client, from: impl Into<String>) -> Self {
+        Self {
+            client,
+            from: from.into(),
+        }
+    }
+}
+
+fn utf8(data: String) -> anyhow::Result<Content> {
+    Ok(Content::builder().data(data).charset("UTF-8").build()?)
+}
+
+#[async_trait]
+impl Mailer for SesMailer {
+    async fn send(&self, mail: Mail) -> anyhow::Result<()> {
+        let message = Message::builder()
+            .subject(utf8(mail.subject)?)
+            .body(
+                Body::builder()
+                    .text(utf8(mail.text)?)
+                    .html(utf8(mail.html)?)
+                    .build(),
+            )
+            .build();
+        self.client
+            .send_email()
+            .from_email_address(&self.from)
+            .destination(Destination::builder().to_addresses(mail.to).build())
+            .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await
+            .context("sending mail through SES")?;
+        Ok(())
+    }
+}

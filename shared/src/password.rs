@@ -1,0 +1,261 @@
+//! Passwords: the policy (SECURITY.md item 1), Argon2id hashing off the async executor
+//! (item 2), and verification against a dummy hash for unknown users (item 4).
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use anyhow::Context as _;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::http::Problem;
+use crate::random::{self, Random};
+
+/// Minimum length, in Unicode code points.
+pub const MIN_CHARS: usize = 12;
+/// Maximum length, in Unicode code points.
+pub const MAX_CHARS: usize = 128;
+
+/// A password as the user typed it: never trimmed, truncated or re-cased, never logged.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(…)")
+    }
+}
+
+impl Password {
+    /// Any string, as typed (for login, where the policy is not applied).
+    pub fn new(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+
+    /// A new password: every policy rule must hold.
+    pub fn parse_new(text: &str) -> Result<Self, Problem> {
+        let failed = check_policy(text);
+        if failed.is_empty() {
+            Ok(Self::new(text))
+        } else {
+            Err(Problem::PasswordRules(failed))
+        }
+    }
+
+    /// The password's text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One rule of the password policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// At least [`MIN_CHARS`] code points.
+    MinLength,
+    /// At most [`MAX_CHARS`] code points.
+    MaxLength,
+    /// An upper-case letter.
+    Uppercase,
+    /// A lower-case letter.
+    Lowercase,
+    /// A digit.
+    Digit,
+    /// A symbol: anything that is not a letter, a digit or white space.
+    Symbol,
+    /// Not a common password, nor one with digits or symbols tacked on.
+    NotCommon,
+}
+
+impl Rule {
+    /// The stable code the front end ticks off.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::MinLength => "min_length",
+            Self::MaxLength => "max_length",
+            Self::Uppercase => "uppercase",
+            Self::Lowercase => "lowercase",
+            Self::Digit => "digit",
+            Self::Symbol => "symbol",
+            Self::NotCommon => "not_common",
+        }
+    }
+
+    /// What the rule asks for, in words.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::MinLength => "must be at least 12 characters long",
+            Self::MaxLength => "must be at most 128 characters long",
+            Self::Uppercase => "must contain an upper-case letter",
+            Self::Lowercase => "must contain a lower-case letter",
+            Self::Digit => "must contain a digit",
+            Self::Symbol => "must contain a symbol",
+            Self::NotCommon => "is too common; choose one that is harder to guess",
+        }
+    }
+}
+
+/// Every rule `password` breaks, in the order the front end lists them.
+pub fn check_policy(password: &str) -> Vec<Rule> {
+    let chars = password.chars().count();
+    let mut failed = Vec::new();
+    if chars < MIN_CHARS {
+        failed.push(Rule::MinLength);
+    }
+    if chars > MAX_CHARS {
+        failed.push(Rule::MaxLength);
+    }
+    if !password.chars().any(char::is_uppercase) {
+        failed.push(Rule::Uppercase);
+    }
+    if !password.chars().any(char::is_lowercase) {
+        failed.push(Rule::Lowercase);
+    }
+    if !password
+        .chars()
+        .any(|c| c.is_ascii_digit() || c.is_numeric())
+    {
+        failed.push(Rule::Digit);
+    }
+    if !password
+        .chars()
+        .any(|c| !c.is_alphanumeric() && !c.is_whitespace())
+    {
+        failed.push(Rule::Symbol);
+    }
+    if is_common(password) {
+        failed.push(Rule::NotCommon);
+    }
+    failed
+}
+
+static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../data/common-passwords.txt")
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
+});
+
+/// Whether `password`, compared without regard to case, is on the common list, either as it
+/// is or once the digits and symbols tacked on its end are taken off ("Password123!").
+pub fn is_common(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    let stem = lower.trim_end_matches(|c: char| !c.is_alphabetic());
+    COMMON.contains(lower.as_str()) || (stem.chars().count() >= 4 && COMMON.contains(stem))
+}
+
+/// The Argon2id parameters: m = 19 MiB, t = 2, p = 1 (OWASP's minimum; SECURITY.md item 2).
+fn argon2() -> Argon2<'static> {
+    // The constants are valid parameters; `Params::new` only rejects out-of-range values.
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes `password` to a PHC string with a fresh 128-bit salt, on a blocking thread.
+pub async fn hash(password: Password, random: &dyn Random) -> anyhow::Result<String> {
+    let salt = SaltString::encode_b64(&random::bytes::<16>(random))
+        .map_err(|e| anyhow::anyhow!("salt encoding: {e}"))?;
+    tokio::task::spawn_blocking(move || {
+        argon2()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| anyhow::anyhow!("argon2 hashing: {e}"))
+    })
+    .await
+    .context("the hashing thread stopped")?
+}
+
+/// Verifies `password` against a PHC string, on a blocking thread. With `None` (no such user)
+/// it verifies against [`DUMMY_HASH`], so that the answer takes as long, and is `false`.
+pub async fn verify(password: Password, phc: Option<String>) -> anyhow::Result<bool> {
+    let known = phc.is_some();
+    let phc = phc.unwrap_or_else(|| DUMMY_HASH.to_owned());
+    let matches = tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&phc).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+        Ok::<_, anyhow::Error>(
+            argon2()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok(),
+        )
+    })
+    .await
+    .context("the hashing thread stopped")??;
+    Ok(known && matches)
+}
+
+/// The Argon2id hash of a random password nobody knows, with production parameters.
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$G1a4Mx9JoIFrcJ/Ok8iJVA$NMqtM8amQeoXf17KkmLQph/qKiA7PJ1WYHDI7mDRs2c";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::SystemRandom;
+
+    #[test]
+    fn names_every_failed_rule() {
+        assert_eq!(
+            check_policy("abc"),
+            [Rule::MinLength, Rule::Uppercase, Rule::Digit, Rule::Symbol]
+        );
+        assert!(check_policy("Correct-Horse-7-Battery").is_empty());
+        assert_eq!(check_policy(&"Aa1!".repeat(33)), [Rule::MaxLength]);
+    }
+
+    #[test]
+    fn counts_code_points_not_bytes() {
+        // 12 code points, 30+ bytes: long enough.
+        assert!(!check_policy("Ünïcödé-Pä55").contains(&Rule::MinLength));
+        // 11 code points of 4 bytes each: too short, though 44 bytes long.
+        assert!(check_policy("😀😀😀😀😀😀😀😀Aa1").contains(&Rule::MinLength));
+    }
+
+    #[test]
+    fn rejects_common_passwords_and_their_decorations() {
+        assert!(is_common("password"));
+        assert!(is_common("Password1234!"));
+        assert!(is_common("TRUSTNO1"));
+        assert!(check_policy("Iloveyou2024!!").contains(&Rule::NotCommon));
+        assert!(!is_common("Zebra-Mountain-42!"));
+    }
+
+    #[test]
+    fn dummy_hash_uses_production_parameters() {
+        let parsed = PasswordHash::new(DUMMY_HASH).expect("a PHC string");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        let params = Params::try_from(&parsed).expect("argon2 parameters");
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (19 * 1024, 2, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_salts_differ() {
+        let random = SystemRandom::default();
+        let password = Password::new("Correct-Horse-7-Battery");
+        let a = hash(password.clone(), &random).await.expect("hash");
+        let b = hash(password.clone(), &random).await.expect("hash");
+        assert_ne!(a, b, "each hash has its own salt");
+        assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify(password, Some(a.clone())).await.expect("verify"));
+        assert!(
+            !verify(Password::new("correct-horse-7-battery"), Some(a))
+                .await
+                .expect("verify")
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_users_never_verify() {
+        assert!(
+            !verify(Password::new("anything"), None)
+                .await
+                .expect("verify")
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        assert_eq!(format!("{:?}", Password::new("hunter2")), "Password(…)");
+    }
+}

@@ -1,0 +1,116 @@
+//! The one table of functions and routes. The Lambda binaries take their handler from
+//! [`handler`]; the local server mounts [`ROUTES`]; the consistency test checks `infra/`,
+//! `events/` and `functions/` against [`ROUTES`].
+
+use std::future::Future;
+use std::pin::Pin;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::handlers;
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A function's entry point: a request in, a response out (errors already rendered).
+pub type Handler = for<'a> fn(&'a App, Request) -> BoxFuture<'a, Response<Body>>;
+
+/// One function: its binary name, its API Gateway route, its handler.
+#[derive(Clone)]
+pub struct Route {
+    /// The crate and binary name under `functions/`.
+    pub function: &'static str,
+    /// The HTTP method.
+    pub method: Method,
+    /// The path.
+    pub path: &'static str,
+    /// The handler.
+    pub handler: Handler,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ({})", self.method, self.path, self.function)
+    }
+}
+
+macro_rules! routes {
+    ($($function:literal $name:ident: $method:ident $path:literal => $handle:path;)*) => {
+        /// The entry point of each function, errors rendered as responses.
+        pub mod handler {
+            use super::*;
+            $(
+                #[doc = concat!("The `", $function, "` function: `", stringify!($method), " ", $path, "`.")]
+                pub fn $name(app: &App, req: Request) -> BoxFuture<'_, Response<Body>> {
+                    Box::pin(async move { $handle(app, req).await.unwrap_or_else(ApiError::into_response) })
+                }
+            )*
+        }
+
+        /// Every function, with its route.
+        pub const ROUTES: &[Route] = &[
+            $(Route { function: $function, method: Method::$method, path: $path, handler: handler::$name },)*
+        ];
+    };
+}
+
+routes! {
+    "signup"          signup:          POST "/auth/signup"            => handlers::signup::signup;
+    "signup-verify"   signup_verify:   POST "/auth/signup/verify"     => handlers::signup::signup_verify;
+    "signup-complete" signup_complete: POST "/auth/signup/complete"   => handlers::signup::signup_complete;
+    "login"           login:           POST "/auth/login"             => handlers::login::login;
+    "token-refresh"   token_refresh:   POST "/auth/token/refresh"     => handlers::sessions::token_refresh;
+    "logout"          logout:          POST "/auth/logout"            => handlers::sessions::logout;
+    "logout-all"      logout_all:      POST "/auth/logout/all"        => handlers::sessions::logout_all;
+    "profile-get"     profile_get:     GET  "/users/me"               => handlers::profile::profile_get;
+    "jwks"            jwks:            GET  "/.well-known/jwks.json"  => handlers::jwks::jwks;
+}
+
+/// The route for `method` and `path`: `NotFound` if no route has the path,
+/// `MethodNotAllowed` if none has it with this method.
+pub fn find(method: &Method, path: &str) -> Result<&'static Route, ApiError> {
+    let mut same_path = ROUTES.iter().filter(|route| route.path == path).peekable();
+    let allow = same_path
+        .peek()
+        .map(|route| route.method.as_str())
+        .ok_or(ApiError::NotFound)?;
+    same_path
+        .find(|route| route.method == method)
+        .ok_or(ApiError::MethodNotAllowed { allow })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_routes_and_tells_missing_from_wrong_method() {
+        assert_eq!(
+            find(&Method::POST, "/auth/login").map(|r| r.function).ok(),
+            Some("login")
+        );
+        assert!(matches!(
+            find(&Method::GET, "/auth/login"),
+            Err(ApiError::MethodNotAllowed { allow: "POST" })
+        ));
+        assert!(matches!(
+            find(&Method::GET, "/nowhere"),
+            Err(ApiError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn functions_and_routes_are_unique() {
+        let mut functions: Vec<_> = ROUTES.iter().map(|r| r.function).collect();
+        let mut routes: Vec<_> = ROUTES.iter().map(|r| (r.method.as_str(), r.path)).collect();
+        functions.sort_unstable();
+        functions.dedup();
+        routes.sort_unstable();
+        routes.dedup();
+        assert_eq!(functions.len(), ROUTES.len());
+        assert_eq!(routes.len(), ROUTES.len());
+    }
+}

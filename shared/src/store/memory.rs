@@ -1,0 +1,196 @@
+//! The embedded store of the local server: everything in one map behind one lock, so each
+//! operation is trivially atomic. Forgets everything on restart.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use super::{
+    CodeState, Created, Grant, GrantKind, Issued, NewCode, Redeemed, Rotated, Session, Store, User,
+};
+use crate::clock::UnixTime;
+use crate::codes::Purpose;
+use crate::config::CodeLimits;
+use crate::validate::Email;
+
+/// An in-memory [`Store`].
+#[derive(Debug, Default)]
+pub struct MemoryStore(Mutex<Inner>);
+
+#[derive(Debug, Default)]
+struct Inner {
+    users: HashMap<String, User>,
+    /// Email → user id: the uniqueness claim.
+    emails: HashMap<String, String>,
+    codes: HashMap<(String, Purpose), CodeState>,
+    grants: HashMap<String, Grant>,
+    sessions: HashMap<String, Session>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied operation: every
+        // operation computes its result before it writes.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn issue_code(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+        code: NewCode,
+        now: UnixTime,
+        limits: &CodeLimits,
+    ) -> anyhow::Result<Issued> {
+        let mut inner = self.lock();
+        let key = (email.as_str().to_owned(), purpose);
+        match CodeState::issue(inner.codes.get(&key), code, now, limits) {
+            Ok(state) => {
+                inner.codes.insert(key, state);
+                Ok(Issued::Issued)
+            }
+            Err(retry_after) => Ok(Issued::Throttled { retry_after }),
+        }
+    }
+
+    async fn redeem_code(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+        hash: &str,
+        now: UnixTime,
+        limits: &CodeLimits,
+    ) -> anyhow::Result<Redeemed> {
+        let mut inner = self.lock();
+        let key = (email.as_str().to_owned(), purpose);
+        let Some(state) = inner.codes.get(&key) else {
+            return Ok(Redeemed::Rejected);
+        };
+        let (next, answer) = state.redeem(hash, now, limits);
+        if let Some(next) = next {
+            inner.codes.insert(key, next);
+        }
+        Ok(answer)
+    }
+
+    async fn put_grant(&self, grant: &Grant) -> anyhow::Result<()> {
+        self.lock()
+            .grants
+            .insert(grant.token_hash.clone(), grant.clone());
+        Ok(())
+    }
+
+    async fn grant(
+        &self,
+        token_hash: &str,
+        kind: GrantKind,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Grant>> {
+        Ok(self
+            .lock()
+            .grants
+            .get(token_hash)
+            .filter(|g| g.kind == kind && g.expires_at > now)
+            .cloned())
+    }
+
+    async fn create_user(
+        &self,
+        user: &User,
+        grant_hash: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<Created> {
+        let mut inner = self.lock();
+        let grant_ok = inner.grants.get(grant_hash).is_some_and(|g| {
+            g.kind == GrantKind::Signup && g.expires_at > now && g.email == user.email
+        });
+        if !grant_ok {
+            return Ok(Created::GrantInvalid);
+        }
+        if inner.emails.contains_key(user.email.as_str()) || inner.users.contains_key(&user.id) {
+            return Ok(Created::EmailTaken);
+        }
+        inner.grants.remove(grant_hash);
+        inner
+            .emails
+            .insert(user.email.as_str().to_owned(), user.id.clone());
+        inner.users.insert(user.id.clone(), user.clone());
+        Ok(Created::Created)
+    }
+
+    async fn user(&self, id: &str) -> anyhow::Result<Option<User>> {
+        Ok(self.lock().users.get(id).cloned())
+    }
+
+    async fn user_by_email(&self, email: &Email) -> anyhow::Result<Option<User>> {
+        let inner = self.lock();
+        Ok(inner
+            .emails
+            .get(email.as_str())
+            .and_then(|id| inner.users.get(id))
+            .cloned())
+    }
+
+    async fn record_login(&self, user_id: &str, at: UnixTime) -> anyhow::Result<()> {
+        if let Some(user) = self.lock().users.get_mut(user_id) {
+            user.last_login = Some(at);
+        }
+        Ok(())
+    }
+
+    async fn bump_token_version(&self, user_id: &str) -> anyhow::Result<Option<u64>> {
+        Ok(self.lock().users.get_mut(user_id).map(|user| {
+            user.token_version += 1;
+            user.token_version
+        }))
+    }
+
+    async fn put_session(&self, session: &Session) -> anyhow::Result<()> {
+        self.lock()
+            .sessions
+            .insert(session.id.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn session(&self, id: &str, now: UnixTime) -> anyhow::Result<Option<Session>> {
+        Ok(self
+            .lock()
+            .sessions
+            .get(id)
+            .filter(|s| s.expires_at > now)
+            .cloned())
+    }
+
+    async fn rotate_session(
+        &self,
+        id: &str,
+        old: &str,
+        new: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<Rotated> {
+        let mut inner = self.lock();
+        match inner.sessions.get_mut(id) {
+            Some(session) if session.expires_at > now && session.token_hash == old => {
+                session.token_hash = new.to_owned();
+                Ok(Rotated::Rotated)
+            }
+            _ => Ok(Rotated::Stale),
+        }
+    }
+
+    async fn delete_session(&self, id: &str) -> anyhow::Result<()> {
+        self.lock().sessions.remove(id);
+        Ok(())
+    }
+}
