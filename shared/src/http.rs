@@ -178,6 +178,21 @@ complete_tuple!(A, B);
 complete_tuple!(A, B, C);
 complete_tuple!(A, B, C, D);
 
+impl Complete for () {
+    type Output = ();
+    fn complete(self) -> Option<Self::Output> {
+        Some(())
+    }
+}
+
+/// For routes that take no fields: the body must be empty or `{}`.
+pub fn no_fields(req: &Request) -> Result<(), ApiError> {
+    match JsonBody::parse_optional(req)? {
+        Some(body) => body.finish(()),
+        None => Ok(()),
+    }
+}
+
 /// Optional values (fields that may be absent) pass through [`JsonBody::finish`] as they are.
 #[derive(Debug)]
 pub struct Optional<T>(pub Option<T>);

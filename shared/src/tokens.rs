@@ -172,6 +172,26 @@ impl Keys {
     }
 }
 
+/// A fresh RSA-2048 private key as PKCS#8 PEM, the form `STEPAUTH_SIGNING_KEY` takes.
+pub fn generate_pem() -> anyhow::Result<String> {
+    use aws_lc_rs::encoding::AsDer as _;
+    let key_pair = KeyPair::generate(KeySize::Rsa2048)
+        .map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
+    let der = key_pair
+        .as_der()
+        .map_err(|_| anyhow::anyhow!("PKCS#8 encoding failed"))?;
+    let base64 = STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = base64
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    Ok(format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    ))
+}
+
 fn strip_zeros(bytes: &[u8]) -> &[u8] {
     let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
     &bytes[first..]
@@ -249,6 +269,23 @@ mod tests {
         assert_eq!(
             other.verify(&token, TokenUse::Access, 1_000).map(|c| c.aud),
             Some("other-api".into())
+        );
+    }
+
+    #[test]
+    fn pem_keys_round_trip() {
+        let pem = generate_pem().expect("pem");
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        let keys = Keys::from_pem(&pem, "stepauth", "stepauth-api").expect("parse");
+        let token = keys.sign(&claims(1_000)).expect("sign");
+        assert!(keys.verify(&token, TokenUse::Access, 1_000).is_some());
+        assert!(
+            Keys::from_pem(
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+                "i",
+                "a"
+            )
+            .is_err()
         );
     }
 

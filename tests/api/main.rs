@@ -1,1 +1,11 @@
-fn main() {}
+#![allow(clippy::unwrap_used)]
+//! Integration tests: every route over HTTP against moto server (DynamoDB + SESv2), the store
+//! contract against both stores, the events/ files, and the embedded local server.
+
+mod bad_input;
+mod events;
+mod local_server;
+mod sessions;
+mod signup;
+mod store_contract;
+mod tokens;

@@ -1,1 +1,448 @@
+//! The test harness: [`TestApp::spawn`] runs the local server's HTTP front on a free port
+//! with a store and mailer of the test's choosing, a clock the test moves, and a way to
+//! read the mail that was sent.
+//!
+//! Against moto (the default), each app gets its own DynamoDB table; mail is read back from
+//! moto's `GET /moto-api/data.json`. The moto endpoint comes from `STEPAUTH_TEST_MOTO`, which
+//! `scripts/test` sets after starting moto server.
 
+use std::sync::{Arc, OnceLock};
+
+use aws_sdk_dynamodb::config::Credentials;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use stepauth::App;
+use stepauth::clock::ManualClock;
+use stepauth::codes::Pepper;
+use stepauth::config::Config;
+use stepauth::mail::outbox::Outbox;
+use stepauth::mail::ses::SesMailer;
+use stepauth::random::{self, SystemRandom};
+use stepauth::store::Store;
+use stepauth::store::dynamo::DynamoStore;
+use stepauth::store::memory::MemoryStore;
+use stepauth::tokens::{self, Keys};
+use stepauth_local::Server;
+
+/// The verified SES identity test mail is sent from.
+pub const FROM: &str = "noreply@stepauth.test";
+/// A password that meets the policy.
+pub const PASSWORD: &str = "Correct-Horse-7-Battery";
+
+/// The moto server's endpoint.
+pub fn moto_endpoint() -> String {
+    std::env::var("STEPAUTH_TEST_MOTO").expect(
+        "STEPAUTH_TEST_MOTO is not set: run the tests with scripts/test, which starts moto server",
+    )
+}
+
+/// AWS SDK configuration pointing at moto, with dummy credentials.
+pub async fn moto_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(moto_endpoint())
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "stepauth-tests",
+        ))
+        .load()
+        .await
+}
+
+/// A DynamoDB store on a fresh table in moto.
+pub async fn moto_store() -> DynamoStore {
+    let client = aws_sdk_dynamodb::Client::new(&moto_config().await);
+    let table = format!(
+        "stepauth-test-{}",
+        random::uuid_v4(&SystemRandom::default())
+    );
+    DynamoStore::create_table(&client, &table)
+        .await
+        .expect("creating the test table in moto");
+    DynamoStore::new(client, table)
+}
+
+/// One RSA key for the whole test process (generating one per test would be slow), as PEM.
+pub fn signing_key_pem() -> &'static str {
+    static PEM: OnceLock<String> = OnceLock::new();
+    PEM.get_or_init(|| tokens::generate_pem().expect("generating the test signing key"))
+}
+
+/// A unique address for one test.
+pub fn unique_email(label: &str) -> String {
+    format!(
+        "{label}-{}@example.com",
+        random::token::<6>(&SystemRandom::default())
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    )
+}
+
+/// Where the app under test sends mail.
+#[derive(Debug)]
+enum Mailbox {
+    Moto,
+    Outbox(Arc<Outbox>),
+}
+
+/// A mail as a test sees it.
+#[derive(Debug, Clone)]
+pub struct SeenMail {
+    /// The recipient.
+    pub to: String,
+    /// The subject.
+    pub subject: String,
+    /// The body (moto keeps the HTML part).
+    pub body: String,
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body as JSON (`Value::Null` if it is not JSON).
+    pub body: Value,
+    /// The raw body.
+    pub text: String,
+}
+
+impl Answer {
+    /// The `Set-Cookie` headers.
+    pub fn cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The value the named cookie is set to (first occurrence).
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies().iter().find_map(|c| {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (key, value) = pair.split_once('=')?;
+            (key == name).then(|| value.to_owned())
+        })
+    }
+
+    /// The body's `error` code.
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+
+    /// A string field of the body.
+    pub fn str(&self, field: &str) -> String {
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {field} in {}", self.text))
+            .to_owned()
+    }
+}
+
+/// A running stepauth under test.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The app the server runs (its store, keys, config).
+    pub app: Arc<App>,
+    /// The clock the app runs on.
+    pub clock: Arc<ManualClock>,
+    client: reqwest::Client,
+    mailbox: Mailbox,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl TestApp {
+    /// stepauth on DynamoDB and SES, both moto.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Config::default()).await
+    }
+
+    /// stepauth on moto with `config`.
+    pub async fn spawn_with(config: Config) -> Self {
+        let aws = moto_config().await;
+        let ses = aws_sdk_sesv2::Client::new(&aws);
+        ses.create_email_identity()
+            .email_identity(FROM)
+            .send()
+            .await
+            .expect("verifying the SES identity in moto");
+        let store: Arc<dyn Store> = Arc::new(moto_store().await);
+        Self::start(
+            config,
+            store,
+            Arc::new(SesMailer::new(ses, FROM)),
+            Mailbox::Moto,
+        )
+        .await
+    }
+
+    /// stepauth on the embedded store and outbox (what the local server runs).
+    pub async fn spawn_embedded() -> Self {
+        let clock = Arc::new(ManualClock::starting_now());
+        let outbox = Arc::new(Outbox::new(clock.clone(), false));
+        let mailbox = Mailbox::Outbox(outbox.clone());
+        Self::start_with_clock(
+            Config::default(),
+            Arc::new(MemoryStore::new()),
+            outbox,
+            mailbox,
+            clock,
+        )
+        .await
+    }
+
+    async fn start(
+        config: Config,
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn stepauth::mail::Mailer>,
+        mailbox: Mailbox,
+    ) -> Self {
+        Self::start_with_clock(
+            config,
+            store,
+            mailer,
+            mailbox,
+            Arc::new(ManualClock::starting_now()),
+        )
+        .await
+    }
+
+    async fn start_with_clock(
+        config: Config,
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn stepauth::mail::Mailer>,
+        mailbox: Mailbox,
+        clock: Arc<ManualClock>,
+    ) -> Self {
+        let random = Arc::new(SystemRandom::default());
+        let app = Arc::new(App {
+            keys: Keys::from_pem(signing_key_pem(), &config.issuer, &config.audience)
+                .expect("test keys"),
+            pepper: Pepper::generate(&*random),
+            store,
+            mailer,
+            clock: clock.clone(),
+            random,
+            config,
+        });
+        let outbox = match &mailbox {
+            Mailbox::Outbox(outbox) => Some(outbox.clone()),
+            Mailbox::Moto => None,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let address = format!("http://{}", listener.local_addr().expect("bound"));
+        let server = tokio::spawn(Server::new(app.clone(), outbox).serve(listener));
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("an HTTP client");
+        Self {
+            address,
+            app,
+            clock,
+            client,
+            mailbox,
+            server,
+        }
+    }
+
+    /// Sends a request; `body` is sent as JSON unless it is `Value::Null`.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        answer(request.send().await.expect("the server answers")).await
+    }
+
+    /// Sends raw bytes with the given content type.
+    pub async fn raw(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let request = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .header("content-type", content_type)
+            .body(body);
+        answer(request.send().await.expect("the server answers")).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.request("POST", path, body, &[]).await
+    }
+
+    /// `GET path` with a bearer token.
+    pub async fn get_as(&self, path: &str, access_token: &str) -> Answer {
+        let auth = format!("Bearer {access_token}");
+        self.request("GET", path, Value::Null, &[("authorization", &auth)])
+            .await
+    }
+
+    /// Every mail sent to `to`, oldest first.
+    pub async fn mails_to(&self, to: &str) -> Vec<SeenMail> {
+        let all = match &self.mailbox {
+            Mailbox::Outbox(outbox) => outbox
+                .sent()
+                .into_iter()
+                .map(|m| SeenMail {
+                    to: m.to,
+                    subject: m.subject,
+                    body: m.text,
+                })
+                .collect::<Vec<_>>(),
+            Mailbox::Moto => {
+                let data: Value = self
+                    .client
+                    .get(format!("{}/moto-api/data.json", moto_endpoint()))
+                    .send()
+                    .await
+                    .expect("moto answers")
+                    .json()
+                    .await
+                    .expect("moto's data is JSON");
+                data["ses"]["Message"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| SeenMail {
+                        to: m["destinations"]["ToAddresses"][0]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_owned(),
+                        subject: m["subject"].as_str().unwrap_or("").to_owned(),
+                        body: m["body"].as_str().unwrap_or("").to_owned(),
+                    })
+                    .collect()
+            }
+        };
+        all.into_iter().filter(|m| m.to == to).collect()
+    }
+
+    /// The code in the last mail sent to `to`.
+    pub async fn last_code(&self, to: &str) -> String {
+        let mails = self.mails_to(to).await;
+        let last = mails
+            .last()
+            .unwrap_or_else(|| panic!("no mail was sent to {to}"));
+        find_code(&last.body)
+            .unwrap_or_else(|| panic!("no code in the mail to {to}: {}", last.body))
+    }
+
+    /// Starts a sign-up and verifies it: the sign-up token.
+    pub async fn verified_signup(&self, name: &str, email: &str) -> String {
+        let started = self
+            .post("/auth/signup", json!({"name": name, "email": email}))
+            .await;
+        assert_eq!(started.status, 202, "{}", started.text);
+        let code = self.last_code(&email.trim().to_lowercase()).await;
+        let verified = self
+            .post("/auth/signup/verify", json!({"email": email, "code": code}))
+            .await;
+        assert_eq!(verified.status, 200, "{}", verified.text);
+        verified.str("signup_token")
+    }
+
+    /// Signs a user up all the way: the 201 answer (user, tokens, cookies).
+    pub async fn sign_up(&self, email: &str) -> Answer {
+        let token = self.verified_signup("Test User", email).await;
+        let done = self
+            .post(
+                "/auth/signup/complete",
+                json!({"signup_token": token, "password": PASSWORD, "confirm_password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(done.status, 201, "{}", done.text);
+        done
+    }
+
+    /// Logs in with [`PASSWORD`]: the 200 answer.
+    pub async fn log_in(&self, email: &str) -> Answer {
+        let answer = self
+            .post("/auth/login", json!({"email": email, "password": PASSWORD}))
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer
+    }
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("a body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+/// The first run of exactly six digits in `text`.
+pub fn find_code(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i - start == 6 {
+                return Some(text[start..i].to_owned());
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// An app on the embedded store and a silent outbox, for calling handlers directly.
+pub fn embedded_app() -> (Arc<App>, Arc<Outbox>) {
+    let clock = Arc::new(ManualClock::starting_now());
+    let outbox = Arc::new(Outbox::new(clock.clone(), false));
+    let config = Config::default();
+    let random = Arc::new(SystemRandom::default());
+    let app = App {
+        keys: Keys::from_pem(signing_key_pem(), &config.issuer, &config.audience)
+            .expect("test keys"),
+        pepper: Pepper::generate(&*random),
+        store: Arc::new(MemoryStore::new()),
+        mailer: outbox.clone(),
+        clock,
+        random,
+        config,
+    };
+    (Arc::new(app), outbox)
+}

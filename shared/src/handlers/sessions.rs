@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use super::{message, opaque_token, session_response};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::{JsonBody, Optional, cookie};
+use crate::http::{JsonBody, Optional, cookie, no_fields};
 use crate::session::{self, REFRESH_COOKIE, clear_session_cookies, presented_access_token};
 use crate::tokens::TokenUse;
 
@@ -56,6 +56,7 @@ pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 /// `POST /auth/logout/all` with an access token → 200: every session of the user ends and
 /// every access token issued before stops working.
 pub async fn logout_all(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    no_fields(&req)?;
     let caller = session::authenticate(app, &req).await?;
     app.store.bump_token_version(&caller.user.id).await?;
     tracing::info!(user = caller.user.id, "logged out everywhere");

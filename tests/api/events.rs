@@ -1,0 +1,117 @@
+//! The events/ files: one real API Gateway HTTP API (2.0) event per function, each parsed as
+//! the Lambda runtime parses it and run through its function's handler.
+
+use lambda_http::RequestExt as _;
+use stepauth::routes::{ROUTES, handler};
+use stepauth_tests::embedded_app;
+
+/// Every event file with its function name (`include_str!` keeps them in the test binary).
+const EVENTS: &[(&str, &str)] = &[
+    ("signup", include_str!("../../events/signup.json")),
+    (
+        "signup-verify",
+        include_str!("../../events/signup-verify.json"),
+    ),
+    (
+        "signup-complete",
+        include_str!("../../events/signup-complete.json"),
+    ),
+    ("login", include_str!("../../events/login.json")),
+    (
+        "token-refresh",
+        include_str!("../../events/token-refresh.json"),
+    ),
+    ("logout", include_str!("../../events/logout.json")),
+    ("logout-all", include_str!("../../events/logout-all.json")),
+    ("profile-get", include_str!("../../events/profile-get.json")),
+    ("jwks", include_str!("../../events/jwks.json")),
+];
+
+#[test]
+fn every_function_has_one_event_for_its_route() {
+    let mut named: Vec<&str> = EVENTS.iter().map(|(f, _)| *f).collect();
+    let mut functions: Vec<&str> = ROUTES.iter().map(|r| r.function).collect();
+    named.sort_unstable();
+    functions.sort_unstable();
+    assert_eq!(named, functions);
+    let on_disk = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../events"))
+        .expect("events/")
+        .count();
+    assert_eq!(
+        on_disk,
+        EVENTS.len(),
+        "events/ holds exactly one file per function"
+    );
+    for (function, text) in EVENTS {
+        let event: serde_json::Value = serde_json::from_str(text).expect("JSON");
+        let route = ROUTES
+            .iter()
+            .find(|r| r.function == *function)
+            .expect("a route");
+        assert_eq!(
+            event["routeKey"],
+            format!("{} {}", route.method, route.path),
+            "{function}"
+        );
+        assert_eq!(event["version"], "2.0");
+    }
+}
+
+async fn run(function: &str) -> (u16, serde_json::Value) {
+    let text = EVENTS
+        .iter()
+        .find(|(f, _)| *f == function)
+        .expect("an event")
+        .1;
+    let request = lambda_http::request::from_str(text).expect("the runtime parses the event");
+    assert!(
+        request.request_context_ref().is_some(),
+        "{function}: the API Gateway context is there"
+    );
+    let (app, _) = embedded_app();
+    let route = ROUTES
+        .iter()
+        .find(|r| r.function == function)
+        .expect("a route");
+    let response = (route.handler)(&app, request).await;
+    let body = serde_json::from_slice(response.body().as_ref()).expect("a JSON body");
+    (response.status().as_u16(), body)
+}
+
+#[tokio::test]
+async fn each_event_runs_through_its_handler() {
+    let expected = [
+        ("signup", 202, None),
+        ("signup-verify", 400, Some("invalid_code")),
+        ("signup-complete", 400, Some("invalid_signup_token")),
+        ("login", 401, Some("invalid_credentials")),
+        ("token-refresh", 401, Some("invalid_token")),
+        ("logout", 200, None),
+        ("logout-all", 401, Some("invalid_token")),
+        ("profile-get", 401, Some("invalid_token")),
+        ("jwks", 200, None),
+    ];
+    for (function, status, error) in expected {
+        let (got, body) = run(function).await;
+        assert_eq!(got, status, "{function}: {body}");
+        if let Some(error) = error {
+            assert_eq!(body["error"], error, "{function}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_signup_event_mails_a_code_and_records_the_source() {
+    let text = EVENTS[0].1;
+    let request = lambda_http::request::from_str(text).expect("parses");
+    assert_eq!(
+        stepauth::http::origin(&request).source_ip.as_deref(),
+        Some("203.0.113.24")
+    );
+    let (app, outbox) = embedded_app();
+    let response = handler::signup(&app, request).await;
+    assert_eq!(response.status(), 202);
+    let sent = outbox.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "ann@example.com");
+}

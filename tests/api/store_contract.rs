@@ -1,0 +1,483 @@
+//! The store contract: one suite, run against the DynamoDB store (on moto) and the
+//! in-memory store, so that the local server behaves as production does.
+
+use std::sync::Arc;
+
+use stepauth::codes::Purpose;
+use stepauth::config::CodeLimits;
+use stepauth::store::{
+    Created, Grant, GrantKind, Issued, NewCode, Redeemed, Rotated, Session, Store, User,
+};
+use stepauth::validate::Email;
+use stepauth_tests::unique_email;
+
+const T0: i64 = 1_800_000_000;
+
+fn email(label: &str) -> Email {
+    Email::parse(&unique_email(label)).expect("a valid email")
+}
+
+fn code(hash: &str, context: Option<&str>) -> NewCode {
+    NewCode {
+        hash: hash.into(),
+        context: context.map(str::to_owned),
+    }
+}
+
+fn user(id: &str, email: &Email) -> User {
+    User {
+        id: id.into(),
+        email: email.clone(),
+        name: "Contract".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        created_at: T0,
+        last_login: None,
+        token_version: 0,
+        mfa_enabled: false,
+    }
+}
+
+fn grant(token_hash: &str, email: &Email, expires_at: i64) -> Grant {
+    Grant {
+        token_hash: token_hash.into(),
+        kind: GrantKind::Signup,
+        email: email.clone(),
+        name: "N".into(),
+        expires_at,
+    }
+}
+
+async fn codes_work_once_and_only_for_their_purpose(store: Arc<dyn Store>) {
+    let limits = CodeLimits::default();
+    let e = email("purpose");
+    assert_eq!(
+        store
+            .issue_code(&e, Purpose::Signup, code("h1", Some("Ann")), T0, &limits)
+            .await
+            .unwrap(),
+        Issued::Issued
+    );
+    assert_eq!(
+        store
+            .redeem_code(&e, Purpose::Login, "h1", T0, &limits)
+            .await
+            .unwrap(),
+        Redeemed::Rejected
+    );
+    assert_eq!(
+        store
+            .redeem_code(&e, Purpose::PasswordReset, "h1", T0, &limits)
+            .await
+            .unwrap(),
+        Redeemed::Rejected
+    );
+    assert_eq!(
+        store
+            .redeem_code(&e, Purpose::Signup, "h1", T0 + 1, &limits)
+            .await
+            .unwrap(),
+        Redeemed::Redeemed {
+            context: Some("Ann".into())
+        }
+    );
+    assert_eq!(
+        store
+            .redeem_code(&e, Purpose::Signup, "h1", T0 + 2, &limits)
+            .await
+            .unwrap(),
+        Redeemed::Rejected
+    );
+    assert_eq!(
+        store
+            .redeem_code(&email("other"), Purpose::Signup, "h1", T0, &limits)
+            .await
+            .unwrap(),
+        Redeemed::Rejected
+    );
+}
+
+async fn codes_expire_after_ten_minutes(store: Arc<dyn Store>) {
+    let limits = CodeLimits::default();
+    let e = email("expire");
+    store
+        .issue_code(&e, Purpose::Signup, code("h", None), T0, &limits)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_code(&e, Purpose::Signup, "h", T0 + 600, &limits)
+            .await
+            .unwrap(),
+        Redeemed::Rejected
+    );
+    let e = email("expire-edge");
+    store
+        .issue_code(&e, Purpose::Signup, code("h", None), T0, &limits)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .redeem_code(&e, Purpose::Signup, "h", T0 + 599, &limits)
+            .await
+            .unwrap(),
+        Redeemed::Redeemed { .. }
+    ));
+}
+
+async fn five_wrong_guesses_kill_a_code(store: Arc<dyn Store>) {
+    let limits = CodeLimits::default();
+    let e = email("kill");
+    store
+        .issue_code(&e, Purpose::Login, code("right", None), T0, &limits)
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            store
+                .redeem_code(&e, Purpose::Login, "wrong", T0, &limits)
+                .await
+                .unwrap(),
+            Redeemed::Rejected
+        );
+    }
+    assert_eq!(
+        store
+            .redeem_code(&e, Purpose::Login, "right", T0, &limits)
+            .await
+            .unwrap(),
+        Redeemed::Rejected
+    );
+}
+
+async fn sends_have_a_cooldown_and_a_cap(store: Arc<dyn Store>) {
+    let limits = CodeLimits::default();
+    let e = email("cap");
+    let issue = |at: i64| {
+        let (store, e, limits) = (store.clone(), e.clone(), limits.clone());
+        async move {
+            store
+                .issue_code(&e, Purpose::Signup, code("h", None), at, &limits)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(issue(T0).await, Issued::Issued);
+    assert_eq!(issue(T0 + 59).await, Issued::Throttled { retry_after: 1 });
+    for n in 1..5 {
+        assert_eq!(issue(T0 + 60 * n).await, Issued::Issued);
+    }
+    assert_eq!(
+        issue(T0 + 300).await,
+        Issued::Throttled { retry_after: 3_300 }
+    );
+    assert_eq!(issue(T0 + 3_600).await, Issued::Issued, "a new window");
+    assert_eq!(
+        issue(T0 + 3_600).await,
+        Issued::Throttled { retry_after: 60 }
+    );
+}
+
+async fn resends_keep_the_context_and_the_failure_budget(store: Arc<dyn Store>) {
+    let limits = CodeLimits::default();
+    let e = email("budget");
+    store
+        .issue_code(&e, Purpose::Signup, code("a", Some("Ann")), T0, &limits)
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        store
+            .redeem_code(&e, Purpose::Signup, "x", T0, &limits)
+            .await
+            .unwrap();
+    }
+    store
+        .issue_code(&e, Purpose::Signup, code("b", None), T0 + 60, &limits)
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        assert_eq!(
+            store
+                .redeem_code(&e, Purpose::Signup, "x", T0 + 61, &limits)
+                .await
+                .unwrap(),
+            Redeemed::Rejected
+        );
+    }
+    assert_eq!(
+        store
+            .redeem_code(&e, Purpose::Signup, "x", T0 + 61, &limits)
+            .await
+            .unwrap(),
+        Redeemed::Exhausted { retry_after: 3_539 }
+    );
+    assert_eq!(
+        store
+            .redeem_code(&e, Purpose::Signup, "b", T0 + 62, &limits)
+            .await
+            .unwrap(),
+        Redeemed::Exhausted { retry_after: 3_538 }
+    );
+    store
+        .issue_code(&e, Purpose::Signup, code("c", None), T0 + 3_600, &limits)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_code(&e, Purpose::Signup, "c", T0 + 3_601, &limits)
+            .await
+            .unwrap(),
+        Redeemed::Redeemed { context: None },
+        "a new window starts with a fresh budget and no old context"
+    );
+    let e = email("context");
+    store
+        .issue_code(&e, Purpose::Signup, code("a", Some("Ann")), T0, &limits)
+        .await
+        .unwrap();
+    store
+        .issue_code(&e, Purpose::Signup, code("b", None), T0 + 60, &limits)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_code(&e, Purpose::Signup, "b", T0 + 61, &limits)
+            .await
+            .unwrap(),
+        Redeemed::Redeemed {
+            context: Some("Ann".into())
+        }
+    );
+}
+
+async fn fifty_concurrent_redemptions_give_one_success(store: Arc<dyn Store>) {
+    let limits = CodeLimits::default();
+    let e = email("race");
+    store
+        .issue_code(&e, Purpose::Signup, code("h", None), T0, &limits)
+        .await
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let (store, e, limits) = (store.clone(), e.clone(), limits.clone());
+        tasks.spawn(async move {
+            store
+                .redeem_code(&e, Purpose::Signup, "h", T0 + 1, &limits)
+                .await
+                .unwrap()
+        });
+    }
+    let answers = tasks.join_all().await;
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|a| matches!(a, Redeemed::Redeemed { .. }))
+            .count(),
+        1
+    );
+}
+
+async fn grants_expire_and_keep_their_kind(store: Arc<dyn Store>) {
+    let e = email("grant");
+    store.put_grant(&grant("g1", &e, T0 + 900)).await.unwrap();
+    assert_eq!(
+        store
+            .grant("g1", GrantKind::Signup, T0)
+            .await
+            .unwrap()
+            .map(|g| g.email),
+        Some(e.clone())
+    );
+    assert_eq!(
+        store
+            .grant("g1", GrantKind::Signup, T0 + 900)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.grant("missing", GrantKind::Signup, T0).await.unwrap(),
+        None
+    );
+}
+
+async fn users_are_created_once_per_email(store: Arc<dyn Store>) {
+    let e = email("unique");
+    store.put_grant(&grant("g-a", &e, T0 + 900)).await.unwrap();
+    store.put_grant(&grant("g-b", &e, T0 + 900)).await.unwrap();
+    let ann = user(&format!("id-{e}"), &e);
+    assert_eq!(
+        store.create_user(&ann, "g-a", T0).await.unwrap(),
+        Created::Created
+    );
+    assert_eq!(
+        store.create_user(&ann, "g-a", T0).await.unwrap(),
+        Created::GrantInvalid,
+        "the grant is used up"
+    );
+    let twin = user(&format!("twin-{e}"), &e);
+    assert_eq!(
+        store.create_user(&twin, "g-b", T0).await.unwrap(),
+        Created::EmailTaken
+    );
+    assert_eq!(store.user_by_email(&e).await.unwrap(), Some(ann.clone()));
+    assert_eq!(store.user(&ann.id).await.unwrap(), Some(ann.clone()));
+    assert_eq!(store.user("nobody").await.unwrap(), None);
+
+    let late = email("late");
+    store
+        .put_grant(&grant("g-late", &late, T0 + 900))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .create_user(&user("late", &late), "g-late", T0 + 900)
+            .await
+            .unwrap(),
+        Created::GrantInvalid
+    );
+    let wrong = email("wrong-grant");
+    assert_eq!(
+        store
+            .create_user(&user("wrong", &wrong), "g-b", T0)
+            .await
+            .unwrap(),
+        Created::GrantInvalid,
+        "grant of another email"
+    );
+}
+
+async fn fifty_concurrent_creations_give_one_user(store: Arc<dyn Store>) {
+    let e = email("race-create");
+    for i in 0..50 {
+        store
+            .put_grant(&grant(&format!("race-{e}-{i}"), &e, T0 + 900))
+            .await
+            .unwrap();
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let (store, e) = (store.clone(), e.clone());
+        tasks.spawn(async move {
+            store
+                .create_user(
+                    &user(&format!("u{i}-{e}"), &e),
+                    &format!("race-{e}-{i}"),
+                    T0,
+                )
+                .await
+                .unwrap()
+        });
+    }
+    let answers = tasks.join_all().await;
+    assert_eq!(
+        answers.iter().filter(|a| **a == Created::Created).count(),
+        1,
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a, Created::Created | Created::EmailTaken)),
+        "{answers:?}"
+    );
+}
+
+async fn logins_and_token_versions_are_recorded(store: Arc<dyn Store>) {
+    let e = email("version");
+    store.put_grant(&grant("gv", &e, T0 + 900)).await.unwrap();
+    let u = user(&format!("v-{e}"), &e);
+    store.create_user(&u, "gv", T0).await.unwrap();
+    store.record_login(&u.id, T0 + 5).await.unwrap();
+    assert_eq!(store.bump_token_version(&u.id).await.unwrap(), Some(1));
+    assert_eq!(store.bump_token_version(&u.id).await.unwrap(), Some(2));
+    let stored = store.user(&u.id).await.unwrap().expect("the user");
+    assert_eq!((stored.last_login, stored.token_version), (Some(T0 + 5), 2));
+    assert_eq!(store.bump_token_version("nobody").await.unwrap(), None);
+    store.record_login("nobody", T0).await.unwrap();
+    assert_eq!(
+        store.user("nobody").await.unwrap(),
+        None,
+        "recording a login creates nothing"
+    );
+}
+
+async fn sessions_rotate_only_from_the_current_token(store: Arc<dyn Store>) {
+    let id = format!("s-{}", unique_email("s"));
+    let session = Session {
+        id: id.clone(),
+        user_id: "u".into(),
+        token_hash: "h1".into(),
+        user_version: 0,
+        created_at: T0,
+        expires_at: T0 + 100,
+    };
+    store.put_session(&session).await.unwrap();
+    assert_eq!(store.session(&id, T0).await.unwrap(), Some(session.clone()));
+    assert_eq!(
+        store.rotate_session(&id, "h1", "h2", T0).await.unwrap(),
+        Rotated::Rotated
+    );
+    assert_eq!(
+        store.rotate_session(&id, "h1", "h3", T0).await.unwrap(),
+        Rotated::Stale
+    );
+    assert_eq!(
+        store.session(&id, T0).await.unwrap().map(|s| s.token_hash),
+        Some("h2".into())
+    );
+    assert_eq!(
+        store
+            .rotate_session(&id, "h2", "h3", T0 + 100)
+            .await
+            .unwrap(),
+        Rotated::Stale,
+        "expired"
+    );
+    assert_eq!(
+        store.session(&id, T0 + 100).await.unwrap(),
+        None,
+        "expiry is checked on read"
+    );
+    store.delete_session(&id).await.unwrap();
+    assert_eq!(store.session(&id, T0).await.unwrap(), None);
+    assert_eq!(
+        store.rotate_session(&id, "h2", "h3", T0).await.unwrap(),
+        Rotated::Stale
+    );
+    store.delete_session(&id).await.unwrap();
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(std::sync::Arc::new(stepauth::store::memory::MemoryStore::new())).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(std::sync::Arc::new(stepauth_tests::moto_store().await)).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    codes_work_once_and_only_for_their_purpose,
+    codes_expire_after_ten_minutes,
+    five_wrong_guesses_kill_a_code,
+    sends_have_a_cooldown_and_a_cap,
+    resends_keep_the_context_and_the_failure_budget,
+    fifty_concurrent_redemptions_give_one_success,
+    grants_expire_and_keep_their_kind,
+    users_are_created_once_per_email,
+    fifty_concurrent_creations_give_one_user,
+    logins_and_token_versions_are_recorded,
+    sessions_rotate_only_from_the_current_token,
+);
