@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod events;
+mod layout;
 mod local_server;
 mod sessions;
 mod signup;
