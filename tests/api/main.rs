@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod events;
+mod lambda_binaries;
 mod layout;
 mod local_server;
 mod sessions;

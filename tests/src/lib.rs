@@ -6,6 +6,8 @@
 //! moto's `GET /moto-api/data.json`. The moto endpoint comes from `STEPAUTH_TEST_MOTO`, which
 //! `scripts/test` sets after starting moto server.
 
+pub mod runtime_api;
+
 use std::sync::{Arc, OnceLock};
 
 use aws_sdk_dynamodb::config::Credentials;
@@ -52,8 +54,8 @@ pub async fn moto_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// A DynamoDB store on a fresh table in moto.
-pub async fn moto_store() -> DynamoStore {
+/// A fresh table in moto: its name.
+pub async fn moto_table() -> String {
     let client = aws_sdk_dynamodb::Client::new(&moto_config().await);
     let table = format!(
         "stepauth-test-{}",
@@ -62,7 +64,54 @@ pub async fn moto_store() -> DynamoStore {
     DynamoStore::create_table(&client, &table)
         .await
         .expect("creating the test table in moto");
-    DynamoStore::new(client, table)
+    table
+}
+
+/// A DynamoDB store on a fresh table in moto.
+pub async fn moto_store() -> DynamoStore {
+    let table = moto_table().await;
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_config().await), table)
+}
+
+/// Makes [`FROM`] a verified SES identity in moto.
+pub async fn verify_ses_identity() {
+    let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
+    ses.create_email_identity()
+        .email_identity(FROM)
+        .send()
+        .await
+        .expect("verifying the SES identity in moto");
+}
+
+/// Every mail moto's SES received for `to`, oldest first.
+pub async fn moto_mails(to: &str) -> Vec<SeenMail> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("an HTTP client");
+    let data: Value = client
+        .get(format!("{}/moto-api/data.json", moto_endpoint()))
+        .send()
+        .await
+        .expect("moto answers")
+        .json()
+        .await
+        .expect("moto's data is JSON");
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| SeenMail {
+            to: m["destinations"]["ToAddresses"][0]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+            subject: m["subject"].as_str().unwrap_or("").to_owned(),
+            body: m["body"].as_str().unwrap_or("").to_owned(),
+        })
+        .filter(|m| m.to == to)
+        .collect()
 }
 
 /// One RSA key for the whole test process (generating one per test would be slow), as PEM.
@@ -174,13 +223,8 @@ impl TestApp {
 
     /// stepauth on moto with `config`.
     pub async fn spawn_with(config: Config) -> Self {
-        let aws = moto_config().await;
-        let ses = aws_sdk_sesv2::Client::new(&aws);
-        ses.create_email_identity()
-            .email_identity(FROM)
-            .send()
-            .await
-            .expect("verifying the SES identity in moto");
+        verify_ses_identity().await;
+        let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
         let store: Arc<dyn Store> = Arc::new(moto_store().await);
         Self::start(
             config,
@@ -319,31 +363,7 @@ impl TestApp {
                     body: m.text,
                 })
                 .collect::<Vec<_>>(),
-            Mailbox::Moto => {
-                let data: Value = self
-                    .client
-                    .get(format!("{}/moto-api/data.json", moto_endpoint()))
-                    .send()
-                    .await
-                    .expect("moto answers")
-                    .json()
-                    .await
-                    .expect("moto's data is JSON");
-                data["ses"]["Message"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|m| SeenMail {
-                        to: m["destinations"]["ToAddresses"][0]
-                            .as_str()
-                            .unwrap_or("")
-                            .to_owned(),
-                        subject: m["subject"].as_str().unwrap_or("").to_owned(),
-                        body: m["body"].as_str().unwrap_or("").to_owned(),
-                    })
-                    .collect()
-            }
+            Mailbox::Moto => return moto_mails(to).await,
         };
         all.into_iter().filter(|m| m.to == to).collect()
     }
