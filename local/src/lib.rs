@@ -73,10 +73,7 @@ impl Server {
                     let server = server.clone();
                     async move { Ok::<_, Infallible>(server.respond(req, peer).await) }
                 });
-                if let Err(error) = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
-                {
+                if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                     tracing::debug!(%error, "connection ended with an error");
                 }
             });
@@ -88,12 +85,7 @@ impl Server {
         let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(_) => {
-                return to_hyper(
-                    ApiError::PayloadTooLarge {
-                        limit: MAX_REQUEST_BYTES,
-                    }
-                    .into_response(),
-                );
+                return to_hyper(ApiError::PayloadTooLarge { limit: MAX_REQUEST_BYTES }.into_response());
             }
         };
         let path = parts.uri.path();
@@ -108,10 +100,7 @@ impl Server {
         let request = match lambda_http::request::from_str(&event.to_string()) {
             Ok(request) => request,
             Err(error) => {
-                return to_hyper(
-                    ApiError::Unexpected(anyhow::anyhow!("building the event: {error}"))
-                        .into_response(),
-                );
+                return to_hyper(ApiError::Unexpected(anyhow::anyhow!("building the event: {error}")).into_response());
             }
         };
         to_hyper((route.handler)(&self.app, request).await)
@@ -122,13 +111,8 @@ impl Server {
             (Some(outbox), &Method::GET) => {
                 let body = serde_json::to_vec(&outbox.sent()).unwrap_or_default();
                 let mut response = Response::new(Full::new(Bytes::from(body)));
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                response
-                    .headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 response
             }
             (Some(_), _) => to_hyper(ApiError::MethodNotAllowed { allow: "GET" }.into_response()),
@@ -148,20 +132,9 @@ pub fn api_gateway_event(
     let mut headers = Map::new();
     let mut cookies = Vec::new();
     for name in parts.headers.keys() {
-        let values: Vec<&str> = parts
-            .headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
+        let values: Vec<&str> = parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
         if name == header::COOKIE {
-            cookies.extend(
-                values
-                    .iter()
-                    .flat_map(|v| v.split(';'))
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty()),
-            );
+            cookies.extend(values.iter().flat_map(|v| v.split(';')).map(str::trim).filter(|c| !c.is_empty()));
         } else {
             headers.insert(name.as_str().to_owned(), Value::String(values.join(",")));
         }
@@ -175,11 +148,7 @@ pub fn api_gateway_event(
     };
     let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
     let route_key = format!("{} {}", parts.method, parts.uri.path());
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let mut event = json!({
         "version": "2.0",
         "routeKey": route_key,
@@ -224,8 +193,7 @@ fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> Response<Full
         _ => Bytes::new(),
     };
     let mut out = Response::new(Full::new(bytes));
-    *out.status_mut() =
-        StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *out.status_mut() = StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     *out.headers_mut() = parts.headers;
     out
 }

@@ -14,9 +14,7 @@ const DEFAULT_PORT: u16 = 3000;
 async fn main() -> anyhow::Result<()> {
     lambda_http::tracing::init_default_subscriber();
     let port = match config::var("STEPAUTH_PORT") {
-        Some(port) => port
-            .parse()
-            .context("STEPAUTH_PORT must be a port number")?,
+        Some(port) => port.parse().context("STEPAUTH_PORT must be a port number")?,
         None => DEFAULT_PORT,
     };
     let server = Server::embedded(Config::from_env()?)?;
@@ -25,9 +23,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {address}; set STEPAUTH_PORT to use another port"))?;
     println!("stepauth local server on http://{address}");
-    println!(
-        "  every function on its API Gateway route; mail is printed here and served at GET /_local/outbox"
-    );
+    println!("  every function on its API Gateway route; mail is printed here and served at GET /_local/outbox");
     tokio::select! {
         result = server.serve(listener) => result,
         _ = tokio::signal::ctrl_c() => Ok(()),

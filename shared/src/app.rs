@@ -48,11 +48,7 @@ impl App {
         let config = Config::from_env()?;
         let table = config::required("STEPAUTH_TABLE")?;
         let from = config::required("STEPAUTH_FROM_ADDRESS")?;
-        let keys = Keys::from_pem(
-            &config::required("STEPAUTH_SIGNING_KEY")?,
-            &config.issuer,
-            &config.audience,
-        )?;
+        let keys = Keys::from_pem(&config::required("STEPAUTH_SIGNING_KEY")?, &config.issuer, &config.audience)?;
         let pepper = STANDARD
             .decode(config::required("STEPAUTH_CODE_PEPPER")?.trim())
             .context("STEPAUTH_CODE_PEPPER must be base64")?;

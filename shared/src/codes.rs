@@ -76,22 +76,13 @@ impl std::fmt::Debug for Pepper {
 impl Pepper {
     /// A pepper from secret bytes (at least 32).
     pub fn new(secret: &[u8]) -> anyhow::Result<Self> {
-        anyhow::ensure!(
-            secret.len() >= 32,
-            "the code pepper must be at least 32 bytes"
-        );
-        Ok(Self(aws_lc_rs::hmac::Key::new(
-            aws_lc_rs::hmac::HMAC_SHA256,
-            secret,
-        )))
+        anyhow::ensure!(secret.len() >= 32, "the code pepper must be at least 32 bytes");
+        Ok(Self(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret)))
     }
 
     /// A fresh random pepper (the local server's, which forgets its codes on restart anyway).
     pub fn generate(random: &dyn Random) -> Self {
-        Self(aws_lc_rs::hmac::Key::new(
-            aws_lc_rs::hmac::HMAC_SHA256,
-            &random::bytes::<32>(random),
-        ))
+        Self(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &random::bytes::<32>(random)))
     }
 
     /// The stored form of `code` for `email` and `purpose`.
@@ -136,29 +127,14 @@ mod tests {
         let signup = pepper.hash(Purpose::Signup, &email, &code);
         assert_eq!(signup, pepper.hash(Purpose::Signup, &email, &code));
         assert_ne!(signup, pepper.hash(Purpose::Login, &email, &code));
-        assert_ne!(
-            signup,
-            pepper.hash(
-                Purpose::Signup,
-                &Email::parse("b@example.com").expect("email"),
-                &code
-            )
-        );
-        assert_ne!(
-            signup,
-            Pepper::new(&[8; 32])
-                .expect("pepper")
-                .hash(Purpose::Signup, &email, &code)
-        );
+        assert_ne!(signup, pepper.hash(Purpose::Signup, &Email::parse("b@example.com").expect("email"), &code));
+        assert_ne!(signup, Pepper::new(&[8; 32]).expect("pepper").hash(Purpose::Signup, &email, &code));
         assert!(!signup.contains("123456"));
         assert!(Pepper::new(&[1; 16]).is_err());
     }
 
     #[test]
     fn debug_never_shows_the_code() {
-        assert_eq!(
-            format!("{:?}", Code::parse("123456").expect("code")),
-            "Code(…)"
-        );
+        assert_eq!(format!("{:?}", Code::parse("123456").expect("code")), "Code(…)");
     }
 }

@@ -47,6 +47,8 @@ pub struct TokenLifetimes {
     pub session: Duration,
     /// The sign-up token that lets a verified email set its password.
     pub signup: Duration,
+    /// The reset token that lets a verified email set a new password.
+    pub reset: Duration,
 }
 
 impl Default for TokenLifetimes {
@@ -55,6 +57,7 @@ impl Default for TokenLifetimes {
             access: Duration::from_secs(10 * 60),
             session: Duration::from_secs(30 * 24 * 60 * 60),
             signup: Duration::from_secs(15 * 60),
+            reset: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -72,6 +75,16 @@ pub struct Config {
     pub codes: CodeLimits,
     /// Token lifetimes.
     pub tokens: TokenLifetimes,
+    /// Failed logins (password or emailed code) per email before the account locks.
+    pub max_login_failures: u32,
+    /// Whether a password reset works for a locked account (and unlocks it). Off by default:
+    /// a lock means someone hammered the account, and the product's rule is that an admin
+    /// looks before it opens again ("Account locked. Contact admin.").
+    pub reset_unlocks: bool,
+    /// Emails that get the admin role when they sign up (case-folded).
+    pub admin_emails: Vec<String>,
+    /// How long activity entries are kept.
+    pub activity_retention: Duration,
 }
 
 impl Default for Config {
@@ -82,6 +95,10 @@ impl Default for Config {
             audience: "stepauth-api".into(),
             codes: CodeLimits::default(),
             tokens: TokenLifetimes::default(),
+            max_login_failures: 3,
+            reset_unlocks: false,
+            admin_emails: Vec::new(),
+            activity_retention: Duration::from_secs(90 * 24 * 60 * 60),
         }
     }
 }
@@ -103,12 +120,23 @@ impl Config {
         t.access = seconds("STEPAUTH_ACCESS_TOKEN_TTL_SECONDS", t.access)?;
         t.session = seconds("STEPAUTH_SESSION_TTL_SECONDS", t.session)?;
         t.signup = seconds("STEPAUTH_SIGNUP_TOKEN_TTL_SECONDS", t.signup)?;
+        t.reset = seconds("STEPAUTH_RESET_TOKEN_TTL_SECONDS", t.reset)?;
+        config.max_login_failures = number("STEPAUTH_MAX_LOGIN_FAILURES", config.max_login_failures)?;
+        if let Some(v) = var("STEPAUTH_RESET_UNLOCKS") {
+            config.reset_unlocks = match v.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => bail!("STEPAUTH_RESET_UNLOCKS must be true or false"),
+            };
+        }
+        if let Some(v) = var("STEPAUTH_ADMIN_EMAILS") {
+            config.admin_emails = v.split(',').map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()).collect();
+        }
         let c = &mut config.codes;
         c.ttl = seconds("STEPAUTH_CODE_TTL_SECONDS", c.ttl)?;
         c.cooldown = seconds("STEPAUTH_CODE_COOLDOWN_SECONDS", c.cooldown)?;
         c.max_sends_per_window = number("STEPAUTH_CODE_SENDS_PER_HOUR", c.max_sends_per_window)?;
-        c.max_failures_per_window =
-            number("STEPAUTH_CODE_FAILURES_PER_HOUR", c.max_failures_per_window)?;
+        c.max_failures_per_window = number("STEPAUTH_CODE_FAILURES_PER_HOUR", c.max_failures_per_window)?;
         config.check()?;
         Ok(config)
     }
@@ -121,7 +149,7 @@ impl Config {
         if self.tokens.access > Duration::from_secs(60 * 60) {
             bail!("access tokens must live minutes, not hours (SECURITY.md item 15)");
         }
-        if self.codes.max_attempts == 0 || self.codes.max_sends_per_window == 0 {
+        if self.codes.max_attempts == 0 || self.codes.max_sends_per_window == 0 || self.max_login_failures == 0 {
             bail!("code limits must be positive");
         }
         Ok(())
@@ -140,10 +168,7 @@ pub fn required(name: &str) -> anyhow::Result<String> {
 
 fn number(name: &str, default: u32) -> anyhow::Result<u32> {
     match var(name) {
-        Some(v) => v
-            .trim()
-            .parse()
-            .with_context(|| format!("{name} must be a whole number")),
+        Some(v) => v.trim().parse().with_context(|| format!("{name} must be a whole number")),
         None => Ok(default),
     }
 }
@@ -151,10 +176,7 @@ fn number(name: &str, default: u32) -> anyhow::Result<u32> {
 fn seconds(name: &str, default: Duration) -> anyhow::Result<Duration> {
     match var(name) {
         Some(v) => {
-            let n: u64 = v
-                .trim()
-                .parse()
-                .with_context(|| format!("{name} must be whole seconds"))?;
+            let n: u64 = v.trim().parse().with_context(|| format!("{name} must be whole seconds"))?;
             Ok(Duration::from_secs(n))
         }
         None => Ok(default),

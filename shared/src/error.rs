@@ -75,17 +75,14 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidJson(_)
-            | Self::Validation { .. }
-            | Self::InvalidCode
-            | Self::InvalidSignupToken => StatusCode::BAD_REQUEST,
+            Self::InvalidJson(_) | Self::Validation { .. } | Self::InvalidCode | Self::InvalidSignupToken => {
+                StatusCode::BAD_REQUEST
+            }
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::AuthenticationRequired | Self::InvalidToken | Self::InvalidCredentials => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::AuthenticationRequired | Self::InvalidToken | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::EmailTaken => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -135,21 +132,12 @@ impl ApiError {
             tracing::error!(error = format!("{error:#}"), "unexpected error");
         }
         let (fields, password_rules) = match &self {
-            Self::Validation {
-                fields,
-                password_rules,
-            } => (
-                Some(fields),
-                Some(password_rules.as_slice()).filter(|r| !r.is_empty()),
-            ),
+            Self::Validation { fields, password_rules } => {
+                (Some(fields), Some(password_rules.as_slice()).filter(|r| !r.is_empty()))
+            }
             _ => (None, None),
         };
-        let body = ErrorBody {
-            error: self.code(),
-            message: self.to_string(),
-            fields,
-            password_rules,
-        };
+        let body = ErrorBody { error: self.code(), message: self.to_string(), fields, password_rules };
         let mut response = crate::http::json(self.status(), &body);
         let headers = response.headers_mut();
         match &self {
@@ -178,8 +166,7 @@ mod tests {
 
     #[test]
     fn unexpected_errors_hide_their_detail() {
-        let response =
-            ApiError::from(anyhow::anyhow!("table stepauth-prod: access denied")).into_response();
+        let response = ApiError::from(anyhow::anyhow!("table stepauth-prod: access denied")).into_response();
         assert_eq!(response.status(), 500);
         let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
         assert!(!text.contains("stepauth-prod"), "{text}");

@@ -44,18 +44,14 @@ pub struct JsonBody {
 impl JsonBody {
     /// Reads the body, which must be a JSON object of at most [`MAX_BODY_BYTES`].
     pub fn parse(req: &Request) -> Result<Self, ApiError> {
-        Self::parse_optional(req)?.ok_or(ApiError::InvalidJson(
-            "The request body must be a JSON object.",
-        ))
+        Self::parse_optional(req)?.ok_or(ApiError::InvalidJson("The request body must be a JSON object."))
     }
 
     /// Like [`JsonBody::parse`], but an empty body is `None` rather than an error.
     pub fn parse_optional(req: &Request) -> Result<Option<Self>, ApiError> {
         let bytes = req.body().as_ref();
         if bytes.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            });
+            return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
         }
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
@@ -64,24 +60,14 @@ impl JsonBody {
             return Err(ApiError::UnsupportedMediaType);
         }
         match serde_json::from_slice(bytes) {
-            Ok(Value::Object(fields)) => Ok(Some(Self {
-                fields,
-                errors: BTreeMap::new(),
-                password_rules: Vec::new(),
-            })),
-            Ok(_) => Err(ApiError::InvalidJson(
-                "The request body must be a JSON object.",
-            )),
+            Ok(Value::Object(fields)) => Ok(Some(Self { fields, errors: BTreeMap::new(), password_rules: Vec::new() })),
+            Ok(_) => Err(ApiError::InvalidJson("The request body must be a JSON object.")),
             Err(_) => Err(ApiError::InvalidJson("The request body is not valid JSON.")),
         }
     }
 
     /// A required string field, checked by `parse`.
-    pub fn required<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&str) -> Result<T, Problem>,
-    ) -> Option<T> {
+    pub fn required<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, Problem>) -> Option<T> {
         match self.fields.remove(name) {
             None | Some(Value::Null) => self.error(name, "is required"),
             Some(value) => self.string(name, value, parse),
@@ -89,23 +75,14 @@ impl JsonBody {
     }
 
     /// An optional string field: absent or null is `None`, anything else is checked.
-    pub fn optional<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&str) -> Result<T, Problem>,
-    ) -> Option<T> {
+    pub fn optional<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, Problem>) -> Option<T> {
         match self.fields.remove(name) {
             None | Some(Value::Null) => None,
             Some(value) => self.string(name, value, parse),
         }
     }
 
-    fn string<T>(
-        &mut self,
-        name: &str,
-        value: Value,
-        parse: impl FnOnce(&str) -> Result<T, Problem>,
-    ) -> Option<T> {
+    fn string<T>(&mut self, name: &str, value: Value, parse: impl FnOnce(&str) -> Result<T, Problem>) -> Option<T> {
         let Value::String(text) = value else {
             return self.error(name, "must be a string");
         };
@@ -124,32 +101,21 @@ impl JsonBody {
 
     /// Records a problem with a field that a cross-field check found.
     pub fn error<T>(&mut self, name: &str, message: impl Into<String>) -> Option<T> {
-        self.errors
-            .entry(name.to_owned())
-            .or_default()
-            .push(message.into());
+        self.errors.entry(name.to_owned()).or_default().push(message.into());
         None
     }
 
     /// Ends the reading: any problem so far, or any field not read, is a validation error;
     /// otherwise every value read is present and returned.
     pub fn finish<V: Complete>(mut self, values: V) -> Result<V::Output, ApiError> {
-        let unknown: Vec<String> = std::mem::take(&mut self.fields)
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
+        let unknown: Vec<String> = std::mem::take(&mut self.fields).into_iter().map(|(k, _)| k).collect();
         for unknown in unknown {
             self.error::<()>(&unknown, "is not a recognised field");
         }
         if !self.errors.is_empty() {
-            return Err(ApiError::Validation {
-                fields: self.errors,
-                password_rules: self.password_rules,
-            });
+            return Err(ApiError::Validation { fields: self.errors, password_rules: self.password_rules });
         }
-        values
-            .complete()
-            .ok_or_else(|| anyhow::anyhow!("a field read without error is absent").into())
+        values.complete().ok_or_else(|| anyhow::anyhow!("a field read without error is absent").into())
     }
 }
 
@@ -205,19 +171,15 @@ impl<T> Complete for Optional<T> {
 }
 
 fn is_json(req: &Request) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|media| {
+    req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).is_some_and(
+        |media| {
             let media = media.trim();
             media.eq_ignore_ascii_case("application/json")
                 || (media.len() > 5
-                    && media[..media.len() - 5]
-                        .to_ascii_lowercase()
-                        .starts_with("application/")
+                    && media[..media.len() - 5].to_ascii_lowercase().starts_with("application/")
                     && media[media.len() - 5..].eq_ignore_ascii_case("+json"))
-        })
+        },
+    )
 }
 
 /// The value of the named cookie.
@@ -236,10 +198,7 @@ pub fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 pub fn bearer(req: &Request) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 /// Where a request came from, as API Gateway saw it (never a client-supplied header).
@@ -268,10 +227,7 @@ pub fn origin(req: &Request) -> Origin {
 /// A JSON response that no cache may keep.
 pub fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
     // Serialising plain data structures cannot fail; an empty object is the safe fallback.
-    raw_json(
-        status,
-        serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned()),
-    )
+    raw_json(status, serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned()))
 }
 
 /// A response whose body is already JSON text.
@@ -279,15 +235,9 @@ pub fn raw_json(status: StatusCode, text: String) -> Response<Body> {
     let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }
 
@@ -310,9 +260,7 @@ mod tests {
         if let Some(ct) = content_type {
             builder = builder.header("content-type", ct);
         }
-        builder
-            .body(Body::Text(body.to_owned()))
-            .expect("valid request")
+        builder.body(Body::Text(body.to_owned())).expect("valid request")
     }
 
     fn text(s: &str) -> Result<String, Problem> {
@@ -335,10 +283,7 @@ mod tests {
 
     #[test]
     fn returns_values_when_all_is_well() {
-        let req = request(
-            Some("application/json; charset=utf-8"),
-            r#"{"email":"a@b.co"}"#,
-        );
+        let req = request(Some("application/json; charset=utf-8"), r#"{"email":"a@b.co"}"#);
         let mut body = JsonBody::parse(&req).expect("an object");
         let email = body.required("email", text);
         let (email,) = body.finish((email,)).expect("valid");
@@ -353,32 +298,16 @@ mod tests {
             (Some("application/json"), "\"x\""),
             (Some("application/json"), r#"{"a":"\ud800"}"#),
         ] {
-            assert!(
-                matches!(
-                    JsonBody::parse(&request(ct, body)),
-                    Err(ApiError::InvalidJson(_))
-                ),
-                "{body}"
-            );
+            assert!(matches!(JsonBody::parse(&request(ct, body)), Err(ApiError::InvalidJson(_))), "{body}");
         }
-        assert!(matches!(
-            JsonBody::parse(&request(None, "{}")),
-            Err(ApiError::UnsupportedMediaType)
-        ));
-        assert!(matches!(
-            JsonBody::parse(&request(Some("text/plain"), "{}")),
-            Err(ApiError::UnsupportedMediaType)
-        ));
+        assert!(matches!(JsonBody::parse(&request(None, "{}")), Err(ApiError::UnsupportedMediaType)));
+        assert!(matches!(JsonBody::parse(&request(Some("text/plain"), "{}")), Err(ApiError::UnsupportedMediaType)));
         let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
         assert!(matches!(
             JsonBody::parse(&request(Some("application/json"), &big)),
             Err(ApiError::PayloadTooLarge { .. })
         ));
-        assert!(
-            JsonBody::parse_optional(&request(None, " "))
-                .expect("empty is fine")
-                .is_none()
-        );
+        assert!(JsonBody::parse_optional(&request(None, " ")).expect("empty is fine").is_none());
     }
 
     #[test]

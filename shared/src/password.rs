@@ -35,11 +35,7 @@ impl Password {
     /// A new password: every policy rule must hold.
     pub fn parse_new(text: &str) -> Result<Self, Problem> {
         let failed = check_policy(text);
-        if failed.is_empty() {
-            Ok(Self::new(text))
-        } else {
-            Err(Problem::PasswordRules(failed))
-        }
+        if failed.is_empty() { Ok(Self::new(text)) } else { Err(Problem::PasswordRules(failed)) }
     }
 
     /// The password's text.
@@ -111,16 +107,10 @@ pub fn check_policy(password: &str) -> Vec<Rule> {
     if !password.chars().any(char::is_lowercase) {
         failed.push(Rule::Lowercase);
     }
-    if !password
-        .chars()
-        .any(|c| c.is_ascii_digit() || c.is_numeric())
-    {
+    if !password.chars().any(|c| c.is_ascii_digit() || c.is_numeric()) {
         failed.push(Rule::Digit);
     }
-    if !password
-        .chars()
-        .any(|c| !c.is_alphanumeric() && !c.is_whitespace())
-    {
+    if !password.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
         failed.push(Rule::Symbol);
     }
     if is_common(password) {
@@ -153,8 +143,8 @@ fn argon2() -> Argon2<'static> {
 
 /// Hashes `password` to a PHC string with a fresh 128-bit salt, on a blocking thread.
 pub async fn hash(password: Password, random: &dyn Random) -> anyhow::Result<String> {
-    let salt = SaltString::encode_b64(&random::bytes::<16>(random))
-        .map_err(|e| anyhow::anyhow!("salt encoding: {e}"))?;
+    let salt =
+        SaltString::encode_b64(&random::bytes::<16>(random)).map_err(|e| anyhow::anyhow!("salt encoding: {e}"))?;
     tokio::task::spawn_blocking(move || {
         argon2()
             .hash_password(password.expose().as_bytes(), &salt)
@@ -172,11 +162,7 @@ pub async fn verify(password: Password, phc: Option<String>) -> anyhow::Result<b
     let phc = phc.unwrap_or_else(|| DUMMY_HASH.to_owned());
     let matches = tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&phc).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
-        Ok::<_, anyhow::Error>(
-            argon2()
-                .verify_password(password.expose().as_bytes(), &parsed)
-                .is_ok(),
-        )
+        Ok::<_, anyhow::Error>(argon2().verify_password(password.expose().as_bytes(), &parsed).is_ok())
     })
     .await
     .context("the hashing thread stopped")??;
@@ -184,7 +170,8 @@ pub async fn verify(password: Password, phc: Option<String>) -> anyhow::Result<b
 }
 
 /// The Argon2id hash of a random password nobody knows, with production parameters.
-pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$G1a4Mx9JoIFrcJ/Ok8iJVA$NMqtM8amQeoXf17KkmLQph/qKiA7PJ1WYHDI7mDRs2c";
+pub const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$G1a4Mx9JoIFrcJ/Ok8iJVA$NMqtM8amQeoXf17KkmLQph/qKiA7PJ1WYHDI7mDRs2c";
 
 #[cfg(test)]
 mod tests {
@@ -193,10 +180,7 @@ mod tests {
 
     #[test]
     fn names_every_failed_rule() {
-        assert_eq!(
-            check_policy("abc"),
-            [Rule::MinLength, Rule::Uppercase, Rule::Digit, Rule::Symbol]
-        );
+        assert_eq!(check_policy("abc"), [Rule::MinLength, Rule::Uppercase, Rule::Digit, Rule::Symbol]);
         assert!(check_policy("Correct-Horse-7-Battery").is_empty());
         assert_eq!(check_policy(&"Aa1!".repeat(33)), [Rule::MaxLength]);
     }
@@ -223,10 +207,7 @@ mod tests {
         let parsed = PasswordHash::new(DUMMY_HASH).expect("a PHC string");
         assert_eq!(parsed.algorithm.as_str(), "argon2id");
         let params = Params::try_from(&parsed).expect("argon2 parameters");
-        assert_eq!(
-            (params.m_cost(), params.t_cost(), params.p_cost()),
-            (19 * 1024, 2, 1)
-        );
+        assert_eq!((params.m_cost(), params.t_cost(), params.p_cost()), (19 * 1024, 2, 1));
     }
 
     #[tokio::test]
@@ -238,20 +219,12 @@ mod tests {
         assert_ne!(a, b, "each hash has its own salt");
         assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify(password, Some(a.clone())).await.expect("verify"));
-        assert!(
-            !verify(Password::new("correct-horse-7-battery"), Some(a))
-                .await
-                .expect("verify")
-        );
+        assert!(!verify(Password::new("correct-horse-7-battery"), Some(a)).await.expect("verify"));
     }
 
     #[tokio::test]
     async fn unknown_users_never_verify() {
-        assert!(
-            !verify(Password::new("anything"), None)
-                .await
-                .expect("verify")
-        );
+        assert!(!verify(Password::new("anything"), None).await.expect("verify"));
     }
 
     #[test]

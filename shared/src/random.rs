@@ -53,14 +53,7 @@ pub fn uuid_v4(random: &dyn Random) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 /// A deterministic generator (a counter run through SHA-256); for tests only.
@@ -76,14 +69,10 @@ impl SeededRandom {
 
 impl Random for SeededRandom {
     fn fill(&self, dest: &mut [u8]) {
-        let mut counter = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut counter = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for chunk in dest.chunks_mut(32) {
             *counter += 1;
-            let block =
-                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &counter.to_le_bytes());
+            let block = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &counter.to_le_bytes());
             chunk.copy_from_slice(&block.as_ref()[..chunk.len()]);
         }
     }
@@ -102,10 +91,7 @@ mod tests {
             assert!(v < 10);
             seen[v as usize] = true;
         }
-        assert!(
-            seen.iter().all(|s| *s),
-            "every digit appears in 1,000 draws"
-        );
+        assert!(seen.iter().all(|s| *s), "every digit appears in 1,000 draws");
     }
 
     #[test]

@@ -73,13 +73,8 @@ routes! {
 /// `MethodNotAllowed` if none has it with this method.
 pub fn find(method: &Method, path: &str) -> Result<&'static Route, ApiError> {
     let mut same_path = ROUTES.iter().filter(|route| route.path == path).peekable();
-    let allow = same_path
-        .peek()
-        .map(|route| route.method.as_str())
-        .ok_or(ApiError::NotFound)?;
-    same_path
-        .find(|route| route.method == method)
-        .ok_or(ApiError::MethodNotAllowed { allow })
+    let allow = same_path.peek().map(|route| route.method.as_str()).ok_or(ApiError::NotFound)?;
+    same_path.find(|route| route.method == method).ok_or(ApiError::MethodNotAllowed { allow })
 }
 
 #[cfg(test)]
@@ -88,18 +83,9 @@ mod tests {
 
     #[test]
     fn finds_routes_and_tells_missing_from_wrong_method() {
-        assert_eq!(
-            find(&Method::POST, "/auth/login").map(|r| r.function).ok(),
-            Some("login")
-        );
-        assert!(matches!(
-            find(&Method::GET, "/auth/login"),
-            Err(ApiError::MethodNotAllowed { allow: "POST" })
-        ));
-        assert!(matches!(
-            find(&Method::GET, "/nowhere"),
-            Err(ApiError::NotFound)
-        ));
+        assert_eq!(find(&Method::POST, "/auth/login").map(|r| r.function).ok(), Some("login"));
+        assert!(matches!(find(&Method::GET, "/auth/login"), Err(ApiError::MethodNotAllowed { allow: "POST" })));
+        assert!(matches!(find(&Method::GET, "/nowhere"), Err(ApiError::NotFound)));
     }
 
     #[test]

@@ -93,10 +93,7 @@ pub async fn start(app: &App, user: &User) -> Result<Tokens, ApiError> {
 fn parse_refresh(token: &str) -> Option<(&str, &str)> {
     let (id, secret) = token.trim().split_once('.')?;
     let well_formed = |part: &str, len: usize| {
-        part.len() == len
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        part.len() == len && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     (well_formed(id, 22) && well_formed(secret, 43)).then_some((id, secret))
 }
@@ -106,17 +103,10 @@ fn parse_refresh(token: &str) -> Option<(&str, &str)> {
 pub async fn refresh(app: &App, presented: &str) -> Result<Tokens, ApiError> {
     let (id, secret) = parse_refresh(presented).ok_or(ApiError::InvalidToken)?;
     let now = app.now();
-    let session = app
-        .store
-        .session(id, now)
-        .await?
-        .ok_or(ApiError::InvalidToken)?;
+    let session = app.store.session(id, now).await?.ok_or(ApiError::InvalidToken)?;
     let presented_hash = digest(secret);
     if verify_slices_are_equal(presented_hash.as_bytes(), session.token_hash.as_bytes()).is_err() {
-        tracing::warn!(
-            session = id,
-            "a rotated refresh token was presented: revoking its session"
-        );
+        tracing::warn!(session = id, "a rotated refresh token was presented: revoking its session");
         app.store.delete_session(id).await?;
         return Err(ApiError::InvalidToken);
     }
@@ -126,18 +116,11 @@ pub async fn refresh(app: &App, presented: &str) -> Result<Tokens, ApiError> {
         return Err(ApiError::InvalidToken);
     };
     let new_secret = random::token::<32>(&*app.random);
-    match app
-        .store
-        .rotate_session(id, &presented_hash, &digest(&new_secret), now)
-        .await?
-    {
+    match app.store.rotate_session(id, &presented_hash, &digest(&new_secret), now).await? {
         Rotated::Rotated => tokens(app, &user, &session, &new_secret),
         Rotated::Stale => {
             // Another request rotated this token first: the same token was used twice.
-            tracing::warn!(
-                session = id,
-                "a refresh token was used concurrently: revoking its session"
-            );
+            tracing::warn!(session = id, "a refresh token was used concurrently: revoking its session");
             app.store.delete_session(id).await?;
             Err(ApiError::InvalidToken)
         }
@@ -162,14 +145,8 @@ pub fn presented_access_token(req: &Request) -> Option<&str> {
 pub async fn authenticate(app: &App, req: &Request) -> Result<Caller, ApiError> {
     let token = presented_access_token(req).ok_or(ApiError::AuthenticationRequired)?;
     let now = app.now();
-    let claims = app
-        .keys
-        .verify(token, TokenUse::Access, now)
-        .ok_or(ApiError::InvalidToken)?;
-    let (user, session) = tokio::try_join!(
-        app.store.user(&claims.sub),
-        app.store.session(&claims.sid, now)
-    )?;
+    let claims = app.keys.verify(token, TokenUse::Access, now).ok_or(ApiError::InvalidToken)?;
+    let (user, session) = tokio::try_join!(app.store.user(&claims.sub), app.store.session(&claims.sid, now))?;
     let live = session.is_some_and(|s| s.user_id == claims.sub);
     match user {
         Some(user) if live && user.token_version == claims.ver => Ok(Caller { user, claims }),
@@ -183,17 +160,9 @@ fn cookie_attributes(path: &str, max_age: u64) -> String {
 
 /// Sets the session cookies on a response.
 pub fn set_session_cookies(response: &mut Response<Body>, tokens: &Tokens) {
-    let access = format!(
-        "{ACCESS_COOKIE}={}; {}",
-        tokens.access_token,
-        cookie_attributes("/", tokens.expires_in)
-    );
+    let access = format!("{ACCESS_COOKIE}={}; {}", tokens.access_token, cookie_attributes("/", tokens.expires_in));
     let refresh = REFRESH_COOKIE_PATHS.map(|path| {
-        format!(
-            "{REFRESH_COOKIE}={}; {}",
-            tokens.refresh_token,
-            cookie_attributes(path, tokens.session_expires_in)
-        )
+        format!("{REFRESH_COOKIE}={}; {}", tokens.refresh_token, cookie_attributes(path, tokens.session_expires_in))
     });
     set_cookies(response, std::iter::once(access).chain(refresh));
 }
@@ -201,8 +170,7 @@ pub fn set_session_cookies(response: &mut Response<Body>, tokens: &Tokens) {
 /// Clears the session cookies on a response.
 pub fn clear_session_cookies(response: &mut Response<Body>) {
     let access = format!("{ACCESS_COOKIE}=; {}", cookie_attributes("/", 0));
-    let refresh = REFRESH_COOKIE_PATHS
-        .map(|path| format!("{REFRESH_COOKIE}=; {}", cookie_attributes(path, 0)));
+    let refresh = REFRESH_COOKIE_PATHS.map(|path| format!("{REFRESH_COOKIE}=; {}", cookie_attributes(path, 0)));
     set_cookies(response, std::iter::once(access).chain(refresh));
 }
 
@@ -214,16 +182,10 @@ mod tests {
     fn refresh_tokens_must_have_their_shape() {
         let id = "a".repeat(22);
         let secret = "b".repeat(43);
-        assert_eq!(
-            parse_refresh(&format!("{id}.{secret}")),
-            Some((id.as_str(), secret.as_str()))
-        );
+        assert_eq!(parse_refresh(&format!("{id}.{secret}")), Some((id.as_str(), secret.as_str())));
         assert_eq!(parse_refresh(&format!("{id}.{secret}x")), None);
         assert_eq!(parse_refresh(&format!("{id}{secret}")), None);
-        assert_eq!(
-            parse_refresh(&format!("{id}.{}", "b".repeat(42) + "=")),
-            None
-        );
+        assert_eq!(parse_refresh(&format!("{id}.{}", "b".repeat(42) + "=")), None);
         assert_eq!(parse_refresh(""), None);
     }
 }

@@ -58,49 +58,35 @@ pub struct Keys {
 
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keys")
-            .field("kids", &self.verifying.keys())
-            .finish_non_exhaustive()
+        f.debug_struct("Keys").field("kids", &self.verifying.keys()).finish_non_exhaustive()
     }
 }
 
 impl Keys {
     /// Keys from a PKCS#8 RSA private key in PEM ("-----BEGIN PRIVATE KEY-----").
     pub fn from_pem(pem: &str, issuer: &str, audience: &str) -> anyhow::Result<Self> {
-        let body: String = pem
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with("-----"))
-            .collect();
-        let der = STANDARD
-            .decode(body)
-            .context("the signing key is not base64 PEM")?;
-        let key_pair = KeyPair::from_pkcs8(&der)
-            .map_err(|e| anyhow::anyhow!("the signing key is not a PKCS#8 RSA key: {e}"))?;
+        let body: String =
+            pem.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with("-----")).collect();
+        let der = STANDARD.decode(body).context("the signing key is not base64 PEM")?;
+        let key_pair =
+            KeyPair::from_pkcs8(&der).map_err(|e| anyhow::anyhow!("the signing key is not a PKCS#8 RSA key: {e}"))?;
         Self::new(key_pair, issuer, audience)
     }
 
     /// Keys with a fresh RSA-2048 signing key (the local server's and the tests').
     pub fn generate(issuer: &str, audience: &str) -> anyhow::Result<Self> {
-        let key_pair = KeyPair::generate(KeySize::Rsa2048)
-            .map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
+        let key_pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
         Self::new(key_pair, issuer, audience)
     }
 
     fn new(key_pair: KeyPair, issuer: &str, audience: &str) -> anyhow::Result<Self> {
-        anyhow::ensure!(
-            key_pair.public_modulus_len() >= 256,
-            "the signing key must be RSA-2048 or larger"
-        );
+        anyhow::ensure!(key_pair.public_modulus_len() >= 256, "the signing key must be RSA-2048 or larger");
         let components = PublicKeyComponents::<Vec<u8>>::from(key_pair.public_key());
         let n = URL_SAFE_NO_PAD.encode(strip_zeros(&components.n));
         let e = URL_SAFE_NO_PAD.encode(strip_zeros(&components.e));
         // RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order.
         let thumbprint = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-        let kid = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
-            &aws_lc_rs::digest::SHA256,
-            thumbprint.as_bytes(),
-        ));
+        let kid = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, thumbprint.as_bytes()));
         let header = serde_json::json!({"alg": "RS256", "typ": "at+jwt", "kid": kid});
         let jwks = serde_json::json!({"keys": [{
             "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e,
@@ -132,17 +118,9 @@ impl Keys {
         let signing_input = format!("{}.{payload}", self.header);
         let mut signature = vec![0; self.key_pair.public_modulus_len()];
         self.key_pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &self.rng,
-                signing_input.as_bytes(),
-                &mut signature,
-            )
+            .sign(&RSA_PKCS1_SHA256, &self.rng, signing_input.as_bytes(), &mut signature)
             .map_err(|_| anyhow::anyhow!("RSA signing failed"))?;
-        Ok(format!(
-            "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(signature)
-        ))
+        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
 
     /// The claims of `token` if it is a valid, unexpired token of `expected` use; `None`
@@ -158,9 +136,7 @@ impl Keys {
             return None;
         }
         let key = self.verifying.get(header.kid.as_deref()?)?;
-        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
-            .ok()?
-            .claims;
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation).ok()?.claims;
         const LEEWAY: i64 = 30;
         let fresh = claims.exp > now && claims.iat <= now + LEEWAY;
         (fresh && claims.token_use == expected).then_some(claims)
@@ -175,21 +151,11 @@ impl Keys {
 /// A fresh RSA-2048 private key as PKCS#8 PEM, the form `STEPAUTH_SIGNING_KEY` takes.
 pub fn generate_pem() -> anyhow::Result<String> {
     use aws_lc_rs::encoding::AsDer as _;
-    let key_pair = KeyPair::generate(KeySize::Rsa2048)
-        .map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
-    let der = key_pair
-        .as_der()
-        .map_err(|_| anyhow::anyhow!("PKCS#8 encoding failed"))?;
+    let key_pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
+    let der = key_pair.as_der().map_err(|_| anyhow::anyhow!("PKCS#8 encoding failed"))?;
     let base64 = STANDARD.encode(der.as_ref());
-    let lines: Vec<&str> = base64
-        .as_bytes()
-        .chunks(64)
-        .filter_map(|c| std::str::from_utf8(c).ok())
-        .collect();
-    Ok(format!(
-        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-        lines.join("\n")
-    ))
+    let lines: Vec<&str> = base64.as_bytes().chunks(64).filter_map(|c| std::str::from_utf8(c).ok()).collect();
+    Ok(format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n")))
 }
 
 fn strip_zeros(bytes: &[u8]) -> &[u8] {
@@ -200,10 +166,7 @@ fn strip_zeros(bytes: &[u8]) -> &[u8] {
 /// The stored form of a high-entropy opaque token (refresh, sign-up): its SHA-256, base64url.
 /// No key is needed: the token carries at least 128 random bits.
 pub fn digest(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
-        &aws_lc_rs::digest::SHA256,
-        token.as_bytes(),
-    ))
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()))
 }
 
 #[cfg(test)]
@@ -227,14 +190,8 @@ mod tests {
     fn signed_tokens_verify_until_they_expire() {
         let keys = Keys::generate("stepauth", "stepauth-api").expect("keys");
         let token = keys.sign(&claims(1_000)).expect("sign");
-        assert_eq!(
-            keys.verify(&token, TokenUse::Access, 1_000),
-            Some(claims(1_000))
-        );
-        assert_eq!(
-            keys.verify(&token, TokenUse::Access, 1_599).map(|c| c.sub),
-            Some("user-1".into())
-        );
+        assert_eq!(keys.verify(&token, TokenUse::Access, 1_000), Some(claims(1_000)));
+        assert_eq!(keys.verify(&token, TokenUse::Access, 1_599).map(|c| c.sub), Some("user-1".into()));
         assert_eq!(keys.verify(&token, TokenUse::Access, 1_600), None);
     }
 
@@ -255,21 +212,9 @@ mod tests {
     fn tokens_of_another_issuer_or_key_are_refused() {
         let keys = Keys::generate("stepauth", "stepauth-api").expect("keys");
         let other = Keys::generate("stepauth", "other-api").expect("keys");
-        let token = other
-            .sign(&Claims {
-                aud: "other-api".into(),
-                ..claims(1_000)
-            })
-            .expect("sign");
-        assert_eq!(
-            keys.verify(&token, TokenUse::Access, 1_000),
-            None,
-            "unknown kid"
-        );
-        assert_eq!(
-            other.verify(&token, TokenUse::Access, 1_000).map(|c| c.aud),
-            Some("other-api".into())
-        );
+        let token = other.sign(&Claims { aud: "other-api".into(), ..claims(1_000) }).expect("sign");
+        assert_eq!(keys.verify(&token, TokenUse::Access, 1_000), None, "unknown kid");
+        assert_eq!(other.verify(&token, TokenUse::Access, 1_000).map(|c| c.aud), Some("other-api".into()));
     }
 
     #[test]
@@ -279,14 +224,7 @@ mod tests {
         let keys = Keys::from_pem(&pem, "stepauth", "stepauth-api").expect("parse");
         let token = keys.sign(&claims(1_000)).expect("sign");
         assert!(keys.verify(&token, TokenUse::Access, 1_000).is_some());
-        assert!(
-            Keys::from_pem(
-                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
-                "i",
-                "a"
-            )
-            .is_err()
-        );
+        assert!(Keys::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", "i", "a").is_err());
     }
 
     #[test]

@@ -6,17 +6,8 @@ use stepauth::routes::ROUTES;
 use stepauth_tests::{Answer, TestApp, unique_email};
 
 fn assert_client_error(answer: &Answer, what: &str) {
-    assert!(
-        (400..500).contains(&answer.status),
-        "{what}: {} {}",
-        answer.status,
-        answer.text
-    );
-    assert!(
-        answer.body["error"].is_string() && answer.body["message"].is_string(),
-        "{what}: {}",
-        answer.text
-    );
+    assert!((400..500).contains(&answer.status), "{what}: {} {}", answer.status, answer.text);
+    assert!(answer.body["error"].is_string() && answer.body["message"].is_string(), "{what}: {}", answer.text);
     assert_eq!(answer.headers["content-type"], "application/json", "{what}");
 }
 
@@ -32,44 +23,19 @@ async fn every_route_refuses_malformed_bodies() {
             ("{\"a\":\"\\ud800\"}", "invalid_json"),
             ("nul\u{0}l", "invalid_json"),
         ] {
-            let answer = app
-                .raw("POST", path, "application/json", body.as_bytes().to_vec())
-                .await;
+            let answer = app.raw("POST", path, "application/json", body.as_bytes().to_vec()).await;
             assert_client_error(&answer, &format!("{path} {body:?}"));
             assert_eq!(answer.error(), code, "{path} {body:?}");
         }
-        let answer = app
-            .raw(
-                "POST",
-                path,
-                "application/json",
-                vec![0xff, 0xfe, b'{', b'}'],
-            )
-            .await;
-        assert_eq!(
-            answer.error(),
-            "invalid_json",
-            "{path}: bytes that are not UTF-8"
-        );
+        let answer = app.raw("POST", path, "application/json", vec![0xff, 0xfe, b'{', b'}']).await;
+        assert_eq!(answer.error(), "invalid_json", "{path}: bytes that are not UTF-8");
         let answer = app.raw("POST", path, "text/plain", b"{}".to_vec()).await;
-        assert_eq!(
-            (answer.status, answer.error()),
-            (415, "unsupported_media_type"),
-            "{path}"
-        );
+        assert_eq!((answer.status, answer.error()), (415, "unsupported_media_type"), "{path}");
         let huge = format!("{{\"email\":\"{}\"}}", "a".repeat(1024 * 1024));
-        let answer = app
-            .raw("POST", path, "application/json", huge.into_bytes())
-            .await;
-        assert_eq!(
-            (answer.status, answer.error()),
-            (413, "payload_too_large"),
-            "{path}"
-        );
+        let answer = app.raw("POST", path, "application/json", huge.into_bytes()).await;
+        assert_eq!((answer.status, answer.error()), (413, "payload_too_large"), "{path}");
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        let answer = app
-            .raw("POST", path, "application/json", deep.into_bytes())
-            .await;
+        let answer = app.raw("POST", path, "application/json", deep.into_bytes()).await;
         assert_client_error(&answer, &format!("{path} deeply nested"));
     }
 }
@@ -79,71 +45,27 @@ async fn missing_and_mistyped_fields_are_named() {
     let app = TestApp::spawn().await;
     let cases = [
         ("/auth/signup", json!({}), vec!["name", "email"]),
-        (
-            "/auth/signup",
-            json!({"name": 5, "email": ["a@b.co"]}),
-            vec!["name", "email"],
-        ),
-        (
-            "/auth/signup",
-            json!({"name": "A", "email": "a@example.com", "admin": true}),
-            vec!["admin"],
-        ),
-        (
-            "/auth/signup/verify",
-            json!({"email": null, "code": 123456}),
-            vec!["email", "code"],
-        ),
-        (
-            "/auth/signup/verify",
-            json!({"email": "a@example.com", "code": "12345"}),
-            vec!["code"],
-        ),
+        ("/auth/signup", json!({"name": 5, "email": ["a@b.co"]}), vec!["name", "email"]),
+        ("/auth/signup", json!({"name": "A", "email": "a@example.com", "admin": true}), vec!["admin"]),
+        ("/auth/signup/verify", json!({"email": null, "code": 123456}), vec!["email", "code"]),
+        ("/auth/signup/verify", json!({"email": "a@example.com", "code": "12345"}), vec!["code"]),
         (
             "/auth/signup/complete",
             json!({"signup_token": {}, "password": 1}),
             vec!["signup_token", "password", "confirm_password"],
         ),
-        (
-            "/auth/login",
-            json!({"email": "not an email", "password": ""}),
-            vec!["email", "password"],
-        ),
-        (
-            "/auth/login",
-            json!({"email": "a@example.com", "password": "x".repeat(129)}),
-            vec!["password"],
-        ),
-        (
-            "/auth/token/refresh",
-            json!({"refresh_token": 42}),
-            vec!["refresh_token"],
-        ),
-        (
-            "/auth/logout",
-            json!({"refresh_token": false, "extra": 1}),
-            vec!["refresh_token", "extra"],
-        ),
+        ("/auth/login", json!({"email": "not an email", "password": ""}), vec!["email", "password"]),
+        ("/auth/login", json!({"email": "a@example.com", "password": "x".repeat(129)}), vec!["password"]),
+        ("/auth/token/refresh", json!({"refresh_token": 42}), vec!["refresh_token"]),
+        ("/auth/logout", json!({"refresh_token": false, "extra": 1}), vec!["refresh_token", "extra"]),
     ];
     for (path, body, fields) in cases {
         let answer = app.post(path, body.clone()).await;
         assert_client_error(&answer, &format!("{path} {body}"));
-        assert_eq!(
-            (answer.status, answer.error()),
-            (400, "validation_failed"),
-            "{path} {body}"
-        );
-        let named: Vec<&str> = answer.body["fields"]
-            .as_object()
-            .expect("fields")
-            .keys()
-            .map(String::as_str)
-            .collect();
+        assert_eq!((answer.status, answer.error()), (400, "validation_failed"), "{path} {body}");
+        let named: Vec<&str> = answer.body["fields"].as_object().expect("fields").keys().map(String::as_str).collect();
         for field in fields {
-            assert!(
-                named.contains(&field),
-                "{path} {body}: {field} not in {named:?}"
-            );
+            assert!(named.contains(&field), "{path} {body}: {field} not in {named:?}");
         }
     }
 }
@@ -151,35 +73,13 @@ async fn missing_and_mistyped_fields_are_named() {
 #[tokio::test]
 async fn odd_unicode_is_refused_or_kept_exactly() {
     let app = TestApp::spawn().await;
-    for name in [
-        "\u{202E}gnp.exe",
-        "a\u{0007}b",
-        "\u{FEFF}",
-        "x\u{2066}y",
-        "\u{0}",
-    ] {
-        let answer = app
-            .post(
-                "/auth/signup",
-                json!({"name": name, "email": unique_email("odd")}),
-            )
-            .await;
-        assert_eq!(
-            (answer.status, answer.error()),
-            (400, "validation_failed"),
-            "{name:?}"
-        );
+    for name in ["\u{202E}gnp.exe", "a\u{0007}b", "\u{FEFF}", "x\u{2066}y", "\u{0}"] {
+        let answer = app.post("/auth/signup", json!({"name": name, "email": unique_email("odd")})).await;
+        assert_eq!((answer.status, answer.error()), (400, "validation_failed"), "{name:?}");
         assert!(answer.body["fields"]["name"].is_array());
     }
-    for email in [
-        "ünï@example.com",
-        "a@exämple.com",
-        "a\u{200B}@example.com",
-        "\u{FF41}@example.com",
-    ] {
-        let answer = app
-            .post("/auth/signup", json!({"name": "N", "email": email}))
-            .await;
+    for email in ["ünï@example.com", "a@exämple.com", "a\u{200B}@example.com", "\u{FF41}@example.com"] {
+        let answer = app.post("/auth/signup", json!({"name": "N", "email": email})).await;
         assert_eq!(answer.error(), "validation_failed", "{email:?}");
     }
     let email = unique_email("emoji");
@@ -193,21 +93,11 @@ async fn odd_unicode_is_refused_or_kept_exactly() {
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
     assert_eq!(created.body["user"]["name"], "Zoë 山田 👩🏽‍💻");
-    let login = app
-        .post("/auth/login", json!({"email": email, "password": password}))
-        .await;
-    assert_eq!(
-        login.status, 200,
-        "unicode passwords are neither truncated nor changed"
-    );
+    let login = app.post("/auth/login", json!({"email": email, "password": password})).await;
+    assert_eq!(login.status, 200, "unicode passwords are neither truncated nor changed");
     let nfd = "Pa\u{0308}sswo\u{0308}rd-😀-ünïcode-9";
-    let other = app
-        .post("/auth/login", json!({"email": email, "password": nfd}))
-        .await;
-    assert_eq!(
-        other.status, 401,
-        "a differently encoded password is a different password"
-    );
+    let other = app.post("/auth/login", json!({"email": email, "password": nfd})).await;
+    assert_eq!(other.status, 401, "a differently encoded password is a different password");
 }
 
 #[tokio::test]
@@ -219,21 +109,12 @@ async fn wrong_methods_and_unknown_paths_answer_json() {
                 continue;
             }
             let answer = app.request(method, route.path, Value::Null, &[]).await;
-            assert_eq!(
-                (answer.status, answer.error()),
-                (405, "method_not_allowed"),
-                "{method} {}",
-                route.path
-            );
+            assert_eq!((answer.status, answer.error()), (405, "method_not_allowed"), "{method} {}", route.path);
             assert_eq!(answer.headers["allow"], route.method.as_str());
         }
     }
     for path in ["/", "/auth", "/auth/signup/", "/users/me/x", "/%ff"] {
         let answer = app.request("GET", path, Value::Null, &[]).await;
-        assert_eq!(
-            (answer.status, answer.error()),
-            (404, "not_found"),
-            "{path}"
-        );
+        assert_eq!((answer.status, answer.error()), (404, "not_found"), "{path}");
     }
 }

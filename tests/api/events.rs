@@ -8,19 +8,10 @@ use stepauth_tests::embedded_app;
 /// Every event file with its function name (`include_str!` keeps them in the test binary).
 const EVENTS: &[(&str, &str)] = &[
     ("signup", include_str!("../../events/signup.json")),
-    (
-        "signup-verify",
-        include_str!("../../events/signup-verify.json"),
-    ),
-    (
-        "signup-complete",
-        include_str!("../../events/signup-complete.json"),
-    ),
+    ("signup-verify", include_str!("../../events/signup-verify.json")),
+    ("signup-complete", include_str!("../../events/signup-complete.json")),
     ("login", include_str!("../../events/login.json")),
-    (
-        "token-refresh",
-        include_str!("../../events/token-refresh.json"),
-    ),
+    ("token-refresh", include_str!("../../events/token-refresh.json")),
     ("logout", include_str!("../../events/logout.json")),
     ("logout-all", include_str!("../../events/logout-all.json")),
     ("profile-get", include_str!("../../events/profile-get.json")),
@@ -34,45 +25,22 @@ fn every_function_has_one_event_for_its_route() {
     named.sort_unstable();
     functions.sort_unstable();
     assert_eq!(named, functions);
-    let on_disk = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../events"))
-        .expect("events/")
-        .count();
-    assert_eq!(
-        on_disk,
-        EVENTS.len(),
-        "events/ holds exactly one file per function"
-    );
+    let on_disk = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../events")).expect("events/").count();
+    assert_eq!(on_disk, EVENTS.len(), "events/ holds exactly one file per function");
     for (function, text) in EVENTS {
         let event: serde_json::Value = serde_json::from_str(text).expect("JSON");
-        let route = ROUTES
-            .iter()
-            .find(|r| r.function == *function)
-            .expect("a route");
-        assert_eq!(
-            event["routeKey"],
-            format!("{} {}", route.method, route.path),
-            "{function}"
-        );
+        let route = ROUTES.iter().find(|r| r.function == *function).expect("a route");
+        assert_eq!(event["routeKey"], format!("{} {}", route.method, route.path), "{function}");
         assert_eq!(event["version"], "2.0");
     }
 }
 
 async fn run(function: &str) -> (u16, serde_json::Value) {
-    let text = EVENTS
-        .iter()
-        .find(|(f, _)| *f == function)
-        .expect("an event")
-        .1;
+    let text = EVENTS.iter().find(|(f, _)| *f == function).expect("an event").1;
     let request = lambda_http::request::from_str(text).expect("the runtime parses the event");
-    assert!(
-        request.request_context_ref().is_some(),
-        "{function}: the API Gateway context is there"
-    );
+    assert!(request.request_context_ref().is_some(), "{function}: the API Gateway context is there");
     let (app, _) = embedded_app();
-    let route = ROUTES
-        .iter()
-        .find(|r| r.function == function)
-        .expect("a route");
+    let route = ROUTES.iter().find(|r| r.function == function).expect("a route");
     let response = (route.handler)(&app, request).await;
     let body = serde_json::from_slice(response.body().as_ref()).expect("a JSON body");
     (response.status().as_u16(), body)
@@ -104,10 +72,7 @@ async fn each_event_runs_through_its_handler() {
 async fn the_signup_event_mails_a_code_and_records_the_source() {
     let text = EVENTS[0].1;
     let request = lambda_http::request::from_str(text).expect("parses");
-    assert_eq!(
-        stepauth::http::origin(&request).source_ip.as_deref(),
-        Some("203.0.113.24")
-    );
+    assert_eq!(stepauth::http::origin(&request).source_ip.as_deref(), Some("203.0.113.24"));
     let (app, outbox) = embedded_app();
     let response = handler::signup(&app, request).await;
     assert_eq!(response.status(), 202);

@@ -6,8 +6,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use stepauth_tests::runtime_api::{binary, invoke};
 use stepauth_tests::{
-    FROM, PASSWORD, find_code, moto_endpoint, moto_mails, moto_table, signing_key_pem,
-    unique_email, verify_ses_identity,
+    FROM, PASSWORD, find_code, moto_endpoint, moto_mails, moto_table, signing_key_pem, unique_email,
+    verify_ses_identity,
 };
 
 struct Lambda {
@@ -28,9 +28,7 @@ impl Lambda {
             ("STEPAUTH_SIGNING_KEY", signing_key_pem().to_owned()),
             ("STEPAUTH_CODE_PEPPER", pepper),
         ];
-        Self {
-            env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-        }
+        Self { env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
     }
 
     /// Invokes `function` with its events/ file, the body, bearer token and cookies replaced.
@@ -42,8 +40,7 @@ impl Lambda {
         cookies: &[String],
     ) -> (u16, Value, Vec<String>) {
         let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
-        let mut event: Value =
-            serde_json::from_str(&std::fs::read_to_string(path).expect("the event")).expect("JSON");
+        let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("the event")).expect("JSON");
         if let Some(body) = body {
             event["body"] = Value::String(body.to_string());
             event["headers"]["content-type"] = Value::String("application/json".into());
@@ -55,17 +52,11 @@ impl Lambda {
             event["cookies"] = json!(cookies);
         }
         let invocation = invoke(&binary(function), &self.env, &event.to_string()).await;
-        let response = invocation
-            .response
-            .unwrap_or_else(|e| panic!("{function} failed: {e}"));
+        let response = invocation.response.unwrap_or_else(|e| panic!("{function} failed: {e}"));
         let status = response["statusCode"].as_u64().expect("a status") as u16;
-        let body = serde_json::from_str(response["body"].as_str().unwrap_or("null"))
-            .unwrap_or(Value::Null);
+        let body = serde_json::from_str(response["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
         let cookies = response["cookies"].as_array().cloned().unwrap_or_default();
-        let cookies = cookies
-            .iter()
-            .filter_map(|c| c.as_str().map(str::to_owned))
-            .collect();
+        let cookies = cookies.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect();
         (status, body, cookies)
     }
 }
@@ -75,71 +66,30 @@ async fn the_function_binaries_walk_the_whole_flow_against_moto() {
     let lambda = Lambda::new().await;
     let email = unique_email("lambda");
 
-    let (status, body, _) = lambda
-        .call(
-            "signup",
-            Some(json!({"name": "Lambda", "email": email})),
-            None,
-            &[],
-        )
-        .await;
+    let (status, body, _) = lambda.call("signup", Some(json!({"name": "Lambda", "email": email})), None, &[]).await;
     assert_eq!(status, 202, "{body}");
     let mails = moto_mails(&email).await;
     let code = find_code(&mails.last().expect("a mail through SES").body).expect("a code");
 
-    let (status, body, _) = lambda
-        .call(
-            "signup-verify",
-            Some(json!({"email": email, "code": code})),
-            None,
-            &[],
-        )
-        .await;
+    let (status, body, _) = lambda.call("signup-verify", Some(json!({"email": email, "code": code})), None, &[]).await;
     assert_eq!(status, 200, "{body}");
     let signup = json!({"signup_token": body["signup_token"], "password": PASSWORD, "confirm_password": PASSWORD});
-    let (status, body, cookies) = lambda
-        .call("signup-complete", Some(signup), None, &[])
-        .await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (201, Some("User created successfully")),
-        "{body}"
-    );
-    assert_eq!(
-        cookies.len(),
-        3,
-        "API Gateway 2.0 responses carry Set-Cookie as `cookies`"
-    );
+    let (status, body, cookies) = lambda.call("signup-complete", Some(signup), None, &[]).await;
+    assert_eq!((status, body["message"].as_str()), (201, Some("User created successfully")), "{body}");
+    assert_eq!(cookies.len(), 3, "API Gateway 2.0 responses carry Set-Cookie as `cookies`");
 
-    let (status, login, _) = lambda
-        .call(
-            "login",
-            Some(json!({"email": email, "password": PASSWORD})),
-            None,
-            &[],
-        )
-        .await;
+    let (status, login, _) = lambda.call("login", Some(json!({"email": email, "password": PASSWORD})), None, &[]).await;
     assert_eq!(status, 200, "{login}");
     let access = login["access_token"].as_str().expect("a token");
     let (status, me, _) = lambda.call("profile-get", None, Some(access), &[]).await;
-    assert_eq!(
-        (status, me["email"].as_str()),
-        (200, Some(email.as_str())),
-        "{me}"
-    );
+    assert_eq!((status, me["email"].as_str()), (200, Some(email.as_str())), "{me}");
 
-    let cookie = format!(
-        "__Secure-stepauth_refresh={}",
-        login["refresh_token"].as_str().expect("a token")
-    );
+    let cookie = format!("__Secure-stepauth_refresh={}", login["refresh_token"].as_str().expect("a token"));
     let (status, refreshed, _) = lambda.call("token-refresh", None, None, &[cookie]).await;
     assert_eq!(status, 200, "{refreshed}");
 
     let (status, jwks, _) = lambda.call("jwks", None, None, &[]).await;
-    assert_eq!(
-        (status, jwks["keys"].as_array().map(Vec::len)),
-        (200, Some(1))
-    );
+    assert_eq!((status, jwks["keys"].as_array().map(Vec::len)), (200, Some(1)));
 
     let access = refreshed["access_token"].as_str().expect("a token");
     let (status, _, cleared) = lambda.call("logout-all", None, Some(access), &[]).await;
@@ -147,27 +97,13 @@ async fn the_function_binaries_walk_the_whole_flow_against_moto() {
     assert!(cleared.iter().all(|c| c.contains("Max-Age=0")));
     let (status, _, _) = lambda.call("profile-get", None, Some(access), &[]).await;
     assert_eq!(status, 401, "logout-all ended the session");
-    let (status, _, _) = lambda
-        .call(
-            "logout",
-            Some(json!({"refresh_token": refreshed["refresh_token"]})),
-            None,
-            &[],
-        )
-        .await;
+    let (status, _, _) =
+        lambda.call("logout", Some(json!({"refresh_token": refreshed["refresh_token"]})), None, &[]).await;
     assert_eq!(status, 200);
 }
 
 #[tokio::test]
 async fn a_function_without_its_configuration_fails_at_start() {
-    let invocation = invoke(
-        &binary("login"),
-        &[("STEPAUTH_TABLE".into(), String::new())],
-        "{}",
-    )
-    .await;
-    assert!(
-        invocation.response.is_err(),
-        "a misconfigured function refuses to serve"
-    );
+    let invocation = invoke(&binary("login"), &[("STEPAUTH_TABLE".into(), String::new())], "{}").await;
+    assert!(invocation.response.is_err(), "a misconfigured function refuses to serve");
 }

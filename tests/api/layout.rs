@@ -12,8 +12,7 @@ fn root() -> &'static Path {
 
 /// `(binary, method, path)` of every function in the SAM template.
 fn template_functions() -> BTreeSet<(String, String, String)> {
-    let template =
-        std::fs::read_to_string(root().join("infra/template.yaml")).expect("infra/template.yaml");
+    let template = std::fs::read_to_string(root().join("infra/template.yaml")).expect("infra/template.yaml");
     // A resource starts at a line indented by exactly two spaces.
     let mut blocks: Vec<String> = Vec::new();
     for line in template.lines() {
@@ -26,10 +25,7 @@ fn template_functions() -> BTreeSet<(String, String, String)> {
         }
     }
     let mut found = BTreeSet::new();
-    for block in blocks
-        .iter()
-        .filter(|b| b.contains("Type: AWS::Serverless::Function"))
-    {
+    for block in blocks.iter().filter(|b| b.contains("Type: AWS::Serverless::Function")) {
         let value = |key: &str| {
             block
                 .lines()
@@ -44,51 +40,21 @@ fn template_functions() -> BTreeSet<(String, String, String)> {
 
 #[test]
 fn functions_template_and_routes_agree() {
-    let routes: BTreeSet<_> = ROUTES
-        .iter()
-        .map(|r| {
-            (
-                r.function.to_owned(),
-                r.method.to_string(),
-                r.path.to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        template_functions(),
-        routes,
-        "infra/template.yaml and the route table"
-    );
+    let routes: BTreeSet<_> =
+        ROUTES.iter().map(|r| (r.function.to_owned(), r.method.to_string(), r.path.to_owned())).collect();
+    assert_eq!(template_functions(), routes, "infra/template.yaml and the route table");
 
     let crates: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
         .expect("functions/")
-        .map(|entry| {
-            entry
-                .expect("an entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
+        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
         .collect();
     let names: BTreeSet<String> = ROUTES.iter().map(|r| r.function.to_owned()).collect();
     assert_eq!(crates, names, "functions/ and the route table");
 
     for route in ROUTES {
-        let main = std::fs::read_to_string(
-            root()
-                .join("functions")
-                .join(route.function)
-                .join("src/main.rs"),
-        )
-        .expect("main.rs");
-        let wiring = format!(
-            "stepauth::routes::handler::{}",
-            route.function.replace('-', "_")
-        );
-        assert!(
-            main.contains(&wiring),
-            "functions/{}/src/main.rs runs {wiring}",
-            route.function
-        );
+        let main = std::fs::read_to_string(root().join("functions").join(route.function).join("src/main.rs"))
+            .expect("main.rs");
+        let wiring = format!("stepauth::routes::handler::{}", route.function.replace('-', "_"));
+        assert!(main.contains(&wiring), "functions/{}/src/main.rs runs {wiring}", route.function);
     }
 }

@@ -8,44 +8,22 @@ use stepauth_tests::{PASSWORD, find_code};
 
 #[tokio::test]
 async fn a_newcomer_can_sign_up_log_in_refresh_and_log_out() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
     let base = format!("http://{}", listener.local_addr().expect("bound"));
-    let server = tokio::spawn(
-        Server::embedded(Config::default())
-            .expect("the embedded server")
-            .serve(listener),
-    );
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
+    let server = tokio::spawn(Server::embedded(Config::default()).expect("the embedded server").serve(listener));
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
     let post = |path: &str, body: Value| {
         let request = client.post(format!("{base}{path}")).json(&body);
         async move {
             let response = request.send().await.expect("answers");
-            (
-                response.status().as_u16(),
-                response.json::<Value>().await.expect("JSON"),
-            )
+            (response.status().as_u16(), response.json::<Value>().await.expect("JSON"))
         }
     };
 
-    let (status, _) = post(
-        "/auth/signup",
-        json!({"name": "Newcomer", "email": "new@example.com"}),
-    )
-    .await;
+    let (status, _) = post("/auth/signup", json!({"name": "Newcomer", "email": "new@example.com"})).await;
     assert_eq!(status, 202);
-    let outbox: Value = client
-        .get(format!("{base}/_local/outbox"))
-        .send()
-        .await
-        .expect("outbox")
-        .json()
-        .await
-        .expect("JSON");
+    let outbox: Value =
+        client.get(format!("{base}/_local/outbox")).send().await.expect("outbox").json().await.expect("JSON");
     let mail = &outbox.as_array().expect("a list")[0];
     assert_eq!(mail["to"], "new@example.com");
     for field in ["subject", "text", "html", "sent_at"] {
@@ -53,30 +31,15 @@ async fn a_newcomer_can_sign_up_log_in_refresh_and_log_out() {
     }
     let code = find_code(mail["text"].as_str().expect("text")).expect("a code");
 
-    let (status, verified) = post(
-        "/auth/signup/verify",
-        json!({"email": "new@example.com", "code": code}),
-    )
-    .await;
+    let (status, verified) = post("/auth/signup/verify", json!({"email": "new@example.com", "code": code})).await;
     assert_eq!(status, 200);
     let body = json!({"signup_token": verified["signup_token"], "password": PASSWORD, "confirm_password": PASSWORD});
     let (status, created) = post("/auth/signup/complete", body).await;
-    assert_eq!(
-        (status, created["message"].as_str()),
-        (201, Some("User created successfully"))
-    );
+    assert_eq!((status, created["message"].as_str()), (201, Some("User created successfully")));
 
-    let (status, login) = post(
-        "/auth/login",
-        json!({"email": "new@example.com", "password": PASSWORD}),
-    )
-    .await;
+    let (status, login) = post("/auth/login", json!({"email": "new@example.com", "password": PASSWORD})).await;
     assert_eq!(status, 200);
-    let (status, refreshed) = post(
-        "/auth/token/refresh",
-        json!({"refresh_token": login["refresh_token"]}),
-    )
-    .await;
+    let (status, refreshed) = post("/auth/token/refresh", json!({"refresh_token": login["refresh_token"]})).await;
     assert_eq!(status, 200);
     let me = client
         .get(format!("{base}/users/me"))
@@ -85,18 +48,10 @@ async fn a_newcomer_can_sign_up_log_in_refresh_and_log_out() {
         .await
         .expect("answers");
     assert_eq!(me.status(), 200);
-    let (status, _) = post(
-        "/auth/logout",
-        json!({"refresh_token": refreshed["refresh_token"]}),
-    )
-    .await;
+    let (status, _) = post("/auth/logout", json!({"refresh_token": refreshed["refresh_token"]})).await;
     assert_eq!(status, 200);
 
-    let wrong = client
-        .delete(format!("{base}/_local/outbox"))
-        .send()
-        .await
-        .expect("answers");
+    let wrong = client.delete(format!("{base}/_local/outbox")).send().await.expect("answers");
     assert_eq!(wrong.status(), 405);
     server.abort();
 }

@@ -8,18 +8,8 @@ async fn login_fails_alike_for_unknown_emails_and_wrong_passwords() {
     let app = TestApp::spawn().await;
     let email = unique_email("login");
     app.sign_up(&email).await;
-    let wrong = app
-        .post(
-            "/auth/login",
-            json!({"email": email, "password": "Wrong-Password-1"}),
-        )
-        .await;
-    let unknown = app
-        .post(
-            "/auth/login",
-            json!({"email": unique_email("nobody"), "password": PASSWORD}),
-        )
-        .await;
+    let wrong = app.post("/auth/login", json!({"email": email, "password": "Wrong-Password-1"})).await;
+    let unknown = app.post("/auth/login", json!({"email": unique_email("nobody"), "password": PASSWORD})).await;
     assert_eq!((wrong.status, wrong.error()), (401, "invalid_credentials"));
     assert_eq!((wrong.status, &wrong.text), (unknown.status, &unknown.text));
     assert!(wrong.cookies().is_empty() && unknown.cookies().is_empty());
@@ -34,28 +24,17 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_family() {
     let first = app.sign_up(&email).await;
     let r1 = first.str("refresh_token");
 
-    let second = app
-        .post("/auth/token/refresh", json!({"refresh_token": r1}))
-        .await;
+    let second = app.post("/auth/token/refresh", json!({"refresh_token": r1})).await;
     assert_eq!(second.status, 200, "{}", second.text);
     let r2 = second.str("refresh_token");
     assert_ne!(r1, r2, "every refresh rotates");
     assert_eq!(second.headers["cache-control"], "no-store");
     assert_eq!(second.cookie("__Secure-stepauth_refresh"), Some(r2.clone()));
 
-    let reuse = app
-        .post("/auth/token/refresh", json!({"refresh_token": r1}))
-        .await;
+    let reuse = app.post("/auth/token/refresh", json!({"refresh_token": r1})).await;
     assert_eq!((reuse.status, reuse.error()), (401, "invalid_token"));
-    assert!(
-        reuse
-            .cookies()
-            .iter()
-            .any(|c| c.starts_with("__Secure-stepauth_refresh=;"))
-    );
-    let after = app
-        .post("/auth/token/refresh", json!({"refresh_token": r2}))
-        .await;
+    assert!(reuse.cookies().iter().any(|c| c.starts_with("__Secure-stepauth_refresh=;")));
+    let after = app.post("/auth/token/refresh", json!({"refresh_token": r2})).await;
     assert_eq!(after.status, 401, "the newer token of the family died too");
     let me = app.get_as("/users/me", &second.str("access_token")).await;
     assert_eq!(me.status, 401, "and so did the family's access token");
@@ -67,37 +46,16 @@ async fn refresh_and_logout_work_from_the_cookie() {
     let email = unique_email("cookie");
     let created = app.sign_up(&email).await;
     let cookie = format!("__Secure-stepauth_refresh={}", created.str("refresh_token"));
-    let refreshed = app
-        .request(
-            "POST",
-            "/auth/token/refresh",
-            Value::Null,
-            &[("cookie", &cookie)],
-        )
-        .await;
+    let refreshed = app.request("POST", "/auth/token/refresh", Value::Null, &[("cookie", &cookie)]).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.text);
     let access = format!("__Host-stepauth_access={}", refreshed.str("access_token"));
-    let me = app
-        .request("GET", "/users/me", Value::Null, &[("cookie", &access)])
-        .await;
+    let me = app.request("GET", "/users/me", Value::Null, &[("cookie", &access)]).await;
     assert_eq!(me.status, 200, "the access cookie authenticates");
 
-    let cookie = format!(
-        "__Secure-stepauth_refresh={}",
-        refreshed.str("refresh_token")
-    );
-    let out = app
-        .request("POST", "/auth/logout", Value::Null, &[("cookie", &cookie)])
-        .await;
+    let cookie = format!("__Secure-stepauth_refresh={}", refreshed.str("refresh_token"));
+    let out = app.request("POST", "/auth/logout", Value::Null, &[("cookie", &cookie)]).await;
     assert_eq!(out.status, 200);
-    let again = app
-        .request(
-            "POST",
-            "/auth/token/refresh",
-            Value::Null,
-            &[("cookie", &cookie)],
-        )
-        .await;
+    let again = app.request("POST", "/auth/token/refresh", Value::Null, &[("cookie", &cookie)]).await;
     assert_eq!(again.status, 401);
 }
 
@@ -120,19 +78,9 @@ async fn session_cookies_are_locked_down() {
 #[tokio::test]
 async fn refresh_needs_a_token() {
     let app = TestApp::spawn().await;
-    let none = app
-        .request("POST", "/auth/token/refresh", Value::Null, &[])
-        .await;
-    assert_eq!(
-        (none.status, none.error()),
-        (401, "authentication_required")
-    );
-    let junk = app
-        .post(
-            "/auth/token/refresh",
-            json!({"refresh_token": "not-a-token"}),
-        )
-        .await;
+    let none = app.request("POST", "/auth/token/refresh", Value::Null, &[]).await;
+    assert_eq!((none.status, none.error()), (401, "authentication_required"));
+    let junk = app.post("/auth/token/refresh", json!({"refresh_token": "not-a-token"})).await;
     assert_eq!((junk.status, junk.error()), (401, "invalid_token"));
 }
 
@@ -143,20 +91,13 @@ async fn sessions_end_at_their_absolute_expiry() {
     let mut refresh = created.str("refresh_token");
     for _ in 0..3 {
         app.clock.advance(10 * 24 * 3600 - 10);
-        let answer = app
-            .post("/auth/token/refresh", json!({"refresh_token": refresh}))
-            .await;
+        let answer = app.post("/auth/token/refresh", json!({"refresh_token": refresh})).await;
         assert_eq!(answer.status, 200, "{}", answer.text);
         refresh = answer.str("refresh_token");
     }
     app.clock.advance(31);
-    let answer = app
-        .post("/auth/token/refresh", json!({"refresh_token": refresh}))
-        .await;
-    assert_eq!(
-        answer.status, 401,
-        "rotation does not extend the thirty days"
-    );
+    let answer = app.post("/auth/token/refresh", json!({"refresh_token": refresh})).await;
+    assert_eq!(answer.status, 401, "rotation does not extend the thirty days");
 }
 
 #[tokio::test]
@@ -171,47 +112,24 @@ async fn logout_all_kills_every_session_and_older_access_tokens() {
             "POST",
             "/auth/logout/all",
             Value::Null,
-            &[(
-                "authorization",
-                &format!("Bearer {}", laptop.str("access_token")),
-            )],
+            &[("authorization", &format!("Bearer {}", laptop.str("access_token")))],
         )
         .await;
     assert_eq!(out.status, 200, "{}", out.text);
     for session in [&phone, &laptop] {
-        assert_eq!(
-            app.get_as("/users/me", &session.str("access_token"))
-                .await
-                .status,
-            401
-        );
-        let refresh = app
-            .post(
-                "/auth/token/refresh",
-                json!({"refresh_token": session.str("refresh_token")}),
-            )
-            .await;
+        assert_eq!(app.get_as("/users/me", &session.str("access_token")).await.status, 401);
+        let refresh = app.post("/auth/token/refresh", json!({"refresh_token": session.str("refresh_token")})).await;
         assert_eq!(refresh.status, 401);
     }
     let fresh = app.log_in(&email).await;
-    assert_eq!(
-        app.get_as("/users/me", &fresh.str("access_token"))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.get_as("/users/me", &fresh.str("access_token")).await.status, 200);
 }
 
 #[tokio::test]
 async fn logout_all_needs_an_access_token() {
     let app = TestApp::spawn().await;
-    let answer = app
-        .request("POST", "/auth/logout/all", Value::Null, &[])
-        .await;
-    assert_eq!(
-        (answer.status, answer.error()),
-        (401, "authentication_required")
-    );
+    let answer = app.request("POST", "/auth/logout/all", Value::Null, &[]).await;
+    assert_eq!((answer.status, answer.error()), (401, "authentication_required"));
     assert_eq!(answer.headers["www-authenticate"], "Bearer");
 }
 
@@ -220,21 +138,9 @@ async fn logout_with_only_an_access_token_ends_that_session() {
     let app = TestApp::spawn().await;
     let created = app.sign_up(&unique_email("logout-access")).await;
     let auth = format!("Bearer {}", created.str("access_token"));
-    let out = app
-        .request(
-            "POST",
-            "/auth/logout",
-            Value::Null,
-            &[("authorization", &auth)],
-        )
-        .await;
+    let out = app.request("POST", "/auth/logout", Value::Null, &[("authorization", &auth)]).await;
     assert_eq!(out.status, 200);
-    let refresh = app
-        .post(
-            "/auth/token/refresh",
-            json!({"refresh_token": created.str("refresh_token")}),
-        )
-        .await;
+    let refresh = app.post("/auth/token/refresh", json!({"refresh_token": created.str("refresh_token")})).await;
     assert_eq!(refresh.status, 401);
     let idempotent = app.request("POST", "/auth/logout", Value::Null, &[]).await;
     assert_eq!(idempotent.status, 200);
@@ -248,26 +154,15 @@ async fn fifty_concurrent_refreshes_of_one_token_give_at_most_one_success() {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let (app, token) = (app.clone(), token.clone());
-        tasks.spawn(async move {
-            app.post("/auth/token/refresh", json!({"refresh_token": token}))
-                .await
-        });
+        tasks.spawn(async move { app.post("/auth/token/refresh", json!({"refresh_token": token})).await });
     }
     let answers = tasks.join_all().await;
     let winners: Vec<_> = answers.iter().filter(|a| a.status == 200).collect();
     assert!(winners.len() <= 1, "{} successes", winners.len());
     assert!(answers.iter().all(|a| a.status == 200 || a.status == 401));
     for winner in winners {
-        let next = app
-            .post(
-                "/auth/token/refresh",
-                json!({"refresh_token": winner.str("refresh_token")}),
-            )
-            .await;
-        assert_eq!(
-            next.status, 401,
-            "the reuse revoked the family, winner included"
-        );
+        let next = app.post("/auth/token/refresh", json!({"refresh_token": winner.str("refresh_token")})).await;
+        assert_eq!(next.status, 401, "the reuse revoked the family, winner included");
     }
 }
 
@@ -275,10 +170,7 @@ async fn fifty_concurrent_refreshes_of_one_token_give_at_most_one_success() {
 async fn the_profile_needs_a_valid_access_token() {
     let app = TestApp::spawn().await;
     let none = app.request("GET", "/users/me", Value::Null, &[]).await;
-    assert_eq!(
-        (none.status, none.error()),
-        (401, "authentication_required")
-    );
+    assert_eq!((none.status, none.error()), (401, "authentication_required"));
     let junk = app.get_as("/users/me", "junk").await;
     assert_eq!((junk.status, junk.error()), (401, "invalid_token"));
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use stepauth::codes::Purpose;
 use stepauth::config::CodeLimits;
 use stepauth::store::{
-    Created, Grant, GrantKind, Issued, NewCode, Redeemed, Rotated, Session, Store, User,
+    Activity, Attempt, Created, Grant, GrantKind, Issued, NewCode, Redeemed, Reset, Role, Rotated, Session, Store, User,
 };
 use stepauth::validate::Email;
 use stepauth_tests::unique_email;
@@ -18,10 +18,7 @@ fn email(label: &str) -> Email {
 }
 
 fn code(hash: &str, context: Option<&str>) -> NewCode {
-    NewCode {
-        hash: hash.into(),
-        context: context.map(str::to_owned),
-    }
+    NewCode { hash: hash.into(), context: context.map(str::to_owned) }
 }
 
 fn user(id: &str, email: &Email) -> User {
@@ -34,6 +31,8 @@ fn user(id: &str, email: &Email) -> User {
         last_login: None,
         token_version: 0,
         mfa_enabled: false,
+        role: Role::User,
+        password_history: Vec::new(),
     }
 }
 
@@ -43,6 +42,7 @@ fn grant(token_hash: &str, email: &Email, expires_at: i64) -> Grant {
         kind: GrantKind::Signup,
         email: email.clone(),
         name: "N".into(),
+        user_id: None,
         expires_at,
     }
 }
@@ -51,47 +51,18 @@ async fn codes_work_once_and_only_for_their_purpose(store: Arc<dyn Store>) {
     let limits = CodeLimits::default();
     let e = email("purpose");
     assert_eq!(
-        store
-            .issue_code(&e, Purpose::Signup, code("h1", Some("Ann")), T0, &limits)
-            .await
-            .unwrap(),
+        store.issue_code(&e, Purpose::Signup, code("h1", Some("Ann")), T0, &limits).await.unwrap(),
         Issued::Issued
     );
+    assert_eq!(store.redeem_code(&e, Purpose::Login, "h1", T0, &limits).await.unwrap(), Redeemed::Rejected);
+    assert_eq!(store.redeem_code(&e, Purpose::PasswordReset, "h1", T0, &limits).await.unwrap(), Redeemed::Rejected);
     assert_eq!(
-        store
-            .redeem_code(&e, Purpose::Login, "h1", T0, &limits)
-            .await
-            .unwrap(),
-        Redeemed::Rejected
+        store.redeem_code(&e, Purpose::Signup, "h1", T0 + 1, &limits).await.unwrap(),
+        Redeemed::Redeemed { context: Some("Ann".into()) }
     );
+    assert_eq!(store.redeem_code(&e, Purpose::Signup, "h1", T0 + 2, &limits).await.unwrap(), Redeemed::Rejected);
     assert_eq!(
-        store
-            .redeem_code(&e, Purpose::PasswordReset, "h1", T0, &limits)
-            .await
-            .unwrap(),
-        Redeemed::Rejected
-    );
-    assert_eq!(
-        store
-            .redeem_code(&e, Purpose::Signup, "h1", T0 + 1, &limits)
-            .await
-            .unwrap(),
-        Redeemed::Redeemed {
-            context: Some("Ann".into())
-        }
-    );
-    assert_eq!(
-        store
-            .redeem_code(&e, Purpose::Signup, "h1", T0 + 2, &limits)
-            .await
-            .unwrap(),
-        Redeemed::Rejected
-    );
-    assert_eq!(
-        store
-            .redeem_code(&email("other"), Purpose::Signup, "h1", T0, &limits)
-            .await
-            .unwrap(),
+        store.redeem_code(&email("other"), Purpose::Signup, "h1", T0, &limits).await.unwrap(),
         Redeemed::Rejected
     );
 }
@@ -99,27 +70,12 @@ async fn codes_work_once_and_only_for_their_purpose(store: Arc<dyn Store>) {
 async fn codes_expire_after_ten_minutes(store: Arc<dyn Store>) {
     let limits = CodeLimits::default();
     let e = email("expire");
-    store
-        .issue_code(&e, Purpose::Signup, code("h", None), T0, &limits)
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .redeem_code(&e, Purpose::Signup, "h", T0 + 600, &limits)
-            .await
-            .unwrap(),
-        Redeemed::Rejected
-    );
+    store.issue_code(&e, Purpose::Signup, code("h", None), T0, &limits).await.unwrap();
+    assert_eq!(store.redeem_code(&e, Purpose::Signup, "h", T0 + 600, &limits).await.unwrap(), Redeemed::Rejected);
     let e = email("expire-edge");
-    store
-        .issue_code(&e, Purpose::Signup, code("h", None), T0, &limits)
-        .await
-        .unwrap();
+    store.issue_code(&e, Purpose::Signup, code("h", None), T0, &limits).await.unwrap();
     assert!(matches!(
-        store
-            .redeem_code(&e, Purpose::Signup, "h", T0 + 599, &limits)
-            .await
-            .unwrap(),
+        store.redeem_code(&e, Purpose::Signup, "h", T0 + 599, &limits).await.unwrap(),
         Redeemed::Redeemed { .. }
     ));
 }
@@ -127,26 +83,11 @@ async fn codes_expire_after_ten_minutes(store: Arc<dyn Store>) {
 async fn five_wrong_guesses_kill_a_code(store: Arc<dyn Store>) {
     let limits = CodeLimits::default();
     let e = email("kill");
-    store
-        .issue_code(&e, Purpose::Login, code("right", None), T0, &limits)
-        .await
-        .unwrap();
+    store.issue_code(&e, Purpose::Login, code("right", None), T0, &limits).await.unwrap();
     for _ in 0..5 {
-        assert_eq!(
-            store
-                .redeem_code(&e, Purpose::Login, "wrong", T0, &limits)
-                .await
-                .unwrap(),
-            Redeemed::Rejected
-        );
+        assert_eq!(store.redeem_code(&e, Purpose::Login, "wrong", T0, &limits).await.unwrap(), Redeemed::Rejected);
     }
-    assert_eq!(
-        store
-            .redeem_code(&e, Purpose::Login, "right", T0, &limits)
-            .await
-            .unwrap(),
-        Redeemed::Rejected
-    );
+    assert_eq!(store.redeem_code(&e, Purpose::Login, "right", T0, &limits).await.unwrap(), Redeemed::Rejected);
 }
 
 async fn sends_have_a_cooldown_and_a_cap(store: Arc<dyn Store>) {
@@ -154,150 +95,71 @@ async fn sends_have_a_cooldown_and_a_cap(store: Arc<dyn Store>) {
     let e = email("cap");
     let issue = |at: i64| {
         let (store, e, limits) = (store.clone(), e.clone(), limits.clone());
-        async move {
-            store
-                .issue_code(&e, Purpose::Signup, code("h", None), at, &limits)
-                .await
-                .unwrap()
-        }
+        async move { store.issue_code(&e, Purpose::Signup, code("h", None), at, &limits).await.unwrap() }
     };
     assert_eq!(issue(T0).await, Issued::Issued);
     assert_eq!(issue(T0 + 59).await, Issued::Throttled { retry_after: 1 });
     for n in 1..5 {
         assert_eq!(issue(T0 + 60 * n).await, Issued::Issued);
     }
-    assert_eq!(
-        issue(T0 + 300).await,
-        Issued::Throttled { retry_after: 3_300 }
-    );
+    assert_eq!(issue(T0 + 300).await, Issued::Throttled { retry_after: 3_300 });
     assert_eq!(issue(T0 + 3_600).await, Issued::Issued, "a new window");
-    assert_eq!(
-        issue(T0 + 3_600).await,
-        Issued::Throttled { retry_after: 60 }
-    );
+    assert_eq!(issue(T0 + 3_600).await, Issued::Throttled { retry_after: 60 });
 }
 
 async fn resends_keep_the_context_and_the_failure_budget(store: Arc<dyn Store>) {
     let limits = CodeLimits::default();
     let e = email("budget");
-    store
-        .issue_code(&e, Purpose::Signup, code("a", Some("Ann")), T0, &limits)
-        .await
-        .unwrap();
+    store.issue_code(&e, Purpose::Signup, code("a", Some("Ann")), T0, &limits).await.unwrap();
     for _ in 0..5 {
-        store
-            .redeem_code(&e, Purpose::Signup, "x", T0, &limits)
-            .await
-            .unwrap();
+        store.redeem_code(&e, Purpose::Signup, "x", T0, &limits).await.unwrap();
     }
-    store
-        .issue_code(&e, Purpose::Signup, code("b", None), T0 + 60, &limits)
-        .await
-        .unwrap();
+    store.issue_code(&e, Purpose::Signup, code("b", None), T0 + 60, &limits).await.unwrap();
     for _ in 0..4 {
-        assert_eq!(
-            store
-                .redeem_code(&e, Purpose::Signup, "x", T0 + 61, &limits)
-                .await
-                .unwrap(),
-            Redeemed::Rejected
-        );
+        assert_eq!(store.redeem_code(&e, Purpose::Signup, "x", T0 + 61, &limits).await.unwrap(), Redeemed::Rejected);
     }
     assert_eq!(
-        store
-            .redeem_code(&e, Purpose::Signup, "x", T0 + 61, &limits)
-            .await
-            .unwrap(),
+        store.redeem_code(&e, Purpose::Signup, "x", T0 + 61, &limits).await.unwrap(),
         Redeemed::Exhausted { retry_after: 3_539 }
     );
     assert_eq!(
-        store
-            .redeem_code(&e, Purpose::Signup, "b", T0 + 62, &limits)
-            .await
-            .unwrap(),
+        store.redeem_code(&e, Purpose::Signup, "b", T0 + 62, &limits).await.unwrap(),
         Redeemed::Exhausted { retry_after: 3_538 }
     );
-    store
-        .issue_code(&e, Purpose::Signup, code("c", None), T0 + 3_600, &limits)
-        .await
-        .unwrap();
+    store.issue_code(&e, Purpose::Signup, code("c", None), T0 + 3_600, &limits).await.unwrap();
     assert_eq!(
-        store
-            .redeem_code(&e, Purpose::Signup, "c", T0 + 3_601, &limits)
-            .await
-            .unwrap(),
+        store.redeem_code(&e, Purpose::Signup, "c", T0 + 3_601, &limits).await.unwrap(),
         Redeemed::Redeemed { context: None },
         "a new window starts with a fresh budget and no old context"
     );
     let e = email("context");
-    store
-        .issue_code(&e, Purpose::Signup, code("a", Some("Ann")), T0, &limits)
-        .await
-        .unwrap();
-    store
-        .issue_code(&e, Purpose::Signup, code("b", None), T0 + 60, &limits)
-        .await
-        .unwrap();
+    store.issue_code(&e, Purpose::Signup, code("a", Some("Ann")), T0, &limits).await.unwrap();
+    store.issue_code(&e, Purpose::Signup, code("b", None), T0 + 60, &limits).await.unwrap();
     assert_eq!(
-        store
-            .redeem_code(&e, Purpose::Signup, "b", T0 + 61, &limits)
-            .await
-            .unwrap(),
-        Redeemed::Redeemed {
-            context: Some("Ann".into())
-        }
+        store.redeem_code(&e, Purpose::Signup, "b", T0 + 61, &limits).await.unwrap(),
+        Redeemed::Redeemed { context: Some("Ann".into()) }
     );
 }
 
 async fn fifty_concurrent_redemptions_give_one_success(store: Arc<dyn Store>) {
     let limits = CodeLimits::default();
     let e = email("race");
-    store
-        .issue_code(&e, Purpose::Signup, code("h", None), T0, &limits)
-        .await
-        .unwrap();
+    store.issue_code(&e, Purpose::Signup, code("h", None), T0, &limits).await.unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let (store, e, limits) = (store.clone(), e.clone(), limits.clone());
-        tasks.spawn(async move {
-            store
-                .redeem_code(&e, Purpose::Signup, "h", T0 + 1, &limits)
-                .await
-                .unwrap()
-        });
+        tasks.spawn(async move { store.redeem_code(&e, Purpose::Signup, "h", T0 + 1, &limits).await.unwrap() });
     }
     let answers = tasks.join_all().await;
-    assert_eq!(
-        answers
-            .iter()
-            .filter(|a| matches!(a, Redeemed::Redeemed { .. }))
-            .count(),
-        1
-    );
+    assert_eq!(answers.iter().filter(|a| matches!(a, Redeemed::Redeemed { .. })).count(), 1);
 }
 
 async fn grants_expire_and_keep_their_kind(store: Arc<dyn Store>) {
     let e = email("grant");
     store.put_grant(&grant("g1", &e, T0 + 900)).await.unwrap();
-    assert_eq!(
-        store
-            .grant("g1", GrantKind::Signup, T0)
-            .await
-            .unwrap()
-            .map(|g| g.email),
-        Some(e.clone())
-    );
-    assert_eq!(
-        store
-            .grant("g1", GrantKind::Signup, T0 + 900)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store.grant("missing", GrantKind::Signup, T0).await.unwrap(),
-        None
-    );
+    assert_eq!(store.grant("g1", GrantKind::Signup, T0).await.unwrap().map(|g| g.email), Some(e.clone()));
+    assert_eq!(store.grant("g1", GrantKind::Signup, T0 + 900).await.unwrap(), None);
+    assert_eq!(store.grant("missing", GrantKind::Signup, T0).await.unwrap(), None);
 }
 
 async fn users_are_created_once_per_email(store: Arc<dyn Store>) {
@@ -305,42 +167,20 @@ async fn users_are_created_once_per_email(store: Arc<dyn Store>) {
     store.put_grant(&grant("g-a", &e, T0 + 900)).await.unwrap();
     store.put_grant(&grant("g-b", &e, T0 + 900)).await.unwrap();
     let ann = user(&format!("id-{e}"), &e);
-    assert_eq!(
-        store.create_user(&ann, "g-a", T0).await.unwrap(),
-        Created::Created
-    );
-    assert_eq!(
-        store.create_user(&ann, "g-a", T0).await.unwrap(),
-        Created::GrantInvalid,
-        "the grant is used up"
-    );
+    assert_eq!(store.create_user(&ann, "g-a", T0).await.unwrap(), Created::Created);
+    assert_eq!(store.create_user(&ann, "g-a", T0).await.unwrap(), Created::GrantInvalid, "the grant is used up");
     let twin = user(&format!("twin-{e}"), &e);
-    assert_eq!(
-        store.create_user(&twin, "g-b", T0).await.unwrap(),
-        Created::EmailTaken
-    );
+    assert_eq!(store.create_user(&twin, "g-b", T0).await.unwrap(), Created::EmailTaken);
     assert_eq!(store.user_by_email(&e).await.unwrap(), Some(ann.clone()));
     assert_eq!(store.user(&ann.id).await.unwrap(), Some(ann.clone()));
     assert_eq!(store.user("nobody").await.unwrap(), None);
 
     let late = email("late");
-    store
-        .put_grant(&grant("g-late", &late, T0 + 900))
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .create_user(&user("late", &late), "g-late", T0 + 900)
-            .await
-            .unwrap(),
-        Created::GrantInvalid
-    );
+    store.put_grant(&grant("g-late", &late, T0 + 900)).await.unwrap();
+    assert_eq!(store.create_user(&user("late", &late), "g-late", T0 + 900).await.unwrap(), Created::GrantInvalid);
     let wrong = email("wrong-grant");
     assert_eq!(
-        store
-            .create_user(&user("wrong", &wrong), "g-b", T0)
-            .await
-            .unwrap(),
+        store.create_user(&user("wrong", &wrong), "g-b", T0).await.unwrap(),
         Created::GrantInvalid,
         "grant of another email"
     );
@@ -349,37 +189,18 @@ async fn users_are_created_once_per_email(store: Arc<dyn Store>) {
 async fn fifty_concurrent_creations_give_one_user(store: Arc<dyn Store>) {
     let e = email("race-create");
     for i in 0..50 {
-        store
-            .put_grant(&grant(&format!("race-{e}-{i}"), &e, T0 + 900))
-            .await
-            .unwrap();
+        store.put_grant(&grant(&format!("race-{e}-{i}"), &e, T0 + 900)).await.unwrap();
     }
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..50 {
         let (store, e) = (store.clone(), e.clone());
         tasks.spawn(async move {
-            store
-                .create_user(
-                    &user(&format!("u{i}-{e}"), &e),
-                    &format!("race-{e}-{i}"),
-                    T0,
-                )
-                .await
-                .unwrap()
+            store.create_user(&user(&format!("u{i}-{e}"), &e), &format!("race-{e}-{i}"), T0).await.unwrap()
         });
     }
     let answers = tasks.join_all().await;
-    assert_eq!(
-        answers.iter().filter(|a| **a == Created::Created).count(),
-        1,
-        "{answers:?}"
-    );
-    assert!(
-        answers
-            .iter()
-            .all(|a| matches!(a, Created::Created | Created::EmailTaken)),
-        "{answers:?}"
-    );
+    assert_eq!(answers.iter().filter(|a| **a == Created::Created).count(), 1, "{answers:?}");
+    assert!(answers.iter().all(|a| matches!(a, Created::Created | Created::EmailTaken)), "{answers:?}");
 }
 
 async fn logins_and_token_versions_are_recorded(store: Arc<dyn Store>) {
@@ -394,11 +215,7 @@ async fn logins_and_token_versions_are_recorded(store: Arc<dyn Store>) {
     assert_eq!((stored.last_login, stored.token_version), (Some(T0 + 5), 2));
     assert_eq!(store.bump_token_version("nobody").await.unwrap(), None);
     store.record_login("nobody", T0).await.unwrap();
-    assert_eq!(
-        store.user("nobody").await.unwrap(),
-        None,
-        "recording a login creates nothing"
-    );
+    assert_eq!(store.user("nobody").await.unwrap(), None, "recording a login creates nothing");
 }
 
 async fn sessions_rotate_only_from_the_current_token(store: Arc<dyn Store>) {
@@ -413,38 +230,155 @@ async fn sessions_rotate_only_from_the_current_token(store: Arc<dyn Store>) {
     };
     store.put_session(&session).await.unwrap();
     assert_eq!(store.session(&id, T0).await.unwrap(), Some(session.clone()));
-    assert_eq!(
-        store.rotate_session(&id, "h1", "h2", T0).await.unwrap(),
-        Rotated::Rotated
-    );
-    assert_eq!(
-        store.rotate_session(&id, "h1", "h3", T0).await.unwrap(),
-        Rotated::Stale
-    );
-    assert_eq!(
-        store.session(&id, T0).await.unwrap().map(|s| s.token_hash),
-        Some("h2".into())
-    );
-    assert_eq!(
-        store
-            .rotate_session(&id, "h2", "h3", T0 + 100)
-            .await
-            .unwrap(),
-        Rotated::Stale,
-        "expired"
-    );
-    assert_eq!(
-        store.session(&id, T0 + 100).await.unwrap(),
-        None,
-        "expiry is checked on read"
-    );
+    assert_eq!(store.rotate_session(&id, "h1", "h2", T0).await.unwrap(), Rotated::Rotated);
+    assert_eq!(store.rotate_session(&id, "h1", "h3", T0).await.unwrap(), Rotated::Stale);
+    assert_eq!(store.session(&id, T0).await.unwrap().map(|s| s.token_hash), Some("h2".into()));
+    assert_eq!(store.rotate_session(&id, "h2", "h3", T0 + 100).await.unwrap(), Rotated::Stale, "expired");
+    assert_eq!(store.session(&id, T0 + 100).await.unwrap(), None, "expiry is checked on read");
     store.delete_session(&id).await.unwrap();
     assert_eq!(store.session(&id, T0).await.unwrap(), None);
-    assert_eq!(
-        store.rotate_session(&id, "h2", "h3", T0).await.unwrap(),
-        Rotated::Stale
-    );
+    assert_eq!(store.rotate_session(&id, "h2", "h3", T0).await.unwrap(), Rotated::Stale);
     store.delete_session(&id).await.unwrap();
+}
+
+/// A user stored through a sign-up grant, as the API creates them.
+async fn stored_user(store: &Arc<dyn Store>, label: &str, created_at: i64) -> User {
+    let e = email(label);
+    let grant_hash = format!("grant-{e}");
+    store.put_grant(&grant(&grant_hash, &e, T0 + 900)).await.unwrap();
+    let u = User { created_at, ..user(&format!("id-{e}"), &e) };
+    assert_eq!(store.create_user(&u, &grant_hash, T0).await.unwrap(), Created::Created);
+    u
+}
+
+async fn attempts_are_counted_before_they_are_checked(store: Arc<dyn Store>) {
+    let e = email("lockout");
+    assert_eq!(store.begin_attempt(&e, 3).await.unwrap(), Attempt::Allowed { failures: 1 });
+    store.clear_failures(&e).await.unwrap();
+    for n in 1..=3 {
+        assert_eq!(store.begin_attempt(&e, 3).await.unwrap(), Attempt::Allowed { failures: n });
+    }
+    assert_eq!(store.begin_attempt(&e, 3).await.unwrap(), Attempt::Locked);
+    assert_eq!(store.failures(&[e.clone(), email("clean")]).await.unwrap(), [3, 0]);
+    store.clear_failures(&e).await.unwrap();
+    assert_eq!(store.failures(std::slice::from_ref(&e)).await.unwrap(), [0]);
+
+    let racing = email("lockout-race");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let (store, racing) = (store.clone(), racing.clone());
+        tasks.spawn(async move { store.begin_attempt(&racing, 3).await.unwrap() });
+    }
+    let answers = tasks.join_all().await;
+    let allowed = answers.iter().filter(|a| matches!(a, Attempt::Allowed { .. })).count();
+    assert_eq!(allowed, 3, "fifty concurrent guesses get exactly three tries");
+}
+
+async fn passwords_change_only_from_the_current_one(store: Arc<dyn Store>) {
+    let u = stored_user(&store, "setpw", T0).await;
+    let history = vec![u.password_hash.clone()];
+    assert!(store.set_password(&u.id, &u.password_hash, "new-hash", &history).await.unwrap());
+    assert!(!store.set_password(&u.id, &u.password_hash, "other-hash", &history).await.unwrap(), "stale old hash");
+    let stored = store.user(&u.id).await.unwrap().expect("the user");
+    assert_eq!(
+        (stored.password_hash.as_str(), stored.password_history.clone(), stored.token_version),
+        ("new-hash", history, 1)
+    );
+    assert!(!store.set_password("nobody", "x", "y", &[]).await.unwrap());
+}
+
+fn reset_grant(token_hash: &str, u: &User, expires_at: i64) -> Grant {
+    Grant { kind: GrantKind::PasswordReset, user_id: Some(u.id.clone()), ..grant(token_hash, &u.email, expires_at) }
+}
+
+async fn resets_use_their_grant_once(store: Arc<dyn Store>) {
+    let u = stored_user(&store, "reset", T0).await;
+    store.put_grant(&reset_grant("r1", &u, T0 + 900)).await.unwrap();
+    assert_eq!(store.grant("r1", GrantKind::Signup, T0).await.unwrap(), None, "kinds do not mix");
+    assert!(store.grant("r1", GrantKind::PasswordReset, T0).await.unwrap().is_some());
+    assert_eq!(store.reset_password(&u.id, "r1", "stale", "h2", &[], T0).await.unwrap(), Reset::Conflict);
+    assert_eq!(store.reset_password(&u.id, "r1", &u.password_hash, "h2", &[], T0).await.unwrap(), Reset::Reset);
+    assert_eq!(store.reset_password(&u.id, "r1", "h2", "h3", &[], T0).await.unwrap(), Reset::GrantInvalid);
+    store.put_grant(&reset_grant("r2", &u, T0 + 900)).await.unwrap();
+    assert_eq!(
+        store.reset_password(&u.id, "r2", "h2", "h3", &[], T0 + 900).await.unwrap(),
+        Reset::GrantInvalid,
+        "expired"
+    );
+    assert_eq!(store.reset_password("someone-else", "r2", "h2", "h3", &[], T0).await.unwrap(), Reset::GrantInvalid);
+    let signup = grant("s1", &u.email, T0 + 900);
+    store.put_grant(&signup).await.unwrap();
+    assert_eq!(store.reset_password(&u.id, "s1", "h2", "h3", &[], T0).await.unwrap(), Reset::GrantInvalid);
+}
+
+async fn fifty_concurrent_resets_give_one_change(store: Arc<dyn Store>) {
+    let u = stored_user(&store, "reset-race", T0).await;
+    store.put_grant(&reset_grant("race", &u, T0 + 900)).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let (store, u) = (store.clone(), u.clone());
+        tasks.spawn(async move {
+            store.reset_password(&u.id, "race", &u.password_hash, &format!("h{i}"), &[], T0).await.unwrap()
+        });
+    }
+    let answers = tasks.join_all().await;
+    assert_eq!(answers.iter().filter(|a| **a == Reset::Reset).count(), 1, "{answers:?}");
+    assert_eq!(store.user(&u.id).await.unwrap().expect("the user").token_version, 1);
+}
+
+async fn names_change_and_nothing_else(store: Arc<dyn Store>) {
+    let u = stored_user(&store, "rename", T0).await;
+    let renamed = store.set_name(&u.id, "Zoë").await.unwrap().expect("the user");
+    assert_eq!(renamed, User { name: "Zoë".into(), ..u.clone() });
+    assert_eq!(store.set_name("nobody", "X").await.unwrap(), None);
+    assert_eq!(store.user("nobody").await.unwrap(), None);
+}
+
+async fn activity_pages_newest_first_and_expires(store: Arc<dyn Store>) {
+    let user_id = format!("act-{}", unique_email("act"));
+    for i in 0..7 {
+        let entry = Activity {
+            id: format!("e{i}"),
+            at: T0 + i,
+            event: format!("event_{i}"),
+            source_ip: Some("203.0.113.9".into()),
+            user_agent: (i % 2 == 0).then(|| "curl/8".to_owned()),
+        };
+        let expires_at = if i == 0 { T0 + 50 } else { T0 + 1_000 };
+        store.record_activity(&user_id, &entry, expires_at).await.unwrap();
+    }
+    let first = store.activity(&user_id, T0 + 10, 3, None).await.unwrap();
+    let events = |p: &stepauth::store::Page<Activity>| p.items.iter().map(|a| a.event.clone()).collect::<Vec<_>>();
+    assert_eq!(events(&first), ["event_6", "event_5", "event_4"]);
+    assert_eq!(first.items[0].user_agent.as_deref(), Some("curl/8"));
+    let second = store.activity(&user_id, T0 + 10, 3, first.next.as_deref()).await.unwrap();
+    assert_eq!(events(&second), ["event_3", "event_2", "event_1"]);
+    let last = store.activity(&user_id, T0 + 10, 3, second.next.as_deref()).await.unwrap();
+    assert_eq!((events(&last), last.next), (vec!["event_0".to_owned()], None));
+    let later = store.activity(&user_id, T0 + 60, 10, None).await.unwrap();
+    assert_eq!(later.items.len(), 6, "expired entries are not read, whatever TTL did");
+    assert_eq!(store.activity("nobody", T0, 10, None).await.unwrap().items, []);
+}
+
+async fn users_page_newest_first(store: Arc<dyn Store>) {
+    let mut created = Vec::new();
+    for i in 0..5 {
+        created.push(stored_user(&store, "list", T0 + i).await.id);
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.users(2, cursor.as_deref()).await.unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.into_iter().map(|u| u.id));
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let ours: Vec<&String> = seen.iter().filter(|id| created.contains(id)).collect();
+    let newest_first: Vec<&String> = created.iter().rev().collect();
+    assert_eq!(ours, newest_first);
 }
 
 macro_rules! contract {
@@ -480,4 +414,11 @@ contract!(
     fifty_concurrent_creations_give_one_user,
     logins_and_token_versions_are_recorded,
     sessions_rotate_only_from_the_current_token,
+    attempts_are_counted_before_they_are_checked,
+    passwords_change_only_from_the_current_one,
+    resets_use_their_grant_once,
+    fifty_concurrent_resets_give_one_change,
+    names_change_and_nothing_else,
+    activity_pages_newest_first_and_expires,
+    users_page_newest_first,
 );

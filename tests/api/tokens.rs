@@ -15,26 +15,14 @@ fn b64(value: &Value) -> String {
 async fn signed_up(app: &TestApp) -> (Claims, String, String) {
     let created = app.sign_up(&unique_email("forge")).await;
     let token = created.str("access_token");
-    let claims = app
-        .app
-        .keys
-        .verify(&token, TokenUse::Access, app.clock.now())
-        .expect("a valid token");
-    let kid = jsonwebtoken::decode_header(&token)
-        .expect("header")
-        .kid
-        .expect("kid");
+    let claims = app.app.keys.verify(&token, TokenUse::Access, app.clock.now()).expect("a valid token");
+    let kid = jsonwebtoken::decode_header(&token).expect("header").kid.expect("kid");
     (claims, kid, token)
 }
 
 async fn assert_refused(app: &TestApp, token: &str, what: &str) {
     let answer = app.get_as("/users/me", token).await;
-    assert_eq!(
-        (answer.status, answer.error()),
-        (401, "invalid_token"),
-        "{what}: {}",
-        answer.text
-    );
+    assert_eq!((answer.status, answer.error()), (401, "invalid_token"), "{what}: {}", answer.text);
 }
 
 #[tokio::test]
@@ -44,55 +32,30 @@ async fn forged_tokens_are_refused() {
     assert_eq!(app.get_as("/users/me", &genuine).await.status, 200);
     let payload = serde_json::to_value(&claims).expect("claims");
     let rsa = EncodingKey::from_rsa_pem(signing_key_pem().as_bytes()).expect("the test key");
-    let with_header = |header: Header, claims: &Value| {
-        jsonwebtoken::encode(&header, claims, &rsa).expect("encode")
-    };
+    let with_header = |header: Header, claims: &Value| jsonwebtoken::encode(&header, claims, &rsa).expect("encode");
     let mut rs256 = Header::new(Algorithm::RS256);
     rs256.kid = Some(kid.clone());
-    assert_eq!(
-        app.get_as("/users/me", &with_header(rs256.clone(), &payload))
-            .await
-            .status,
-        200,
-        "control"
-    );
+    assert_eq!(app.get_as("/users/me", &with_header(rs256.clone(), &payload)).await.status, 200, "control");
 
-    let none = format!(
-        "{}.{}.",
-        b64(&json!({"alg": "none", "typ": "JWT", "kid": kid})),
-        b64(&payload)
-    );
+    let none = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT", "kid": kid})), b64(&payload));
     assert_refused(&app, &none, "alg none").await;
 
     let jwks: Value = serde_json::from_str(app.app.keys.jwks()).expect("jwks");
-    for secret in [
-        app.app.keys.jwks().as_bytes().to_vec(),
-        jwks["keys"][0]["n"]
-            .as_str()
-            .expect("n")
-            .as_bytes()
-            .to_vec(),
-    ] {
+    for secret in
+        [app.app.keys.jwks().as_bytes().to_vec(), jwks["keys"][0]["n"].as_str().expect("n").as_bytes().to_vec()]
+    {
         let mut hs = Header::new(Algorithm::HS256);
         hs.kid = Some(kid.clone());
-        let token = jsonwebtoken::encode(&hs, &payload, &EncodingKey::from_secret(&secret))
-            .expect("encode");
+        let token = jsonwebtoken::encode(&hs, &payload, &EncodingKey::from_secret(&secret)).expect("encode");
         assert_refused(&app, &token, "HS256 keyed with the public key").await;
     }
 
-    let stripped = genuine
-        .rsplit_once('.')
-        .map(|(head, _)| format!("{head}."))
-        .expect("three parts");
+    let stripped = genuine.rsplit_once('.').map(|(head, _)| format!("{head}.")).expect("three parts");
     assert_refused(&app, &stripped, "stripped signature").await;
     let (head, signature) = genuine.rsplit_once('.').expect("three parts");
     let mut elsewhere = payload.clone();
     elsewhere["sub"] = json!("someone-else");
-    let tampered = format!(
-        "{}.{}.{signature}",
-        head.split('.').next().expect("header"),
-        b64(&elsewhere)
-    );
+    let tampered = format!("{}.{}.{signature}", head.split('.').next().expect("header"), b64(&elsewhere));
     assert_refused(&app, &tampered, "payload changed under a genuine signature").await;
 
     let mut other = payload.clone();
@@ -103,12 +66,7 @@ async fn forged_tokens_are_refused() {
     assert_refused(&app, &with_header(rs256.clone(), &other), "wrong iss").await;
     let mut other = payload.clone();
     other["token_use"] = json!("refresh");
-    assert_refused(
-        &app,
-        &with_header(rs256.clone(), &other),
-        "not an access token",
-    )
-    .await;
+    assert_refused(&app, &with_header(rs256.clone(), &other), "not an access token").await;
     let mut other = payload.clone();
     other.as_object_mut().expect("object").remove("exp");
     assert_refused(&app, &with_header(rs256.clone(), &other), "no exp").await;
@@ -127,12 +85,7 @@ async fn forged_tokens_are_refused() {
     assert_refused(&app, &with_header(x5u, &payload), "x5u header").await;
 
     let stranger = Keys::generate("stepauth", "stepauth-api").expect("another key");
-    assert_refused(
-        &app,
-        &stranger.sign(&claims).expect("sign"),
-        "signed by another key",
-    )
-    .await;
+    assert_refused(&app, &stranger.sign(&claims).expect("sign"), "signed by another key").await;
 }
 
 #[tokio::test]
@@ -149,53 +102,28 @@ async fn expired_access_tokens_are_refused() {
 async fn a_refresh_token_is_not_an_access_token() {
     let app = TestApp::spawn().await;
     let created = app.sign_up(&unique_email("refresh-as-access")).await;
-    assert_refused(
-        &app,
-        &created.str("refresh_token"),
-        "refresh token as access token",
-    )
-    .await;
+    assert_refused(&app, &created.str("refresh_token"), "refresh token as access token").await;
 }
 
 #[tokio::test]
 async fn the_jwks_verifies_issued_tokens() {
     let app = TestApp::spawn().await;
     let (_, kid, token) = signed_up(&app).await;
-    let jwks = app
-        .request("GET", "/.well-known/jwks.json", Value::Null, &[])
-        .await;
+    let jwks = app.request("GET", "/.well-known/jwks.json", Value::Null, &[]).await;
     assert_eq!(jwks.status, 200);
-    assert!(
-        jwks.headers["cache-control"]
-            .to_str()
-            .expect("ascii")
-            .starts_with("public")
-    );
-    let key = jwks.body["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .expect("the kid");
+    assert!(jwks.headers["cache-control"].to_str().expect("ascii").starts_with("public"));
+    let key = jwks.body["keys"].as_array().expect("keys").iter().find(|k| k["kid"] == kid.as_str()).expect("the kid");
     assert_eq!(
-        (
-            key["kty"].as_str(),
-            key["alg"].as_str(),
-            key["use"].as_str()
-        ),
+        (key["kty"].as_str(), key["alg"].as_str(), key["use"].as_str()),
         (Some("RSA"), Some("RS256"), Some("sig"))
     );
-    let decoding = DecodingKey::from_rsa_components(
-        key["n"].as_str().expect("n"),
-        key["e"].as_str().expect("e"),
-    )
-    .expect("key");
+    let decoding =
+        DecodingKey::from_rsa_components(key["n"].as_str().expect("n"), key["e"].as_str().expect("e")).expect("key");
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_audience(&["stepauth-api"]);
     validation.set_issuer(&["stepauth"]);
     validation.validate_exp = false;
-    let data = jsonwebtoken::decode::<Value>(&token, &decoding, &validation)
-        .expect("verifies with the JWKS");
+    let data = jsonwebtoken::decode::<Value>(&token, &decoding, &validation).expect("verifies with the JWKS");
     assert_eq!(data.claims["token_use"], "access");
     assert_eq!(data.header.typ.as_deref(), Some("at+jwt"));
 }

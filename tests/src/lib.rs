@@ -33,9 +33,8 @@ pub const PASSWORD: &str = "Correct-Horse-7-Battery";
 
 /// The moto server's endpoint.
 pub fn moto_endpoint() -> String {
-    std::env::var("STEPAUTH_TEST_MOTO").expect(
-        "STEPAUTH_TEST_MOTO is not set: run the tests with scripts/test, which starts moto server",
-    )
+    std::env::var("STEPAUTH_TEST_MOTO")
+        .expect("STEPAUTH_TEST_MOTO is not set: run the tests with scripts/test, which starts moto server")
 }
 
 /// AWS SDK configuration pointing at moto, with dummy credentials.
@@ -43,13 +42,7 @@ pub async fn moto_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(moto_endpoint())
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "stepauth-tests",
-        ))
+        .credentials_provider(Credentials::new("test", "test", None, None, "stepauth-tests"))
         .load()
         .await
 }
@@ -57,13 +50,8 @@ pub async fn moto_config() -> aws_config::SdkConfig {
 /// A fresh table in moto: its name.
 pub async fn moto_table() -> String {
     let client = aws_sdk_dynamodb::Client::new(&moto_config().await);
-    let table = format!(
-        "stepauth-test-{}",
-        random::uuid_v4(&SystemRandom::default())
-    );
-    DynamoStore::create_table(&client, &table)
-        .await
-        .expect("creating the test table in moto");
+    let table = format!("stepauth-test-{}", random::uuid_v4(&SystemRandom::default()));
+    DynamoStore::create_table(&client, &table).await.expect("creating the test table in moto");
     table
 }
 
@@ -76,19 +64,12 @@ pub async fn moto_store() -> DynamoStore {
 /// Makes [`FROM`] a verified SES identity in moto.
 pub async fn verify_ses_identity() {
     let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
-    ses.create_email_identity()
-        .email_identity(FROM)
-        .send()
-        .await
-        .expect("verifying the SES identity in moto");
+    ses.create_email_identity().email_identity(FROM).send().await.expect("verifying the SES identity in moto");
 }
 
 /// Every mail moto's SES received for `to`, oldest first.
 pub async fn moto_mails(to: &str) -> Vec<SeenMail> {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("an HTTP client");
+    let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
     let data: Value = client
         .get(format!("{}/moto-api/data.json", moto_endpoint()))
         .send()
@@ -103,10 +84,7 @@ pub async fn moto_mails(to: &str) -> Vec<SeenMail> {
         .unwrap_or_default()
         .into_iter()
         .map(|m| SeenMail {
-            to: m["destinations"]["ToAddresses"][0]
-                .as_str()
-                .unwrap_or("")
-                .to_owned(),
+            to: m["destinations"]["ToAddresses"][0].as_str().unwrap_or("").to_owned(),
             subject: m["subject"].as_str().unwrap_or("").to_owned(),
             body: m["body"].as_str().unwrap_or("").to_owned(),
         })
@@ -124,9 +102,7 @@ pub fn signing_key_pem() -> &'static str {
 pub fn unique_email(label: &str) -> String {
     format!(
         "{label}-{}@example.com",
-        random::token::<6>(&SystemRandom::default())
-            .to_lowercase()
-            .replace(['-', '_'], "x")
+        random::token::<6>(&SystemRandom::default()).to_lowercase().replace(['-', '_'], "x")
     )
 }
 
@@ -164,12 +140,7 @@ pub struct Answer {
 impl Answer {
     /// The `Set-Cookie` headers.
     pub fn cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .collect()
+        self.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect()
     }
 
     /// The value the named cookie is set to (first occurrence).
@@ -188,10 +159,7 @@ impl Answer {
 
     /// A string field of the body.
     pub fn str(&self, field: &str) -> String {
-        self.body[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("no string {field} in {}", self.text))
-            .to_owned()
+        self.body[field].as_str().unwrap_or_else(|| panic!("no string {field} in {}", self.text)).to_owned()
     }
 }
 
@@ -226,13 +194,7 @@ impl TestApp {
         verify_ses_identity().await;
         let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
         let store: Arc<dyn Store> = Arc::new(moto_store().await);
-        Self::start(
-            config,
-            store,
-            Arc::new(SesMailer::new(ses, FROM)),
-            Mailbox::Moto,
-        )
-        .await
+        Self::start(config, store, Arc::new(SesMailer::new(ses, FROM)), Mailbox::Moto).await
     }
 
     /// stepauth on the embedded store and outbox (what the local server runs).
@@ -240,14 +202,7 @@ impl TestApp {
         let clock = Arc::new(ManualClock::starting_now());
         let outbox = Arc::new(Outbox::new(clock.clone(), false));
         let mailbox = Mailbox::Outbox(outbox.clone());
-        Self::start_with_clock(
-            Config::default(),
-            Arc::new(MemoryStore::new()),
-            outbox,
-            mailbox,
-            clock,
-        )
-        .await
+        Self::start_with_clock(Config::default(), Arc::new(MemoryStore::new()), outbox, mailbox, clock).await
     }
 
     async fn start(
@@ -256,14 +211,7 @@ impl TestApp {
         mailer: Arc<dyn stepauth::mail::Mailer>,
         mailbox: Mailbox,
     ) -> Self {
-        Self::start_with_clock(
-            config,
-            store,
-            mailer,
-            mailbox,
-            Arc::new(ManualClock::starting_now()),
-        )
-        .await
+        Self::start_with_clock(config, store, mailer, mailbox, Arc::new(ManualClock::starting_now())).await
     }
 
     async fn start_with_clock(
@@ -275,8 +223,7 @@ impl TestApp {
     ) -> Self {
         let random = Arc::new(SystemRandom::default());
         let app = Arc::new(App {
-            keys: Keys::from_pem(signing_key_pem(), &config.issuer, &config.audience)
-                .expect("test keys"),
+            keys: Keys::from_pem(signing_key_pem(), &config.issuer, &config.audience).expect("test keys"),
             pepper: Pepper::generate(&*random),
             store,
             mailer,
@@ -288,37 +235,17 @@ impl TestApp {
             Mailbox::Outbox(outbox) => Some(outbox.clone()),
             Mailbox::Moto => None,
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a free port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = format!("http://{}", listener.local_addr().expect("bound"));
         let server = tokio::spawn(Server::new(app.clone(), outbox).serve(listener));
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("an HTTP client");
-        Self {
-            address,
-            app,
-            clock,
-            client,
-            mailbox,
-            server,
-        }
+        let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
+        Self { address, app, clock, client, mailbox, server }
     }
 
     /// Sends a request; `body` is sent as JSON unless it is `Value::Null`.
-    pub async fn request(
-        &self,
-        method: &str,
-        path: &str,
-        body: Value,
-        headers: &[(&str, &str)],
-    ) -> Answer {
+    pub async fn request(&self, method: &str, path: &str, body: Value, headers: &[(&str, &str)]) -> Answer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.address));
+        let mut request = self.client.request(method, format!("{}{path}", self.address));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -347,8 +274,7 @@ impl TestApp {
     /// `GET path` with a bearer token.
     pub async fn get_as(&self, path: &str, access_token: &str) -> Answer {
         let auth = format!("Bearer {access_token}");
-        self.request("GET", path, Value::Null, &[("authorization", &auth)])
-            .await
+        self.request("GET", path, Value::Null, &[("authorization", &auth)]).await
     }
 
     /// Every mail sent to `to`, oldest first.
@@ -357,11 +283,7 @@ impl TestApp {
             Mailbox::Outbox(outbox) => outbox
                 .sent()
                 .into_iter()
-                .map(|m| SeenMail {
-                    to: m.to,
-                    subject: m.subject,
-                    body: m.text,
-                })
+                .map(|m| SeenMail { to: m.to, subject: m.subject, body: m.text })
                 .collect::<Vec<_>>(),
             Mailbox::Moto => return moto_mails(to).await,
         };
@@ -371,23 +293,16 @@ impl TestApp {
     /// The code in the last mail sent to `to`.
     pub async fn last_code(&self, to: &str) -> String {
         let mails = self.mails_to(to).await;
-        let last = mails
-            .last()
-            .unwrap_or_else(|| panic!("no mail was sent to {to}"));
-        find_code(&last.body)
-            .unwrap_or_else(|| panic!("no code in the mail to {to}: {}", last.body))
+        let last = mails.last().unwrap_or_else(|| panic!("no mail was sent to {to}"));
+        find_code(&last.body).unwrap_or_else(|| panic!("no code in the mail to {to}: {}", last.body))
     }
 
     /// Starts a sign-up and verifies it: the sign-up token.
     pub async fn verified_signup(&self, name: &str, email: &str) -> String {
-        let started = self
-            .post("/auth/signup", json!({"name": name, "email": email}))
-            .await;
+        let started = self.post("/auth/signup", json!({"name": name, "email": email})).await;
         assert_eq!(started.status, 202, "{}", started.text);
         let code = self.last_code(&email.trim().to_lowercase()).await;
-        let verified = self
-            .post("/auth/signup/verify", json!({"email": email, "code": code}))
-            .await;
+        let verified = self.post("/auth/signup/verify", json!({"email": email, "code": code})).await;
         assert_eq!(verified.status, 200, "{}", verified.text);
         verified.str("signup_token")
     }
@@ -407,9 +322,7 @@ impl TestApp {
 
     /// Logs in with [`PASSWORD`]: the 200 answer.
     pub async fn log_in(&self, email: &str) -> Answer {
-        let answer = self
-            .post("/auth/login", json!({"email": email, "password": PASSWORD}))
-            .await;
+        let answer = self.post("/auth/login", json!({"email": email, "password": PASSWORD})).await;
         assert_eq!(answer.status, 200, "{}", answer.text);
         answer
     }
@@ -420,12 +333,7 @@ async fn answer(response: reqwest::Response) -> Answer {
     let headers = response.headers().clone();
     let text = response.text().await.expect("a body");
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        body,
-        text,
-    }
+    Answer { status, headers, body, text }
 }
 
 /// The first run of exactly six digits in `text`.
@@ -455,8 +363,7 @@ pub fn embedded_app() -> (Arc<App>, Arc<Outbox>) {
     let config = Config::default();
     let random = Arc::new(SystemRandom::default());
     let app = App {
-        keys: Keys::from_pem(signing_key_pem(), &config.issuer, &config.audience)
-            .expect("test keys"),
+        keys: Keys::from_pem(signing_key_pem(), &config.issuer, &config.audience).expect("test keys"),
         pepper: Pepper::generate(&*random),
         store: Arc::new(MemoryStore::new()),
         mailer: outbox.clone(),

@@ -31,19 +31,13 @@ pub fn binary(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let path = target.join("debug").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: scripts/test builds the function binaries first",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: scripts/test builds the function binaries first", path.display());
     path
 }
 
 /// Runs `binary` as a Lambda function with `env`, serves it `event`, and returns its answer.
 pub async fn invoke(binary: &Path, env: &[(String, String)], event: &str) -> Invocation {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
     let address = listener.local_addr().expect("bound");
     let pending = Arc::new(Mutex::new(Some(event.to_owned())));
     let (answers, mut answered) = mpsc::unbounded_channel();
@@ -54,11 +48,8 @@ pub async fn invoke(binary: &Path, env: &[(String, String)], event: &str) -> Inv
             };
             let (pending, answers) = (pending.clone(), answers.clone());
             tokio::spawn(async move {
-                let service =
-                    service_fn(move |req| runtime_api(req, pending.clone(), answers.clone()));
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let service = service_fn(move |req| runtime_api(req, pending.clone(), answers.clone()));
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
             });
         }
     });
@@ -66,13 +57,7 @@ pub async fn invoke(binary: &Path, env: &[(String, String)], event: &str) -> Inv
     let started = Instant::now();
     let mut child = tokio::process::Command::new(binary)
         .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-        .env(
-            "AWS_LAMBDA_FUNCTION_NAME",
-            binary
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("function"),
-        )
+        .env("AWS_LAMBDA_FUNCTION_NAME", binary.file_name().and_then(|n| n.to_str()).unwrap_or("function"))
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
@@ -103,12 +88,7 @@ async fn runtime_api(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let parsed = || serde_json::from_slice::<Value>(&body).map_err(|e| e.to_string());
     if method == Method::GET && path == "/2018-06-01/runtime/invocation/next" {
         let event = pending.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -119,15 +99,9 @@ async fn runtime_api(
         };
         let deadline = (time_ms() + 30_000).to_string();
         let response = Response::builder()
-            .header(
-                "lambda-runtime-aws-request-id",
-                "8476a536-e9f4-11e8-9739-2dfe598c3fcd",
-            )
+            .header("lambda-runtime-aws-request-id", "8476a536-e9f4-11e8-9739-2dfe598c3fcd")
             .header("lambda-runtime-deadline-ms", deadline)
-            .header(
-                "lambda-runtime-invoked-function-arn",
-                "arn:aws:lambda:us-east-1:123456789012:function:test",
-            )
+            .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:test")
             .header(
                 "lambda-runtime-trace-id",
                 "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1",
@@ -138,19 +112,12 @@ async fn runtime_api(
     }
     if method == Method::POST && path.ends_with("/response") {
         let _ = answers.send(parsed());
-    } else if method == Method::POST && (path.ends_with("/error") || path.ends_with("/init/error"))
-    {
+    } else if method == Method::POST && (path.ends_with("/error") || path.ends_with("/init/error")) {
         let _ = answers.send(Err(String::from_utf8_lossy(&body).into_owned()));
     }
-    Ok(Response::builder()
-        .status(202)
-        .body(Full::new(Bytes::new()))
-        .expect("a response"))
+    Ok(Response::builder().status(202).body(Full::new(Bytes::new())).expect("a response"))
 }
 
 fn time_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
 }

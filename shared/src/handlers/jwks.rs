@@ -10,9 +10,6 @@ use crate::http::raw_json;
 /// `GET /.well-known/jwks.json` → 200, cacheable for five minutes.
 pub async fn jwks(app: &App, _req: Request) -> Result<Response<Body>, ApiError> {
     let mut response = raw_json(StatusCode::OK, app.keys.jwks().to_owned());
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     Ok(response)
 }

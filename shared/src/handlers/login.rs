@@ -26,21 +26,13 @@ pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
     let (email, password) = body.finish((email, password))?;
 
     let user = app.store.user_by_email(&email).await?;
-    let matches =
-        password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let Some(user) = user.filter(|_| matches) else {
         return Err(ApiError::InvalidCredentials);
     };
     let now = app.now();
     app.store.record_login(&user.id, now).await?;
-    let user = User {
-        last_login: Some(now),
-        ..user
-    };
+    let user = User { last_login: Some(now), ..user };
     let tokens = session::start(app, &user).await?;
-    session_response(
-        StatusCode::OK,
-        json!({ "user": UserView::from(&user) }),
-        &tokens,
-    )
+    session_response(StatusCode::OK, json!({ "user": UserView::from(&user) }), &tokens)
 }

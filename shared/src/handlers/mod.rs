@@ -51,18 +51,12 @@ impl From<&User> for UserView {
 
 /// A response that starts or continues a session: `fields` plus the tokens in the body,
 /// and the session cookies.
-pub fn session_response(
-    status: StatusCode,
-    fields: Value,
-    tokens: &Tokens,
-) -> Result<Response<Body>, ApiError> {
+pub fn session_response(status: StatusCode, fields: Value, tokens: &Tokens) -> Result<Response<Body>, ApiError> {
     let mut body = match fields {
         Value::Object(map) => map,
         _ => Map::new(),
     };
-    if let Value::Object(token_fields) =
-        serde_json::to_value(tokens).map_err(anyhow::Error::from)?
-    {
+    if let Value::Object(token_fields) = serde_json::to_value(tokens).map_err(anyhow::Error::from)? {
         body.extend(token_fields);
     }
     let mut response = json(status, &body);

@@ -43,8 +43,7 @@ pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     if let Some(refresh) = presented_refresh_token(&req)? {
         session::end(app, &refresh).await?;
     }
-    let access =
-        presented_access_token(&req).and_then(|t| app.keys.verify(t, TokenUse::Access, app.now()));
+    let access = presented_access_token(&req).and_then(|t| app.keys.verify(t, TokenUse::Access, app.now()));
     if let Some(claims) = access {
         app.store.delete_session(&claims.sid).await?;
     }

@@ -10,7 +10,7 @@ use crate::codes::{Code, Purpose};
 use crate::error::ApiError;
 use crate::http::{JsonBody, json};
 use crate::mail::templates;
-use crate::store::{Created, Grant, GrantKind, Issued, NewCode, Redeemed, User};
+use crate::store::{Created, Grant, GrantKind, Issued, NewCode, Redeemed, Role, User};
 use crate::tokens::digest;
 use crate::validate::{self, Email};
 use crate::{password, random, session};
@@ -24,20 +24,8 @@ pub async fn signup(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let (name, email) = body.finish((name, email))?;
 
     let code = Code::generate(&*app.random);
-    let stored = NewCode {
-        hash: app.pepper.hash(Purpose::Signup, &email, &code),
-        context: Some(name.clone()),
-    };
-    let issued = app
-        .store
-        .issue_code(
-            &email,
-            Purpose::Signup,
-            stored,
-            app.now(),
-            &app.config.codes,
-        )
-        .await?;
+    let stored = NewCode { hash: app.pepper.hash(Purpose::Signup, &email, &code), context: Some(name.clone()) };
+    let issued = app.store.issue_code(&email, Purpose::Signup, stored, app.now(), &app.config.codes).await?;
     if let Issued::Throttled { retry_after } = issued {
         return Err(ApiError::TooManyRequests { retry_after });
     }
@@ -50,10 +38,7 @@ pub async fn signup(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         }
     };
     app.mailer.send(mail).await?;
-    Ok(message(
-        StatusCode::ACCEPTED,
-        "Check your email for a 6-digit code.",
-    ))
+    Ok(message(StatusCode::ACCEPTED, "Check your email for a 6-digit code."))
 }
 
 /// `POST /auth/signup/verify` `{email, code}` → 200 `{signup_token, expires_in}`.
@@ -65,11 +50,7 @@ pub async fn signup_verify(app: &App, req: Request) -> Result<Response<Body>, Ap
 
     let now = app.now();
     let hash = app.pepper.hash(Purpose::Signup, &email, &code);
-    match app
-        .store
-        .redeem_code(&email, Purpose::Signup, &hash, now, &app.config.codes)
-        .await?
-    {
+    match app.store.redeem_code(&email, Purpose::Signup, &hash, now, &app.config.codes).await? {
         Redeemed::Redeemed { context } => {
             let token = random::token::<32>(&*app.random);
             let lifetime = app.config.tokens.signup.as_secs();
@@ -78,13 +59,11 @@ pub async fn signup_verify(app: &App, req: Request) -> Result<Response<Body>, Ap
                 kind: GrantKind::Signup,
                 email,
                 name: context.unwrap_or_default(),
+                user_id: None,
                 expires_at: now + lifetime as i64,
             };
             app.store.put_grant(&grant).await?;
-            Ok(json(
-                StatusCode::OK,
-                &json!({ "signup_token": token, "expires_in": lifetime }),
-            ))
+            Ok(json(StatusCode::OK, &json!({ "signup_token": token, "expires_in": lifetime })))
         }
         Redeemed::Rejected => Err(ApiError::InvalidCode),
         Redeemed::Exhausted { retry_after } => Err(ApiError::TooManyRequests { retry_after }),
@@ -101,11 +80,8 @@ pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, 
 
     let now = app.now();
     let grant_hash = digest(&token);
-    let grant = app
-        .store
-        .grant(&grant_hash, GrantKind::Signup, now)
-        .await?
-        .ok_or(ApiError::InvalidSignupToken)?;
+    let grant = app.store.grant(&grant_hash, GrantKind::Signup, now).await?.ok_or(ApiError::InvalidSignupToken)?;
+    let admin = app.config.admin_emails.iter().any(|e| e == grant.email.as_str());
     let user = User {
         id: random::uuid_v4(&*app.random),
         email: grant.email,
@@ -115,6 +91,8 @@ pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, 
         last_login: Some(now),
         token_version: 0,
         mfa_enabled: false,
+        role: if admin { Role::Admin } else { Role::User },
+        password_history: Vec::new(),
     };
     match app.store.create_user(&user, &grant_hash, now).await? {
         Created::Created => {}

@@ -34,11 +34,7 @@ pub struct Outbox {
 impl Outbox {
     /// An empty outbox; with `print`, each mail also goes to standard output.
     pub fn new(clock: Arc<dyn Clock>, print: bool) -> Self {
-        Self {
-            clock,
-            print,
-            sent: Mutex::new(Vec::new()),
-        }
+        Self { clock, print, sent: Mutex::new(Vec::new()) }
     }
 
     /// Every mail sent so far, oldest first.
@@ -63,10 +59,7 @@ impl Mailer for Outbox {
                 sent.to, sent.sent_at, sent.subject, sent.text
             );
         }
-        self.sent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(sent);
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).push(sent);
         Ok(())
     }
 }

@@ -17,10 +17,7 @@ pub struct SesMailer {
 impl SesMailer {
     /// Sends through `client` from `from` (which SES must have verified).
     pub fn new(client: Client, from: impl Into<String>) -> Self {
-        Self {
-            client,
-            from: from.into(),
-        }
+        Self { client, from: from.into() }
     }
 }
 
@@ -33,12 +30,7 @@ impl Mailer for SesMailer {
     async fn send(&self, mail: Mail) -> anyhow::Result<()> {
         let message = Message::builder()
             .subject(utf8(mail.subject)?)
-            .body(
-                Body::builder()
-                    .text(utf8(mail.text)?)
-                    .html(utf8(mail.html)?)
-                    .build(),
-            )
+            .body(Body::builder().text(utf8(mail.text)?).html(utf8(mail.html)?).build())
             .build();
         self.client
             .send_email()

@@ -30,10 +30,7 @@ fn html_page(product: &str, paragraphs: &[String]) -> String {
 }
 
 fn code_block(code: &Code) -> String {
-    format!(
-        "<strong style=\"font-size:28px;letter-spacing:6px;font-family:monospace\">{}</strong>",
-        code.expose()
-    )
+    format!("<strong style=\"font-size:28px;letter-spacing:6px;font-family:monospace\">{}</strong>", code.expose())
 }
 
 /// The code that proves an email address at sign-up.
@@ -103,9 +100,7 @@ mod tests {
         let code = Code::parse("042042").expect("code");
         let mail = signup_code("stepauth", "a@example.com", "Ann", &code, 10);
         for part in [&mail.text, &mail.html] {
-            assert!(
-                part.contains("042042") && part.contains("stepauth") && part.contains("10 minutes")
-            );
+            assert!(part.contains("042042") && part.contains("stepauth") && part.contains("10 minutes"));
         }
         let other = already_registered("stepauth", "a@example.com", "Ann");
         assert!(other.text.contains("already has an account") && other.html.contains("stepauth"));

@@ -8,6 +8,11 @@
 //! | code + window | `EMAIL#<email>`   | `CODE#<purpose>`   |
 //! | grant         | `GRANT#<digest>`  | `GRANT`            |
 //! | session       | `SESSION#<id>`    | `SESSION`          |
+//! | lockout       | `EMAIL#<email>`   | `LOCKOUT`          |
+//! | activity      | `USER#<id>`       | `ACT#<time>#<id>`  |
+//!
+//! Users also carry `gsi1pk = "USER"` and `gsi1sk = <created_at>#<id>`, so that the index
+//! `by-created` lists them newest first for admins.
 //!
 //! Every rule is enforced by the write's condition, never by a read before it; reads
 //! filter on `expires_at` because TTL deletion is cleanup, not enforcement.
@@ -21,12 +26,14 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType, Put,
-    ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification,
+    TransactWriteItem, Update,
 };
 
 use super::{
-    CodeState, Created, Grant, GrantKind, Issued, NewCode, Redeemed, Rotated, Session, Store, User,
+    Activity, Attempt, CodeState, Created, Grant, GrantKind, Issued, NewCode, Page, Redeemed, Reset, Role, Rotated,
+    Session, Store, User, activity_key, user_order_key,
 };
 use crate::clock::UnixTime;
 use crate::codes::Purpose;
@@ -34,6 +41,9 @@ use crate::config::CodeLimits;
 use crate::validate::Email;
 
 type Item = HashMap<String, AttributeValue>;
+
+/// The index listing users by creation time.
+pub const USERS_INDEX: &str = "by-created";
 
 /// A [`Store`] on one DynamoDB table.
 #[derive(Debug, Clone)]
@@ -45,34 +55,33 @@ pub struct DynamoStore {
 impl DynamoStore {
     /// A store on `table`, through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     /// Creates the table as `infra/template.yaml` declares it (for tests and local runs).
     pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<()> {
         let attribute = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
         };
-        let key = |name: &str, key_type| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(key_type)
-                .build()
-        };
+        let key = |name: &str, key_type| KeySchemaElement::builder().attribute_name(name).key_type(key_type).build();
         client
             .create_table()
             .table_name(table)
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(attribute("pk")?)
             .attribute_definitions(attribute("sk")?)
+            .attribute_definitions(attribute("gsi1pk")?)
+            .attribute_definitions(attribute("gsi1sk")?)
             .key_schema(key("pk", KeyType::Hash)?)
             .key_schema(key("sk", KeyType::Range)?)
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(USERS_INDEX)
+                    .key_schema(key("gsi1pk", KeyType::Hash)?)
+                    .key_schema(key("gsi1sk", KeyType::Range)?)
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()?,
+            )
             .send()
             .await
             .with_context(|| format!("creating table {table}"))?;
@@ -80,10 +89,7 @@ impl DynamoStore {
             .update_time_to_live()
             .table_name(table)
             .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .enabled(true)
-                    .attribute_name("expires_at")
-                    .build()?,
+                TimeToLiveSpecification::builder().enabled(true).attribute_name("expires_at").build()?,
             )
             .send()
             .await
@@ -96,10 +102,7 @@ impl DynamoStore {
     }
 
     fn code_key(email: &Email, purpose: Purpose) -> Item {
-        Self::key(
-            format!("EMAIL#{email}"),
-            &format!("CODE#{}", purpose.as_str()),
-        )
+        Self::key(format!("EMAIL#{email}"), &format!("CODE#{}", purpose.as_str()))
     }
 
     async fn get(&self, key: Item, what: &str) -> anyhow::Result<Option<Item>> {
@@ -115,24 +118,63 @@ impl DynamoStore {
         Ok(output.item)
     }
 
-    async fn read_code(
+    fn password_update(
         &self,
-        email: &Email,
-        purpose: Purpose,
-    ) -> anyhow::Result<Option<CodeState>> {
-        self.get(Self::code_key(email, purpose), "a code")
-            .await?
-            .map(|item| code_state(&item))
-            .transpose()
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+    ) -> anyhow::Result<Update> {
+        Ok(Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("USER#{user_id}"), "USER")))
+            .update_expression("SET password_hash = :new, password_history = :history ADD token_version :one")
+            .condition_expression("password_hash = :old")
+            .expression_attribute_values(":new", s(new_hash))
+            .expression_attribute_values(":old", s(old_hash))
+            .expression_attribute_values(":history", strings(history))
+            .expression_attribute_values(":one", n(1))
+            .build()?)
+    }
+
+    /// Runs a transaction, retrying conflicts: `None` if it committed, or the index of the
+    /// first item whose condition failed.
+    async fn transact(&self, items: &[TransactWriteItem], what: &str) -> anyhow::Result<Option<usize>> {
+        for attempt in 1..=5u32 {
+            let error = match self.client.transact_write_items().set_transact_items(Some(items.to_vec())).send().await {
+                Ok(_) => return Ok(None),
+                Err(error) => error,
+            };
+            let reasons: Vec<String> = error
+                .as_service_error()
+                .and_then(|e| match e {
+                    TransactWriteItemsError::TransactionCanceledException(e) => e.cancellation_reasons.as_deref(),
+                    _ => None,
+                })
+                .map(|reasons| reasons.iter().map(|r| r.code().unwrap_or("None").to_owned()).collect())
+                .unwrap_or_default();
+            if let Some(failed) = reasons.iter().position(|r| r == "ConditionalCheckFailed") {
+                return Ok(Some(failed));
+            }
+            if reasons.iter().any(|r| r == "TransactionConflict") && attempt < 5 {
+                // Another transaction on the same items is in flight; once it ends, the
+                // conditions decide.
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                continue;
+            }
+            return Err(error).context(what.to_owned());
+        }
+        anyhow::bail!("{what}: the transaction kept conflicting")
+    }
+
+    async fn read_code(&self, email: &Email, purpose: Purpose) -> anyhow::Result<Option<CodeState>> {
+        self.get(Self::code_key(email, purpose), "a code").await?.map(|item| code_state(&item)).transpose()
     }
 }
 
 /// Whether an SDK error is a failed condition (an expected outcome, not a failure).
 fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
-    error
-        .as_service_error()
-        .and_then(ProvideErrorMetadata::code)
-        == Some("ConditionalCheckFailedException")
+    error.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException")
 }
 
 #[async_trait]
@@ -196,12 +238,8 @@ impl Store for DynamoStore {
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(Self::code_key(email, purpose)))
-                .update_expression(format!(
-                    "{set}, window_start = :now, sends = :one, failures = :zero{context_fresh}"
-                ))
-                .condition_expression(
-                    "attribute_not_exists(pk) OR expires_at <= :now OR window_start <= :floor",
-                )
+                .update_expression(format!("{set}, window_start = :now, sends = :one, failures = :zero{context_fresh}"))
+                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now OR window_start <= :floor")
                 .set_expression_attribute_values(Some(values(&[(":floor", n(now - window))])))
                 .send()
                 .await;
@@ -213,10 +251,7 @@ impl Store for DynamoStore {
             // Neither condition held: the window is live and a limit applies, unless another
             // request changed the item in between, in which case go round again.
             let current = self.read_code(email, purpose).await?;
-            let probe = NewCode {
-                hash: String::new(),
-                context: None,
-            };
+            let probe = NewCode { hash: String::new(), context: None };
             if let Err(retry_after) = CodeState::issue(current.as_ref(), probe, now, limits) {
                 return Ok(Issued::Throttled { retry_after });
             }
@@ -252,10 +287,7 @@ impl Store for DynamoStore {
             .await;
         match redeemed {
             Ok(output) => {
-                let context = output
-                    .attributes
-                    .as_ref()
-                    .and_then(|item| opt_s(item, "context"));
+                let context = output.attributes.as_ref().and_then(|item| opt_s(item, "context"));
                 return Ok(Redeemed::Redeemed { context });
             }
             Err(e) if condition_failed(&e) => {}
@@ -267,9 +299,7 @@ impl Store for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(Self::code_key(email, purpose)))
             .update_expression("SET attempts = attempts + :one, failures = failures + :one")
-            .condition_expression(
-                "attribute_exists(code_hash) AND code_expires_at > :now AND expires_at > :now",
-            )
+            .condition_expression("attribute_exists(code_hash) AND code_expires_at > :now AND expires_at > :now")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now))
             .return_values(ReturnValue::AllNew)
@@ -293,26 +323,15 @@ impl Store for DynamoStore {
             ("name".to_owned(), s(&grant.name)),
             ("expires_at".to_owned(), n(grant.expires_at)),
         ]);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .context("storing a grant")?;
+        if let Some(user_id) = &grant.user_id {
+            item.insert("user_id".to_owned(), s(user_id));
+        }
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.context("storing a grant")?;
         Ok(())
     }
 
-    async fn grant(
-        &self,
-        token_hash: &str,
-        kind: GrantKind,
-        now: UnixTime,
-    ) -> anyhow::Result<Option<Grant>> {
-        let Some(item) = self
-            .get(Self::key(format!("GRANT#{token_hash}"), "GRANT"), "a grant")
-            .await?
-        else {
+    async fn grant(&self, token_hash: &str, kind: GrantKind, now: UnixTime) -> anyhow::Result<Option<Grant>> {
+        let Some(item) = self.get(Self::key(format!("GRANT#{token_hash}"), "GRANT"), "a grant").await? else {
             return Ok(None);
         };
         if get_s(&item, "kind")? != kind.as_str() || get_n::<i64>(&item, "expires_at")? <= now {
@@ -323,31 +342,22 @@ impl Store for DynamoStore {
             kind,
             email: Email::from_stored(get_s(&item, "email")?),
             name: get_s(&item, "name")?,
+            user_id: opt_s(&item, "user_id"),
             expires_at: get_n(&item, "expires_at")?,
         }))
     }
 
-    async fn create_user(
-        &self,
-        user: &User,
-        grant_hash: &str,
-        now: UnixTime,
-    ) -> anyhow::Result<Created> {
+    async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created> {
         let use_grant = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(Self::key(format!("GRANT#{grant_hash}"), "GRANT")))
-            .condition_expression(
-                "attribute_exists(pk) AND expires_at > :now AND kind = :kind AND email = :email",
-            )
+            .condition_expression("attribute_exists(pk) AND expires_at > :now AND kind = :kind AND email = :email")
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":kind", s(GrantKind::Signup.as_str()))
             .expression_attribute_values(":email", s(user.email.as_str()))
             .build()?;
         let mut claim = Self::key(format!("EMAIL#{}", user.email), "CLAIM");
-        claim.extend([
-            ("kind".to_owned(), s("email")),
-            ("user_id".to_owned(), s(&user.id)),
-        ]);
+        claim.extend([("kind".to_owned(), s("email")), ("user_id".to_owned(), s(&user.id))]);
         let claim = Put::builder()
             .table_name(&self.table)
             .set_item(Some(claim))
@@ -363,66 +373,19 @@ impl Store for DynamoStore {
             TransactWriteItem::builder().put(claim).build(),
             TransactWriteItem::builder().put(put_user).build(),
         ];
-        for attempt in 1..=5u32 {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.to_vec()))
-                .send()
-                .await;
-            let error = match result {
-                Ok(_) => return Ok(Created::Created),
-                Err(error) => error,
-            };
-            let reasons: Vec<String> = error
-                .as_service_error()
-                .and_then(|e| match e {
-                    TransactWriteItemsError::TransactionCanceledException(e) => {
-                        e.cancellation_reasons.as_deref()
-                    }
-                    _ => None,
-                })
-                .map(|reasons| {
-                    reasons
-                        .iter()
-                        .map(|r| r.code().unwrap_or("None").to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let failed =
-                |i: usize| reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
-            if failed(0) {
-                return Ok(Created::GrantInvalid);
-            }
-            if failed(1) || failed(2) {
-                return Ok(Created::EmailTaken);
-            }
-            if reasons.iter().any(|r| r == "TransactionConflict") && attempt < 5 {
-                // Another transaction on the same items is in flight; once it ends, the
-                // conditions decide.
-                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
-                continue;
-            }
-            return Err(error).context("creating a user");
+        match self.transact(&items, "creating a user").await? {
+            None => Ok(Created::Created),
+            Some(0) => Ok(Created::GrantInvalid),
+            Some(_) => Ok(Created::EmailTaken),
         }
-        anyhow::bail!("creating a user: the transaction kept conflicting")
     }
 
     async fn user(&self, id: &str) -> anyhow::Result<Option<User>> {
-        self.get(Self::key(format!("USER#{id}"), "USER"), "a user")
-            .await?
-            .map(|item| parse_user(&item))
-            .transpose()
+        self.get(Self::key(format!("USER#{id}"), "USER"), "a user").await?.map(|item| parse_user(&item)).transpose()
     }
 
     async fn user_by_email(&self, email: &Email) -> anyhow::Result<Option<User>> {
-        let Some(claim) = self
-            .get(
-                Self::key(format!("EMAIL#{email}"), "CLAIM"),
-                "an email claim",
-            )
-            .await?
-        else {
+        let Some(claim) = self.get(Self::key(format!("EMAIL#{email}"), "CLAIM"), "an email claim").await? else {
             return Ok(None);
         };
         self.user(&get_s(&claim, "user_id")?).await
@@ -459,10 +422,7 @@ impl Store for DynamoStore {
             .send()
             .await;
         match result {
-            Ok(output) => Ok(Some(get_n(
-                &output.attributes.unwrap_or_default(),
-                "token_version",
-            )?)),
+            Ok(output) => Ok(Some(get_n(&output.attributes.unwrap_or_default(), "token_version")?)),
             Err(e) if condition_failed(&e) => Ok(None),
             Err(e) => Err(e).context("moving the token version on"),
         }
@@ -490,10 +450,7 @@ impl Store for DynamoStore {
     }
 
     async fn session(&self, id: &str, now: UnixTime) -> anyhow::Result<Option<Session>> {
-        let Some(item) = self
-            .get(Self::key(format!("SESSION#{id}"), "SESSION"), "a session")
-            .await?
-        else {
+        let Some(item) = self.get(Self::key(format!("SESSION#{id}"), "SESSION"), "a session").await? else {
             return Ok(None);
         };
         let session = Session {
@@ -507,13 +464,7 @@ impl Store for DynamoStore {
         Ok((session.expires_at > now).then_some(session))
     }
 
-    async fn rotate_session(
-        &self,
-        id: &str,
-        old: &str,
-        new: &str,
-        now: UnixTime,
-    ) -> anyhow::Result<Rotated> {
+    async fn rotate_session(&self, id: &str, old: &str, new: &str, now: UnixTime) -> anyhow::Result<Rotated> {
         let result = self
             .client
             .update_item()
@@ -543,6 +494,235 @@ impl Store for DynamoStore {
             .context("deleting a session")?;
         Ok(())
     }
+
+    async fn begin_attempt(&self, email: &Email, max: u32) -> anyhow::Result<Attempt> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("EMAIL#{email}"), "LOCKOUT")))
+            .update_expression("SET kind = :kind ADD failures :one")
+            .condition_expression("attribute_not_exists(failures) OR failures < :max")
+            .expression_attribute_values(":kind", s("lockout"))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(max))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Attempt::Allowed { failures: get_n(&output.attributes.unwrap_or_default(), "failures")? }),
+            Err(e) if condition_failed(&e) => Ok(Attempt::Locked),
+            Err(e) => Err(e).context("counting a login attempt"),
+        }
+    }
+
+    async fn clear_failures(&self, email: &Email) -> anyhow::Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("EMAIL#{email}"), "LOCKOUT")))
+            .send()
+            .await
+            .context("clearing login failures")?;
+        Ok(())
+    }
+
+    async fn failures(&self, emails: &[Email]) -> anyhow::Result<Vec<u32>> {
+        let mut counts: HashMap<String, u32> = HashMap::new();
+        for chunk in emails.chunks(100) {
+            let mut keys: Vec<Item> = chunk.iter().map(|e| Self::key(format!("EMAIL#{e}"), "LOCKOUT")).collect();
+            keys.dedup();
+            let mut request = KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build()?;
+            for _ in 0..5 {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request.clone())
+                    .send()
+                    .await
+                    .context("reading login failures")?;
+                for item in output.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                    let email = get_s(&item, "pk")?.trim_start_matches("EMAIL#").to_owned();
+                    counts.insert(email, get_n(&item, "failures")?);
+                }
+                match output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                    Some(rest) if !rest.keys().is_empty() => request = rest,
+                    _ => break,
+                }
+            }
+        }
+        Ok(emails.iter().map(|e| counts.get(e.as_str()).copied().unwrap_or(0)).collect())
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+    ) -> anyhow::Result<bool> {
+        let update = self.password_update(user_id, old_hash, new_hash, history)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_condition_expression(update.condition_expression)
+            .set_expression_attribute_values(update.expression_attribute_values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(e).context("setting a password"),
+        }
+    }
+
+    async fn reset_password(
+        &self,
+        user_id: &str,
+        grant_hash: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+        now: UnixTime,
+    ) -> anyhow::Result<Reset> {
+        let use_grant = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("GRANT#{grant_hash}"), "GRANT")))
+            .condition_expression("attribute_exists(pk) AND expires_at > :now AND kind = :kind AND user_id = :uid")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":kind", s(GrantKind::PasswordReset.as_str()))
+            .expression_attribute_values(":uid", s(user_id))
+            .build()?;
+        let items = [
+            TransactWriteItem::builder().delete(use_grant).build(),
+            TransactWriteItem::builder().update(self.password_update(user_id, old_hash, new_hash, history)?).build(),
+        ];
+        match self.transact(&items, "resetting a password").await? {
+            None => Ok(Reset::Reset),
+            Some(0) => Ok(Reset::GrantInvalid),
+            Some(_) => Ok(Reset::Conflict),
+        }
+    }
+
+    async fn set_name(&self, user_id: &str, name: &str) -> anyhow::Result<Option<User>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("USER#{user_id}"), "USER")))
+            .update_expression("SET #name = :name")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", s(name))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Some(parse_user(&output.attributes.unwrap_or_default())?)),
+            Err(e) if condition_failed(&e) => Ok(None),
+            Err(e) => Err(e).context("setting a name"),
+        }
+    }
+
+    async fn record_activity(&self, user_id: &str, activity: &Activity, expires_at: UnixTime) -> anyhow::Result<()> {
+        let mut item = Self::key(format!("USER#{user_id}"), &activity_key(activity));
+        item.extend([
+            ("kind".to_owned(), s("activity")),
+            ("id".to_owned(), s(&activity.id)),
+            ("at".to_owned(), n(activity.at)),
+            ("event".to_owned(), s(&activity.event)),
+            ("expires_at".to_owned(), n(expires_at)),
+        ]);
+        if let Some(ip) = &activity.source_ip {
+            item.insert("source_ip".to_owned(), s(ip));
+        }
+        if let Some(agent) = &activity.user_agent {
+            item.insert("user_agent".to_owned(), s(agent));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .context("recording activity")?;
+        Ok(())
+    }
+
+    async fn activity(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<Page<Activity>> {
+        let pk = format!("USER#{user_id}");
+        let mut items = Vec::new();
+        let mut start = cursor.map(|sk| Self::key(pk.clone(), sk));
+        // Expired entries are filtered after DynamoDB's limit applies, so read until the page
+        // is full or the log is exhausted.
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :act)")
+                .filter_expression("expires_at > :now")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":act", s("ACT#"))
+                .expression_attribute_values(":now", n(now))
+                .scan_index_forward(false)
+                .limit((limit + 1) as i32)
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .context("reading activity")?;
+            for item in output.items.unwrap_or_default() {
+                items.push((get_s(&item, "sk")?, parse_activity(&item)?));
+            }
+            start = output.last_evaluated_key;
+            if items.len() > limit || start.is_none() {
+                break;
+            }
+        }
+        Ok(page(items, limit))
+    }
+
+    async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>> {
+        let start = match cursor {
+            Some(order) => {
+                let id = order.split_once('#').map(|(_, id)| id).context("a user cursor")?;
+                let mut key = Self::key(format!("USER#{id}"), "USER");
+                key.extend([("gsi1pk".to_owned(), s("USER")), ("gsi1sk".to_owned(), s(order))]);
+                Some(key)
+            }
+            None => None,
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(USERS_INDEX)
+            .key_condition_expression("gsi1pk = :users")
+            .expression_attribute_values(":users", s("USER"))
+            .scan_index_forward(false)
+            .limit((limit + 1) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .context("listing users")?;
+        let users = output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| Ok((get_s(item, "gsi1sk")?, parse_user(item)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(page(users, limit))
+    }
 }
 
 fn user_item(user: &User) -> Item {
@@ -555,10 +735,11 @@ fn user_item(user: &User) -> Item {
         ("password_hash".to_owned(), s(&user.password_hash)),
         ("created_at".to_owned(), n(user.created_at)),
         ("token_version".to_owned(), n(user.token_version)),
-        (
-            "mfa_enabled".to_owned(),
-            AttributeValue::Bool(user.mfa_enabled),
-        ),
+        ("mfa_enabled".to_owned(), AttributeValue::Bool(user.mfa_enabled)),
+        ("role".to_owned(), s(user.role.as_str())),
+        ("password_history".to_owned(), strings(&user.password_history)),
+        ("gsi1pk".to_owned(), s("USER")),
+        ("gsi1sk".to_owned(), s(user_order_key(user))),
     ]);
     if let Some(at) = user.last_login {
         item.insert("last_login".to_owned(), n(at));
@@ -576,7 +757,30 @@ fn parse_user(item: &Item) -> anyhow::Result<User> {
         last_login: opt_n(item, "last_login")?,
         token_version: get_n(item, "token_version")?,
         mfa_enabled: matches!(item.get("mfa_enabled"), Some(AttributeValue::Bool(true))),
+        role: opt_s(item, "role").map_or(Role::User, |r| Role::parse(&r)),
+        password_history: match item.get("password_history") {
+            Some(AttributeValue::L(values)) => values.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
+            _ => Vec::new(),
+        },
     })
+}
+
+fn parse_activity(item: &Item) -> anyhow::Result<Activity> {
+    Ok(Activity {
+        id: get_s(item, "id")?,
+        at: get_n(item, "at")?,
+        event: get_s(item, "event")?,
+        source_ip: opt_s(item, "source_ip"),
+        user_agent: opt_s(item, "user_agent"),
+    })
+}
+
+/// The first `limit` of `items` (each with its sort key), and the cursor after them if more follow.
+fn page<T>(mut items: Vec<(String, T)>, limit: usize) -> Page<T> {
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = if more { items.last().map(|(key, _)| key.clone()) } else { None };
+    Page { items: items.into_iter().map(|(_, item)| item).collect(), next }
 }
 
 fn code_state(item: &Item) -> anyhow::Result<CodeState> {
@@ -591,6 +795,10 @@ fn code_state(item: &Item) -> anyhow::Result<CodeState> {
         context: opt_s(item, "context"),
         expires_at: get_n(item, "expires_at")?,
     })
+}
+
+fn strings(values: &[String]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(s).collect())
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -617,12 +825,8 @@ fn opt_n<T: std::str::FromStr>(item: &Item, name: &str) -> anyhow::Result<Option
     match item.get(name) {
         None => Ok(None),
         Some(value) => {
-            let text = value
-                .as_n()
-                .map_err(|_| anyhow::anyhow!("item attribute {name} is not a number"))?;
-            let parsed = text
-                .parse()
-                .map_err(|_| anyhow::anyhow!("item attribute {name} is out of range"))?;
+            let text = value.as_n().map_err(|_| anyhow::anyhow!("item attribute {name} is not a number"))?;
+            let parsed = text.parse().map_err(|_| anyhow::anyhow!("item attribute {name} is out of range"))?;
             Ok(Some(parsed))
         }
     }

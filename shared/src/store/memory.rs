@@ -1,13 +1,14 @@
 //! The embedded store of the local server: everything in one map behind one lock, so each
 //! operation is trivially atomic. Forgets everything on restart.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use super::{
-    CodeState, Created, Grant, GrantKind, Issued, NewCode, Redeemed, Rotated, Session, Store, User,
+    Activity, Attempt, CodeState, Created, Grant, GrantKind, Issued, NewCode, Page, Redeemed, Reset, Rotated, Session,
+    Store, User, activity_key, user_order_key,
 };
 use crate::clock::UnixTime;
 use crate::codes::Purpose;
@@ -26,6 +27,24 @@ struct Inner {
     codes: HashMap<(String, Purpose), CodeState>,
     grants: HashMap<String, Grant>,
     sessions: HashMap<String, Session>,
+    /// Email → failed attempts counted.
+    failures: HashMap<String, u32>,
+    /// User id → activity by sort key, with each entry's expiry.
+    activity: HashMap<String, BTreeMap<String, (Activity, UnixTime)>>,
+}
+
+impl Inner {
+    fn set_password(&mut self, user_id: &str, old_hash: &str, new_hash: &str, history: &[String]) -> bool {
+        match self.users.get_mut(user_id) {
+            Some(user) if user.password_hash == old_hash => {
+                user.password_hash = new_hash.to_owned();
+                user.password_history = history.to_vec();
+                user.token_version += 1;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 impl MemoryStore {
@@ -37,9 +56,7 @@ impl MemoryStore {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave a half-applied operation: every
         // operation computes its result before it writes.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -85,36 +102,20 @@ impl Store for MemoryStore {
     }
 
     async fn put_grant(&self, grant: &Grant) -> anyhow::Result<()> {
-        self.lock()
-            .grants
-            .insert(grant.token_hash.clone(), grant.clone());
+        self.lock().grants.insert(grant.token_hash.clone(), grant.clone());
         Ok(())
     }
 
-    async fn grant(
-        &self,
-        token_hash: &str,
-        kind: GrantKind,
-        now: UnixTime,
-    ) -> anyhow::Result<Option<Grant>> {
-        Ok(self
-            .lock()
-            .grants
-            .get(token_hash)
-            .filter(|g| g.kind == kind && g.expires_at > now)
-            .cloned())
+    async fn grant(&self, token_hash: &str, kind: GrantKind, now: UnixTime) -> anyhow::Result<Option<Grant>> {
+        Ok(self.lock().grants.get(token_hash).filter(|g| g.kind == kind && g.expires_at > now).cloned())
     }
 
-    async fn create_user(
-        &self,
-        user: &User,
-        grant_hash: &str,
-        now: UnixTime,
-    ) -> anyhow::Result<Created> {
+    async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created> {
         let mut inner = self.lock();
-        let grant_ok = inner.grants.get(grant_hash).is_some_and(|g| {
-            g.kind == GrantKind::Signup && g.expires_at > now && g.email == user.email
-        });
+        let grant_ok = inner
+            .grants
+            .get(grant_hash)
+            .is_some_and(|g| g.kind == GrantKind::Signup && g.expires_at > now && g.email == user.email);
         if !grant_ok {
             return Ok(Created::GrantInvalid);
         }
@@ -122,9 +123,7 @@ impl Store for MemoryStore {
             return Ok(Created::EmailTaken);
         }
         inner.grants.remove(grant_hash);
-        inner
-            .emails
-            .insert(user.email.as_str().to_owned(), user.id.clone());
+        inner.emails.insert(user.email.as_str().to_owned(), user.id.clone());
         inner.users.insert(user.id.clone(), user.clone());
         Ok(Created::Created)
     }
@@ -135,11 +134,7 @@ impl Store for MemoryStore {
 
     async fn user_by_email(&self, email: &Email) -> anyhow::Result<Option<User>> {
         let inner = self.lock();
-        Ok(inner
-            .emails
-            .get(email.as_str())
-            .and_then(|id| inner.users.get(id))
-            .cloned())
+        Ok(inner.emails.get(email.as_str()).and_then(|id| inner.users.get(id)).cloned())
     }
 
     async fn record_login(&self, user_id: &str, at: UnixTime) -> anyhow::Result<()> {
@@ -157,28 +152,15 @@ impl Store for MemoryStore {
     }
 
     async fn put_session(&self, session: &Session) -> anyhow::Result<()> {
-        self.lock()
-            .sessions
-            .insert(session.id.clone(), session.clone());
+        self.lock().sessions.insert(session.id.clone(), session.clone());
         Ok(())
     }
 
     async fn session(&self, id: &str, now: UnixTime) -> anyhow::Result<Option<Session>> {
-        Ok(self
-            .lock()
-            .sessions
-            .get(id)
-            .filter(|s| s.expires_at > now)
-            .cloned())
+        Ok(self.lock().sessions.get(id).filter(|s| s.expires_at > now).cloned())
     }
 
-    async fn rotate_session(
-        &self,
-        id: &str,
-        old: &str,
-        new: &str,
-        now: UnixTime,
-    ) -> anyhow::Result<Rotated> {
+    async fn rotate_session(&self, id: &str, old: &str, new: &str, now: UnixTime) -> anyhow::Result<Rotated> {
         let mut inner = self.lock();
         match inner.sessions.get_mut(id) {
             Some(session) if session.expires_at > now && session.token_hash == old => {
@@ -192,5 +174,102 @@ impl Store for MemoryStore {
     async fn delete_session(&self, id: &str) -> anyhow::Result<()> {
         self.lock().sessions.remove(id);
         Ok(())
+    }
+
+    async fn begin_attempt(&self, email: &Email, max: u32) -> anyhow::Result<Attempt> {
+        let mut inner = self.lock();
+        let failures = inner.failures.entry(email.as_str().to_owned()).or_default();
+        if *failures >= max {
+            return Ok(Attempt::Locked);
+        }
+        *failures += 1;
+        Ok(Attempt::Allowed { failures: *failures })
+    }
+
+    async fn clear_failures(&self, email: &Email) -> anyhow::Result<()> {
+        self.lock().failures.remove(email.as_str());
+        Ok(())
+    }
+
+    async fn failures(&self, emails: &[Email]) -> anyhow::Result<Vec<u32>> {
+        let inner = self.lock();
+        Ok(emails.iter().map(|e| inner.failures.get(e.as_str()).copied().unwrap_or(0)).collect())
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+    ) -> anyhow::Result<bool> {
+        Ok(self.lock().set_password(user_id, old_hash, new_hash, history))
+    }
+
+    async fn reset_password(
+        &self,
+        user_id: &str,
+        grant_hash: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+        now: UnixTime,
+    ) -> anyhow::Result<Reset> {
+        let mut inner = self.lock();
+        let grant_ok = inner.grants.get(grant_hash).is_some_and(|g| {
+            g.kind == GrantKind::PasswordReset && g.expires_at > now && g.user_id.as_deref() == Some(user_id)
+        });
+        if !grant_ok {
+            return Ok(Reset::GrantInvalid);
+        }
+        if !inner.set_password(user_id, old_hash, new_hash, history) {
+            return Ok(Reset::Conflict);
+        }
+        inner.grants.remove(grant_hash);
+        Ok(Reset::Reset)
+    }
+
+    async fn set_name(&self, user_id: &str, name: &str) -> anyhow::Result<Option<User>> {
+        Ok(self.lock().users.get_mut(user_id).map(|user| {
+            user.name = name.to_owned();
+            user.clone()
+        }))
+    }
+
+    async fn record_activity(&self, user_id: &str, activity: &Activity, expires_at: UnixTime) -> anyhow::Result<()> {
+        let mut inner = self.lock();
+        let log = inner.activity.entry(user_id.to_owned()).or_default();
+        log.insert(activity_key(activity), (activity.clone(), expires_at));
+        Ok(())
+    }
+
+    async fn activity(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<Page<Activity>> {
+        let inner = self.lock();
+        let Some(log) = inner.activity.get(user_id) else {
+            return Ok(Page { items: Vec::new(), next: None });
+        };
+        let before = cursor.map_or(std::ops::Bound::Unbounded, |c| std::ops::Bound::Excluded(c.to_owned()));
+        let mut entries =
+            log.range((std::ops::Bound::Unbounded, before)).rev().filter(|(_, (_, expires_at))| *expires_at > now);
+        let items: Vec<(String, Activity)> =
+            entries.by_ref().take(limit).map(|(key, (activity, _))| (key.clone(), activity.clone())).collect();
+        let next = if entries.next().is_some() { items.last().map(|(key, _)| key.clone()) } else { None };
+        Ok(Page { items: items.into_iter().map(|(_, a)| a).collect(), next })
+    }
+
+    async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>> {
+        let inner = self.lock();
+        let mut users: Vec<(String, &User)> = inner.users.values().map(|u| (user_order_key(u), u)).collect();
+        users.sort_by(|a, b| b.0.cmp(&a.0));
+        let mut after = users.into_iter().filter(|(key, _)| cursor.is_none_or(|c| key.as_str() < c));
+        let items: Vec<(String, User)> = after.by_ref().take(limit).map(|(k, u)| (k, u.clone())).collect();
+        let next = if after.next().is_some() { items.last().map(|(key, _)| key.clone()) } else { None };
+        Ok(Page { items: items.into_iter().map(|(_, u)| u).collect(), next })
     }
 }

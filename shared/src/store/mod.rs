@@ -34,6 +34,86 @@ pub struct User {
     pub token_version: u64,
     /// Whether a second factor is active.
     pub mfa_enabled: bool,
+    /// What the user may do.
+    pub role: Role,
+    /// Hashes of earlier passwords, newest first (at most [`PASSWORD_HISTORY`]).
+    pub password_history: Vec<String>,
+}
+
+/// How many earlier passwords a new one may not repeat (besides the current one).
+pub const PASSWORD_HISTORY: usize = 5;
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    /// An ordinary user.
+    #[default]
+    User,
+    /// May list users and unlock accounts.
+    Admin,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// The role with this stored name (anything unknown is an ordinary user).
+    pub fn parse(text: &str) -> Self {
+        if text == "admin" { Self::Admin } else { Self::User }
+    }
+}
+
+/// The answer to [`Store::begin_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The attempt may go ahead; it is already counted as a failure (`failures` so far,
+    /// this one included) until [`Store::clear_failures`] says it succeeded.
+    Allowed {
+        /// Failures counted, this attempt included.
+        failures: u32,
+    },
+    /// The email has used up its attempts: locked until an admin unlocks it.
+    Locked,
+}
+
+/// One entry of a user's activity log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    /// A random id, unique within the user's log.
+    pub id: String,
+    /// When it happened.
+    pub at: UnixTime,
+    /// What happened (`login_success`, `code_sent`, …).
+    pub event: String,
+    /// The source IP API Gateway saw.
+    pub source_ip: Option<String>,
+    /// The User-Agent header.
+    pub user_agent: Option<String>,
+}
+
+/// One page of a list, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where the next page starts, if there is one (opaque to clients).
+    pub next: Option<String>,
+}
+
+/// The answer to [`Store::reset_password`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reset {
+    /// The password is replaced and the grant used up.
+    Reset,
+    /// The grant is unknown, used, expired or of another kind.
+    GrantInvalid,
+    /// The password changed since it was read; nothing was written.
+    Conflict,
 }
 
 /// A code to store, replacing any earlier code of its email and purpose.
@@ -119,8 +199,7 @@ impl CodeState {
             context: code.context,
             expires_at: now + window,
         };
-        let Some(current) = current.filter(|c| c.expires_at > now && c.window_start + window > now)
-        else {
+        let Some(current) = current.filter(|c| c.expires_at > now && c.window_start + window > now) else {
             return Ok(fresh);
         };
         let cooldown_ends = current.last_sent_at + limits.cooldown.as_secs() as i64;
@@ -145,34 +224,16 @@ impl CodeState {
     }
 
     /// Redeems `hash` at `now`: the new state (if it changes) and the answer.
-    pub fn redeem(
-        &self,
-        hash: &str,
-        now: UnixTime,
-        limits: &CodeLimits,
-    ) -> (Option<CodeState>, Redeemed) {
+    pub fn redeem(&self, hash: &str, now: UnixTime, limits: &CodeLimits) -> (Option<CodeState>, Redeemed) {
         if !self.has_live_code(now) {
             return (None, Redeemed::Rejected);
         }
-        let usable =
-            self.attempts < limits.max_attempts && self.failures < limits.max_failures_per_window;
+        let usable = self.attempts < limits.max_attempts && self.failures < limits.max_failures_per_window;
         if usable && self.code_hash.as_deref() == Some(hash) {
-            let used = CodeState {
-                code_hash: None,
-                ..self.clone()
-            };
-            return (
-                Some(used),
-                Redeemed::Redeemed {
-                    context: self.context.clone(),
-                },
-            );
+            let used = CodeState { code_hash: None, ..self.clone() };
+            return (Some(used), Redeemed::Redeemed { context: self.context.clone() });
         }
-        let failed = CodeState {
-            attempts: self.attempts + 1,
-            failures: self.failures + 1,
-            ..self.clone()
-        };
+        let failed = CodeState { attempts: self.attempts + 1, failures: self.failures + 1, ..self.clone() };
         let answer = failed.failure_answer(now, limits);
         (Some(failed), answer)
     }
@@ -180,9 +241,7 @@ impl CodeState {
     /// The answer to a failed guess that left the state as `self`.
     pub fn failure_answer(&self, now: UnixTime, limits: &CodeLimits) -> Redeemed {
         if self.failures >= limits.max_failures_per_window {
-            Redeemed::Exhausted {
-                retry_after: seconds_until(self.window_start + limits.window.as_secs() as i64, now),
-            }
+            Redeemed::Exhausted { retry_after: seconds_until(self.window_start + limits.window.as_secs() as i64, now) }
         } else {
             Redeemed::Rejected
         }
@@ -199,6 +258,8 @@ pub fn seconds_until(at: UnixTime, now: UnixTime) -> u64 {
 pub enum GrantKind {
     /// Setting the password of a verified sign-up.
     Signup,
+    /// Setting a new password after a verified reset code.
+    PasswordReset,
 }
 
 impl GrantKind {
@@ -206,6 +267,7 @@ impl GrantKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Signup => "signup",
+            Self::PasswordReset => "password_reset",
         }
     }
 }
@@ -219,8 +281,10 @@ pub struct Grant {
     pub kind: GrantKind,
     /// The verified email.
     pub email: Email,
-    /// The name given at sign-up.
+    /// The name given at sign-up (empty for other kinds).
     pub name: String,
+    /// The user a reset grant is for.
+    pub user_id: Option<String>,
     /// When the grant stops working.
     pub expires_at: UnixTime,
 }
@@ -293,21 +357,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn put_grant(&self, grant: &Grant) -> anyhow::Result<()>;
 
     /// The live grant of `kind` with this token hash.
-    async fn grant(
-        &self,
-        token_hash: &str,
-        kind: GrantKind,
-        now: UnixTime,
-    ) -> anyhow::Result<Option<Grant>>;
+    async fn grant(&self, token_hash: &str, kind: GrantKind, now: UnixTime) -> anyhow::Result<Option<Grant>>;
 
     /// In one transaction: uses up the sign-up grant, claims the email and stores the user
     /// (SECURITY.md item 21).
-    async fn create_user(
-        &self,
-        user: &User,
-        grant_hash: &str,
-        now: UnixTime,
-    ) -> anyhow::Result<Created>;
+    async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created>;
 
     /// The user with this id.
     async fn user(&self, id: &str) -> anyhow::Result<Option<User>>;
@@ -329,16 +383,71 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn session(&self, id: &str, now: UnixTime) -> anyhow::Result<Option<Session>>;
 
     /// Replaces the session's token hash `old` by `new`, only if `old` is current.
-    async fn rotate_session(
-        &self,
-        id: &str,
-        old: &str,
-        new: &str,
-        now: UnixTime,
-    ) -> anyhow::Result<Rotated>;
+    async fn rotate_session(&self, id: &str, old: &str, new: &str, now: UnixTime) -> anyhow::Result<Rotated>;
 
     /// Ends a session (its whole refresh-token family).
     async fn delete_session(&self, id: &str) -> anyhow::Result<()>;
+
+    /// Counts a login attempt for `email` before its secret is checked, unless `max`
+    /// failures are already counted (SECURITY.md items 19, 22): concurrent guesses cannot
+    /// get past the limit.
+    async fn begin_attempt(&self, email: &Email, max: u32) -> anyhow::Result<Attempt>;
+
+    /// Resets the email's failure count (a successful login, or an admin's unlock).
+    async fn clear_failures(&self, email: &Email) -> anyhow::Result<()>;
+
+    /// The failures counted for each email, in order.
+    async fn failures(&self, emails: &[Email]) -> anyhow::Result<Vec<u32>>;
+
+    /// Replaces the password if it is still `old_hash`, keeps `history`, and moves the token
+    /// version on (ending every session). `false` if the password changed meanwhile.
+    async fn set_password(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+    ) -> anyhow::Result<bool>;
+
+    /// [`Store::set_password`] and the use of a password-reset grant, in one transaction.
+    async fn reset_password(
+        &self,
+        user_id: &str,
+        grant_hash: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+        now: UnixTime,
+    ) -> anyhow::Result<Reset>;
+
+    /// Sets the user's display name: the updated user, or `None` if there is no such user.
+    async fn set_name(&self, user_id: &str, name: &str) -> anyhow::Result<Option<User>>;
+
+    /// Appends to the user's activity log; the entry is forgotten after `expires_at`.
+    async fn record_activity(&self, user_id: &str, activity: &Activity, expires_at: UnixTime) -> anyhow::Result<()>;
+
+    /// The user's unexpired activity, newest first, `limit` at a time from `cursor`.
+    async fn activity(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<Page<Activity>>;
+
+    /// Every user, newest first, `limit` at a time from `cursor`.
+    async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>>;
+}
+
+/// The sort key of an activity entry: time first, so that keys sort by time, then its id,
+/// so that two entries in one second do not collide.
+pub fn activity_key(activity: &Activity) -> String {
+    format!("ACT#{:012}#{}", activity.at, activity.id)
+}
+
+/// The sort key of a user in the by-creation index.
+pub fn user_order_key(user: &User) -> String {
+    format!("{:012}#{}", user.created_at, user.id)
 }
 
 #[cfg(test)]
@@ -346,30 +455,20 @@ mod tests {
     use super::*;
 
     fn code(hash: &str) -> NewCode {
-        NewCode {
-            hash: hash.into(),
-            context: None,
-        }
+        NewCode { hash: hash.into(), context: None }
     }
 
     #[test]
     fn sends_are_limited_by_cooldown_and_window() {
         let limits = CodeLimits::default();
         let first = CodeState::issue(None, code("a"), 0, &limits).expect("first send");
-        assert_eq!(
-            CodeState::issue(Some(&first), code("b"), 59, &limits),
-            Err(1)
-        );
+        assert_eq!(CodeState::issue(Some(&first), code("b"), 59, &limits), Err(1));
         let mut state = first;
         for n in 2..=5 {
-            state = CodeState::issue(Some(&state), code("b"), 60 * (n - 1), &limits)
-                .expect("within cap");
+            state = CodeState::issue(Some(&state), code("b"), 60 * (n - 1), &limits).expect("within cap");
         }
         assert_eq!(state.sends, 5);
-        assert_eq!(
-            CodeState::issue(Some(&state), code("c"), 300, &limits),
-            Err(3_300)
-        );
+        assert_eq!(CodeState::issue(Some(&state), code("c"), 300, &limits), Err(3_300));
         let next = CodeState::issue(Some(&state), code("c"), 3_600, &limits).expect("new window");
         assert_eq!((next.sends, next.window_start), (1, 3_600));
     }
@@ -378,28 +477,14 @@ mod tests {
     fn the_failure_budget_survives_resends() {
         let limits = CodeLimits::default();
         let guess = |state: CodeState, n: u32| {
-            (0..n).fold(state, |s, _| {
-                s.redeem("wrong", s.last_sent_at, &limits)
-                    .0
-                    .expect("counted")
-            })
+            (0..n).fold(state, |s, _| s.redeem("wrong", s.last_sent_at, &limits).0.expect("counted"))
         };
-        let state = guess(
-            CodeState::issue(None, code("a"), 0, &limits).expect("send"),
-            5,
-        );
+        let state = guess(CodeState::issue(None, code("a"), 0, &limits).expect("send"), 5);
         let state = CodeState::issue(Some(&state), code("b"), 60, &limits).expect("resend");
-        assert_eq!(
-            (state.attempts, state.failures),
-            (0, 5),
-            "a resend resets the code's count only"
-        );
+        assert_eq!((state.attempts, state.failures), (0, 5), "a resend resets the code's count only");
         let state = guess(state, 4);
         let state = CodeState::issue(Some(&state), code("c"), 120, &limits).expect("resend");
-        assert_eq!(
-            state.redeem("wrong", 120, &limits).1,
-            Redeemed::Exhausted { retry_after: 3_480 }
-        );
+        assert_eq!(state.redeem("wrong", 120, &limits).1, Redeemed::Exhausted { retry_after: 3_480 });
         let state = guess(state, 1);
         assert_eq!(state.attempts, 1);
         assert_eq!(
@@ -415,22 +500,10 @@ mod tests {
         let state = CodeState::issue(None, code("a"), 0, &limits).expect("send");
         let (used, answer) = state.redeem("a", 1, &limits);
         assert_eq!(answer, Redeemed::Redeemed { context: None });
-        assert_eq!(
-            used.expect("changed").redeem("a", 2, &limits).1,
-            Redeemed::Rejected
-        );
-        let killed = (0..5).fold(state.clone(), |s, _| {
-            s.redeem("x", 1, &limits).0.expect("counted")
-        });
+        assert_eq!(used.expect("changed").redeem("a", 2, &limits).1, Redeemed::Rejected);
+        let killed = (0..5).fold(state.clone(), |s, _| s.redeem("x", 1, &limits).0.expect("counted"));
         assert_eq!(killed.redeem("a", 2, &limits).1, Redeemed::Rejected);
-        assert_eq!(
-            state.redeem("a", 600, &limits).1,
-            Redeemed::Rejected,
-            "expired at ten minutes"
-        );
-        assert_eq!(
-            state.redeem("a", 599, &limits).1,
-            Redeemed::Redeemed { context: None }
-        );
+        assert_eq!(state.redeem("a", 600, &limits).1, Redeemed::Rejected, "expired at ten minutes");
+        assert_eq!(state.redeem("a", 599, &limits).1, Redeemed::Redeemed { context: None });
     }
 }
