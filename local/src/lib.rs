@@ -115,7 +115,7 @@ impl Server {
                 response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 response
             }
-            (Some(_), _) => to_hyper(ApiError::MethodNotAllowed { allow: "GET" }.into_response()),
+            (Some(_), _) => to_hyper(ApiError::MethodNotAllowed { allow: "GET".into() }.into_response()),
             (None, _) => to_hyper(ApiError::NotFound.into_response()),
         }
     }

@@ -39,12 +39,18 @@ pub enum ApiError {
     /// The route exists but not with this method.
     #[error("This route does not accept that method.")]
     MethodNotAllowed {
-        /// The method the route does accept.
-        allow: &'static str,
+        /// The methods the route does accept, as the `Allow` header lists them.
+        allow: String,
     },
     /// An emailed code is wrong, expired, used, killed by wrong guesses, or of another purpose.
-    #[error("The code is wrong, has expired or was already used. Request a new one.")]
-    InvalidCode,
+    #[error("The code is wrong, has expired or was already used. Request a new one.{}", remaining_text(*.remaining))]
+    InvalidCode {
+        /// Login attempts left before the account locks, where codes count toward lockout.
+        remaining: Option<u32>,
+    },
+    /// The password-reset token is unknown, used or expired.
+    #[error("The reset token is invalid or has expired. Request a new code.")]
+    InvalidResetToken,
     /// The sign-up token is unknown, used or expired.
     #[error("The sign-up token is invalid or has expired. Verify your email again.")]
     InvalidSignupToken,
@@ -54,9 +60,24 @@ pub enum ApiError {
     /// An access or refresh token failed verification.
     #[error("The token is invalid or has expired.")]
     InvalidToken,
-    /// Wrong email or password; the same answer for unknown emails.
-    #[error("Invalid email or password.")]
-    InvalidCredentials,
+    /// Wrong email or password; the same answer, from the same counter, for unknown emails.
+    #[error("Invalid credentials.{}", remaining_text(*.remaining))]
+    InvalidCredentials {
+        /// Attempts left before the account locks.
+        remaining: Option<u32>,
+    },
+    /// Too many failed attempts: only an admin can unlock (the same for unknown emails).
+    #[error("Account locked. Contact admin.")]
+    AccountLocked,
+    /// The caller may not do this.
+    #[error("You are not allowed to do this.")]
+    Forbidden,
+    /// No account has this email (said only to admins).
+    #[error("No user has this email.")]
+    UserNotFound,
+    /// The record changed while the request ran; nothing was written.
+    #[error("Something else changed this at the same time. Try again.")]
+    Conflict,
     /// The email already has an account (only said to someone who proved they own it).
     #[error("An account with this email already exists. Log in instead.")]
     EmailTaken,
@@ -75,15 +96,21 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidJson(_) | Self::Validation { .. } | Self::InvalidCode | Self::InvalidSignupToken => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidJson(_)
+            | Self::Validation { .. }
+            | Self::InvalidCode { .. }
+            | Self::InvalidSignupToken
+            | Self::InvalidResetToken => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::UserNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::AuthenticationRequired | Self::InvalidToken | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::AuthenticationRequired | Self::InvalidToken | Self::InvalidCredentials { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::AccountLocked => StatusCode::LOCKED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::EmailTaken | Self::Conflict => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -98,11 +125,16 @@ impl ApiError {
             Self::Validation { .. } => "validation_failed",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::InvalidCode => "invalid_code",
+            Self::InvalidCode { .. } => "invalid_code",
             Self::InvalidSignupToken => "invalid_signup_token",
+            Self::InvalidResetToken => "invalid_reset_token",
+            Self::AccountLocked => "account_locked",
+            Self::Forbidden => "forbidden",
+            Self::UserNotFound => "user_not_found",
+            Self::Conflict => "conflict",
             Self::AuthenticationRequired => "authentication_required",
             Self::InvalidToken => "invalid_token",
-            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidCredentials { .. } => "invalid_credentials",
             Self::EmailTaken => "email_taken",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unexpected(_) => "internal_error",
@@ -127,6 +159,8 @@ impl ApiError {
             fields: Option<&'a FieldErrors>,
             #[serde(skip_serializing_if = "Option::is_none")]
             password_rules: Option<&'a [&'static str]>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            attempts_remaining: Option<u32>,
         }
         if let Self::Unexpected(error) = &self {
             tracing::error!(error = format!("{error:#}"), "unexpected error");
@@ -137,7 +171,12 @@ impl ApiError {
             }
             _ => (None, None),
         };
-        let body = ErrorBody { error: self.code(), message: self.to_string(), fields, password_rules };
+        let attempts_remaining = match &self {
+            Self::InvalidCredentials { remaining } | Self::InvalidCode { remaining } => *remaining,
+            _ => None,
+        };
+        let body =
+            ErrorBody { error: self.code(), message: self.to_string(), fields, password_rules, attempts_remaining };
         let mut response = crate::http::json(self.status(), &body);
         let headers = response.headers_mut();
         match &self {
@@ -145,7 +184,9 @@ impl ApiError {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             Self::MethodNotAllowed { allow } => {
-                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+                if let Ok(value) = HeaderValue::from_str(allow) {
+                    headers.insert(header::ALLOW, value);
+                }
             }
             Self::AuthenticationRequired | Self::InvalidToken => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -156,9 +197,32 @@ impl ApiError {
     }
 }
 
+/// " N attempts remaining." for messages, or nothing.
+fn remaining_text(remaining: Option<u32>) -> String {
+    match remaining {
+        Some(1) => " 1 attempt remaining.".to_owned(),
+        Some(n) => format!(" {n} attempts remaining."),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_logins_say_how_many_attempts_remain() {
+        let response = ApiError::InvalidCredentials { remaining: Some(2) }.into_response();
+        assert_eq!(body(&response)["message"], "Invalid credentials. 2 attempts remaining.");
+        assert_eq!(body(&response)["attempts_remaining"], 2);
+        let response = ApiError::InvalidCredentials { remaining: Some(1) }.into_response();
+        assert_eq!(body(&response)["message"], "Invalid credentials. 1 attempt remaining.");
+        let response = ApiError::AccountLocked.into_response();
+        assert_eq!(
+            (response.status().as_u16(), body(&response)["message"].as_str()),
+            (423, Some("Account locked. Contact admin."))
+        );
+    }
 
     fn body(response: &Response<Body>) -> serde_json::Value {
         serde_json::from_slice(response.body().as_ref()).expect("error bodies are JSON")

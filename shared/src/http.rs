@@ -182,6 +182,66 @@ fn is_json(req: &Request) -> bool {
     )
 }
 
+/// The largest page a list route returns.
+pub const MAX_PAGE: usize = 100;
+/// The page size when none is asked for.
+pub const DEFAULT_PAGE: usize = 20;
+
+/// A list route's `?limit=&cursor=`: the page size (1–100, default 20) and the store key to
+/// continue from (the cursor is that key, base64url, and must pass `valid_key`). Any other
+/// query parameter is refused.
+pub fn page_params(req: &Request, valid_key: impl Fn(&str) -> bool) -> Result<(usize, Option<String>), ApiError> {
+    let query = req.query_string_parameters();
+    let mut errors = FieldErrors::new();
+    let mut problem = |name: &str, message: &str| errors.entry(name.to_owned()).or_default().push(message.to_owned());
+    for (key, _) in query.iter() {
+        if key != "limit" && key != "cursor" {
+            problem(key, "is not a recognised parameter");
+        }
+    }
+    let limit = match query.all("limit").as_deref() {
+        None => DEFAULT_PAGE,
+        Some([one]) => match one.parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
+            _ => {
+                problem("limit", "must be a whole number from 1 to 100");
+                DEFAULT_PAGE
+            }
+        },
+        Some(_) => {
+            problem("limit", "must be given once");
+            DEFAULT_PAGE
+        }
+    };
+    let cursor = match query.all("cursor").as_deref() {
+        None => None,
+        Some([one]) => {
+            let key = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, one)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .filter(|key| valid_key(key));
+            if key.is_none() {
+                problem("cursor", "is not a cursor this list gave out");
+            }
+            key
+        }
+        Some(_) => {
+            problem("cursor", "must be given once");
+            None
+        }
+    };
+    if errors.is_empty() {
+        Ok((limit, cursor))
+    } else {
+        Err(ApiError::Validation { fields: errors, password_rules: Vec::new() })
+    }
+}
+
+/// The cursor a client passes back for the page after `key`.
+pub fn cursor(key: Option<String>) -> Option<String> {
+    key.map(|k| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, k))
+}
+
 /// The value of the named cookie.
 pub fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers()

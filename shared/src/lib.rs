@@ -4,6 +4,7 @@
 //! Every Lambda binary in `functions/` and the embedded local server run the same
 //! handlers from [`routes::ROUTES`]; only the [`app::App`] they are given differs.
 
+pub mod activity;
 pub mod app;
 pub mod clock;
 pub mod codes;

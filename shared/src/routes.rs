@@ -67,14 +67,30 @@ routes! {
     "logout-all"      logout_all:      POST "/auth/logout/all"        => handlers::sessions::logout_all;
     "profile-get"     profile_get:     GET  "/users/me"               => handlers::profile::profile_get;
     "jwks"            jwks:            GET  "/.well-known/jwks.json"  => handlers::jwks::jwks;
+    "login-code"        login_code:        POST  "/auth/login/code"         => handlers::login::login_code;
+    "login-code-verify" login_code_verify: POST  "/auth/login/code/verify"  => handlers::login::login_code_verify;
+    "code-resend"       code_resend:       POST  "/auth/code/resend"        => handlers::codes::code_resend;
+    "password-forgot"   password_forgot:   POST  "/auth/password/forgot"    => handlers::password::password_forgot;
+    "password-verify"   password_verify:   POST  "/auth/password/verify"    => handlers::password::password_verify;
+    "password-reset"    password_reset:    POST  "/auth/password/reset"     => handlers::password::password_reset;
+    "password-change"   password_change:   POST  "/auth/password/change"    => handlers::password::password_change;
+    "profile-update"    profile_update:    PATCH "/users/me"                => handlers::profile::profile_update;
+    "activity"          activity:          GET   "/users/me/activity"       => handlers::profile::activity;
+    "admin-unlock"      admin_unlock:      POST  "/admin/users/unlock"      => handlers::admin::admin_unlock;
+    "admin-users"       admin_users:       GET   "/admin/users"             => handlers::admin::admin_users;
 }
 
 /// The route for `method` and `path`: `NotFound` if no route has the path,
 /// `MethodNotAllowed` if none has it with this method.
 pub fn find(method: &Method, path: &str) -> Result<&'static Route, ApiError> {
-    let mut same_path = ROUTES.iter().filter(|route| route.path == path).peekable();
-    let allow = same_path.peek().map(|route| route.method.as_str()).ok_or(ApiError::NotFound)?;
-    same_path.find(|route| route.method == method).ok_or(ApiError::MethodNotAllowed { allow })
+    let same_path: Vec<&'static Route> = ROUTES.iter().filter(|route| route.path == path).collect();
+    if same_path.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    let found = same_path.iter().find(|route| route.method == method).copied();
+    found.ok_or_else(|| ApiError::MethodNotAllowed {
+        allow: same_path.iter().map(|route| route.method.as_str()).collect::<Vec<_>>().join(", "),
+    })
 }
 
 #[cfg(test)]
@@ -84,7 +100,13 @@ mod tests {
     #[test]
     fn finds_routes_and_tells_missing_from_wrong_method() {
         assert_eq!(find(&Method::POST, "/auth/login").map(|r| r.function).ok(), Some("login"));
-        assert!(matches!(find(&Method::GET, "/auth/login"), Err(ApiError::MethodNotAllowed { allow: "POST" })));
+        assert!(
+            matches!(find(&Method::GET, "/auth/login"), Err(ApiError::MethodNotAllowed { allow }) if allow == "POST")
+        );
+        assert!(
+            matches!(find(&Method::PUT, "/users/me"), Err(ApiError::MethodNotAllowed { allow }) if allow == "GET, PATCH")
+        );
+        assert_eq!(find(&Method::PATCH, "/users/me").map(|r| r.function).ok(), Some("profile-update"));
         assert!(matches!(find(&Method::GET, "/nowhere"), Err(ApiError::NotFound)));
     }
 

@@ -127,12 +127,14 @@ pub async fn refresh(app: &App, presented: &str) -> Result<Tokens, ApiError> {
     }
 }
 
-/// Ends the session a refresh token belongs to, if any.
-pub async fn end(app: &App, presented: &str) -> Result<(), ApiError> {
-    if let Some((id, _)) = parse_refresh(presented) {
-        app.store.delete_session(id).await?;
-    }
-    Ok(())
+/// Ends the session a refresh token belongs to, if any: whose session it was.
+pub async fn end(app: &App, presented: &str) -> Result<Option<String>, ApiError> {
+    let Some((id, _)) = parse_refresh(presented) else {
+        return Ok(None);
+    };
+    let session = app.store.session(id, app.now()).await?;
+    app.store.delete_session(id).await?;
+    Ok(session.map(|s| s.user_id))
 }
 
 /// The access token of a request: `Authorization: Bearer` first, then the cookie.

@@ -16,6 +16,17 @@ const EVENTS: &[(&str, &str)] = &[
     ("logout-all", include_str!("../../events/logout-all.json")),
     ("profile-get", include_str!("../../events/profile-get.json")),
     ("jwks", include_str!("../../events/jwks.json")),
+    ("login-code", include_str!("../../events/login-code.json")),
+    ("login-code-verify", include_str!("../../events/login-code-verify.json")),
+    ("code-resend", include_str!("../../events/code-resend.json")),
+    ("password-forgot", include_str!("../../events/password-forgot.json")),
+    ("password-verify", include_str!("../../events/password-verify.json")),
+    ("password-reset", include_str!("../../events/password-reset.json")),
+    ("password-change", include_str!("../../events/password-change.json")),
+    ("profile-update", include_str!("../../events/profile-update.json")),
+    ("activity", include_str!("../../events/activity.json")),
+    ("admin-unlock", include_str!("../../events/admin-unlock.json")),
+    ("admin-users", include_str!("../../events/admin-users.json")),
 ];
 
 #[test]
@@ -58,6 +69,17 @@ async fn each_event_runs_through_its_handler() {
         ("logout-all", 401, Some("invalid_token")),
         ("profile-get", 401, Some("invalid_token")),
         ("jwks", 200, None),
+        ("login-code", 202, None),
+        ("login-code-verify", 400, Some("invalid_code")),
+        ("code-resend", 202, None),
+        ("password-forgot", 202, None),
+        ("password-verify", 400, Some("invalid_code")),
+        ("password-reset", 400, Some("invalid_reset_token")),
+        ("password-change", 401, Some("invalid_token")),
+        ("profile-update", 401, Some("invalid_token")),
+        ("activity", 401, Some("invalid_token")),
+        ("admin-unlock", 401, Some("invalid_token")),
+        ("admin-users", 401, Some("invalid_token")),
     ];
     for (function, status, error) in expected {
         let (got, body) = run(function).await;

@@ -257,12 +257,27 @@ impl TestApp {
 
     /// Sends raw bytes with the given content type.
     pub async fn raw(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        self.raw_as(method, path, content_type, body, None).await
+    }
+
+    /// Sends raw bytes with the given content type and, if given, a bearer token.
+    pub async fn raw_as(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        access_token: Option<&str>,
+    ) -> Answer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-        let request = self
+        let mut request = self
             .client
             .request(method, format!("{}{path}", self.address))
             .header("content-type", content_type)
             .body(body);
+        if let Some(token) = access_token {
+            request = request.bearer_auth(token);
+        }
         answer(request.send().await.expect("the server answers")).await
     }
 

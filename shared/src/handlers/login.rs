@@ -1,20 +1,70 @@
-//! Password login.
+//! Logging in: by password or by emailed code. Both count failures per email toward the
+//! lockout (SECURITY.md item 19), for unknown emails exactly as for accounts.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use super::{UserView, session_response};
+use super::codes::{SENT, send_code};
+use super::{UserView, message, session_response};
+use crate::activity::{self, Event};
 use crate::app::App;
+use crate::codes::{Code, Purpose};
 use crate::error::ApiError;
-use crate::http::JsonBody;
+use crate::http::{JsonBody, Origin, origin};
+use crate::mail::templates;
 use crate::password::{self, MAX_CHARS, Password};
 use crate::session;
-use crate::store::User;
+use crate::store::{Attempt, Redeemed, User};
 use crate::validate::Email;
 
-/// `POST /auth/login` `{email, password}` → 200 `{user}` with a session, or 401
-/// `invalid_credentials`, which takes as long for an unknown email as for a wrong password.
+/// Counts a login attempt for `email` before anything is checked: the failures so far,
+/// this attempt included, or `AccountLocked`.
+pub async fn begin_attempt(app: &App, email: &Email) -> Result<u32, ApiError> {
+    match app.store.begin_attempt(email, app.config.max_login_failures).await? {
+        Attempt::Allowed { failures } => Ok(failures),
+        Attempt::Locked => Err(ApiError::AccountLocked),
+    }
+}
+
+/// The answer to a failed attempt, `failures` of them counted: `wrong(remaining)` while
+/// attempts remain, `AccountLocked` once none do. The account's owner, if there is one, has
+/// the failure (and the lock) in their activity and a mail when it locks.
+pub async fn failed_attempt(
+    app: &App,
+    user: Option<&User>,
+    failures: u32,
+    origin: &Origin,
+    wrong: impl FnOnce(Option<u32>) -> ApiError,
+) -> ApiError {
+    let max = app.config.max_login_failures;
+    if let Some(user) = user {
+        activity::record(app, &user.id, Event::LoginFailure, origin).await;
+        if failures >= max {
+            activity::record(app, &user.id, Event::Locked, origin).await;
+            let mail = templates::account_locked(&app.config.product_name, user.email.as_str(), &user.name, failures);
+            if let Err(error) = app.mailer.send(mail).await {
+                return ApiError::Unexpected(error);
+            }
+        }
+    }
+    if failures >= max { ApiError::AccountLocked } else { wrong(Some(max - failures)) }
+}
+
+/// A successful login: the failure count cleared, the login recorded, a session started.
+async fn logged_in(app: &App, user: User, origin: &Origin) -> Result<Response<Body>, ApiError> {
+    app.store.clear_failures(&user.email).await?;
+    let now = app.now();
+    app.store.record_login(&user.id, now).await?;
+    activity::record(app, &user.id, Event::LoginSuccess, origin).await;
+    let user = User { last_login: Some(now), ..user };
+    let tokens = session::start(app, &user).await?;
+    session_response(StatusCode::OK, json!({ "user": UserView::from(&user) }), &tokens)
+}
+
+/// `POST /auth/login` `{email, password}` → 200 `{user}` with a session; otherwise
+/// "Invalid credentials. N attempts remaining." and then "Account locked. Contact admin.",
+/// the same, and as slow, for unknown emails.
 pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let mut body = JsonBody::parse(&req)?;
     let email = body.required("email", Email::parse);
@@ -24,15 +74,49 @@ pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
         _ => Ok(Password::new(s)),
     });
     let (email, password) = body.finish((email, password))?;
+    let origin = origin(&req);
 
+    let failures = begin_attempt(app, &email).await?;
     let user = app.store.user_by_email(&email).await?;
     let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
-    let Some(user) = user.filter(|_| matches) else {
-        return Err(ApiError::InvalidCredentials);
-    };
-    let now = app.now();
-    app.store.record_login(&user.id, now).await?;
-    let user = User { last_login: Some(now), ..user };
-    let tokens = session::start(app, &user).await?;
-    session_response(StatusCode::OK, json!({ "user": UserView::from(&user) }), &tokens)
+    match user {
+        Some(user) if matches => logged_in(app, user, &origin).await,
+        user => Err(failed_attempt(app, user.as_ref(), failures, &origin, |remaining| ApiError::InvalidCredentials {
+            remaining,
+        })
+        .await),
+    }
+}
+
+/// `POST /auth/login/code` `{email}` → 202: mails a login code to an account, the same
+/// answer for unknown emails.
+pub async fn login_code(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let email = body.required("email", Email::parse);
+    let (email,) = body.finish((email,))?;
+    send_code(app, &email, Purpose::Login, None, &origin(&req)).await?;
+    Ok(message(StatusCode::ACCEPTED, SENT))
+}
+
+/// `POST /auth/login/code/verify` `{email, code}` → a session, as a password login gives.
+/// A wrong code counts toward the lockout.
+pub async fn login_code_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let email = body.required("email", Email::parse);
+    let code = body.required("code", Code::parse);
+    let (email, code) = body.finish((email, code))?;
+    let origin = origin(&req);
+
+    let failures = begin_attempt(app, &email).await?;
+    let hash = app.pepper.hash(Purpose::Login, &email, &code);
+    let redeemed = app.store.redeem_code(&email, Purpose::Login, &hash, app.now(), &app.config.codes).await?;
+    let user = app.store.user_by_email(&email).await?;
+    match (redeemed, user) {
+        (Redeemed::Redeemed { .. }, Some(user)) => logged_in(app, user, &origin).await,
+        (Redeemed::Exhausted { retry_after }, _) => Err(ApiError::TooManyRequests { retry_after }),
+        (_, user) => {
+            Err(failed_attempt(app, user.as_ref(), failures, &origin, |remaining| ApiError::InvalidCode { remaining })
+                .await)
+        }
+    }
 }

@@ -1,8 +1,11 @@
 //! The HTTP handlers, one per function. Each reads its request, calls the domain, and
 //! returns a response or an [`ApiError`]; [`crate::routes`] maps them to functions and routes.
 
+pub mod admin;
+pub mod codes;
 pub mod jwks;
 pub mod login;
+pub mod password;
 pub mod profile;
 pub mod sessions;
 pub mod signup;

@@ -4,9 +4,10 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use super::{message, opaque_token, session_response};
+use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::{JsonBody, Optional, cookie, no_fields};
+use crate::http::{JsonBody, Optional, cookie, no_fields, origin};
 use crate::session::{self, REFRESH_COOKIE, clear_session_cookies, presented_access_token};
 use crate::tokens::TokenUse;
 
@@ -40,12 +41,17 @@ pub async fn token_refresh(app: &App, req: Request) -> Result<Response<Body>, Ap
 /// `POST /auth/logout` → 200: ends the session of the refresh token (cookie or body) and of
 /// the access token, if either is presented, and clears the cookies. Idempotent.
 pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut user_id = None;
     if let Some(refresh) = presented_refresh_token(&req)? {
-        session::end(app, &refresh).await?;
+        user_id = session::end(app, &refresh).await?;
     }
     let access = presented_access_token(&req).and_then(|t| app.keys.verify(t, TokenUse::Access, app.now()));
     if let Some(claims) = access {
         app.store.delete_session(&claims.sid).await?;
+        user_id = user_id.or(Some(claims.sub));
+    }
+    if let Some(user_id) = user_id {
+        activity::record(app, &user_id, Event::Logout, &origin(&req)).await;
     }
     let mut response = message(StatusCode::OK, "Logged out.");
     clear_session_cookies(&mut response);
@@ -58,6 +64,7 @@ pub async fn logout_all(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     no_fields(&req)?;
     let caller = session::authenticate(app, &req).await?;
     app.store.bump_token_version(&caller.user.id).await?;
+    activity::record(app, &caller.user.id, Event::LogoutAll, &origin(&req)).await;
     tracing::info!(user = caller.user.id, "logged out everywhere");
     let mut response = message(StatusCode::OK, "Logged out of every session.");
     clear_session_cookies(&mut response);

@@ -4,13 +4,14 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
+use super::codes::{SENT, send_code};
 use super::{UserView, message, new_password, opaque_token, session_response};
+use crate::activity::{self, Event};
 use crate::app::App;
 use crate::codes::{Code, Purpose};
 use crate::error::ApiError;
-use crate::http::{JsonBody, json};
-use crate::mail::templates;
-use crate::store::{Created, Grant, GrantKind, Issued, NewCode, Redeemed, Role, User};
+use crate::http::{JsonBody, json, origin};
+use crate::store::{Created, Grant, GrantKind, Redeemed, Role, User};
 use crate::tokens::digest;
 use crate::validate::{self, Email};
 use crate::{password, random, session};
@@ -23,22 +24,8 @@ pub async fn signup(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let email = body.required("email", Email::parse);
     let (name, email) = body.finish((name, email))?;
 
-    let code = Code::generate(&*app.random);
-    let stored = NewCode { hash: app.pepper.hash(Purpose::Signup, &email, &code), context: Some(name.clone()) };
-    let issued = app.store.issue_code(&email, Purpose::Signup, stored, app.now(), &app.config.codes).await?;
-    if let Issued::Throttled { retry_after } = issued {
-        return Err(ApiError::TooManyRequests { retry_after });
-    }
-    let product = &app.config.product_name;
-    let mail = match app.store.user_by_email(&email).await? {
-        Some(user) => templates::already_registered(product, email.as_str(), &user.name),
-        None => {
-            let minutes = app.config.codes.ttl.as_secs() / 60;
-            templates::signup_code(product, email.as_str(), &name, &code, minutes)
-        }
-    };
-    app.mailer.send(mail).await?;
-    Ok(message(StatusCode::ACCEPTED, "Check your email for a 6-digit code."))
+    send_code(app, &email, Purpose::Signup, Some(name), &origin(&req)).await?;
+    Ok(message(StatusCode::ACCEPTED, SENT))
 }
 
 /// `POST /auth/signup/verify` `{email, code}` → 200 `{signup_token, expires_in}`.
@@ -65,7 +52,7 @@ pub async fn signup_verify(app: &App, req: Request) -> Result<Response<Body>, Ap
             app.store.put_grant(&grant).await?;
             Ok(json(StatusCode::OK, &json!({ "signup_token": token, "expires_in": lifetime })))
         }
-        Redeemed::Rejected => Err(ApiError::InvalidCode),
+        Redeemed::Rejected => Err(ApiError::InvalidCode { remaining: None }),
         Redeemed::Exhausted { retry_after } => Err(ApiError::TooManyRequests { retry_after }),
     }
 }
@@ -82,10 +69,16 @@ pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, 
     let grant_hash = digest(&token);
     let grant = app.store.grant(&grant_hash, GrantKind::Signup, now).await?.ok_or(ApiError::InvalidSignupToken)?;
     let admin = app.config.admin_emails.iter().any(|e| e == grant.email.as_str());
+    // A sign-up restarted by a resend after its first code's window has no name: use the
+    // address's local part until the user sets one.
+    let name = match grant.name.is_empty() {
+        true => grant.email.as_str().split('@').next().unwrap_or_default().to_owned(),
+        false => grant.name,
+    };
     let user = User {
         id: random::uuid_v4(&*app.random),
         email: grant.email,
-        name: grant.name,
+        name,
         password_hash: password::hash(password, &*app.random).await?,
         created_at: now,
         last_login: Some(now),
@@ -100,6 +93,7 @@ pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, 
         Created::EmailTaken => return Err(ApiError::EmailTaken),
     }
     tracing::info!(user = user.id, "user created");
+    activity::record(app, &user.id, Event::SignupCompleted, &origin(&req)).await;
     let tokens = session::start(app, &user).await?;
     session_response(
         StatusCode::CREATED,

@@ -1,8 +1,9 @@
-//! The text of every mail. Each has the product name, says how long a code lasts, and holds
-//! no secret beyond the code itself.
+//! The text of every mail. Each has a plain-text and an HTML part built from the same
+//! paragraphs, the product name, the lifetime of any code it carries, and no secret beyond
+//! that code.
 
 use super::Mail;
-use crate::codes::Code;
+use crate::codes::{Code, Purpose};
 
 /// Escapes text for HTML.
 pub fn escape(text: &str) -> String {
@@ -20,89 +21,219 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn html_page(product: &str, paragraphs: &[String]) -> String {
-    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>\n")).collect();
-    format!(
-        "<!doctype html>\n<html><body style=\"font-family:sans-serif;line-height:1.5\">\n\
-         <h2>{}</h2>\n{body}</body></html>\n",
-        escape(product)
+/// One paragraph of a mail.
+enum Part<'a> {
+    Text(String),
+    Code(&'a Code),
+}
+
+fn compose(product: &str, to: &str, subject: String, name: Option<&str>, parts: &[Part<'_>]) -> Mail {
+    let greeting = match name.filter(|n| !n.is_empty()) {
+        Some(name) => format!("Hello {name},"),
+        None => "Hello,".to_owned(),
+    };
+    let mut text = format!("{greeting}\n\n");
+    let mut html = format!(
+        "<!doctype html>\n<html><body style=\"font-family:sans-serif;line-height:1.5\">\n<h2>{}</h2>\n<p>{}</p>\n",
+        escape(product),
+        escape(&greeting)
+    );
+    for part in parts {
+        match part {
+            Part::Text(paragraph) => {
+                text.push_str(paragraph);
+                html.push_str(&format!("<p>{}</p>\n", escape(paragraph)));
+            }
+            Part::Code(code) => {
+                text.push_str(&format!("    {}", code.expose()));
+                html.push_str(&format!(
+                    "<p><strong style=\"font-size:28px;letter-spacing:6px;font-family:monospace\">{}</strong></p>\n",
+                    code.expose()
+                ));
+            }
+        }
+        text.push_str("\n\n");
+    }
+    text.push_str(&format!("— {product}\n"));
+    html.push_str("</body></html>\n");
+    Mail { to: to.to_owned(), subject, text, html }
+}
+
+fn code_mail(product: &str, to: &str, name: Option<&str>, code: &Code, minutes: u64, what: &str, ignore: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Your {product} {what} code"),
+        name,
+        &[
+            Part::Text(format!("Your {product} {what} code is:")),
+            Part::Code(code),
+            Part::Text(format!("It expires in {minutes} minutes and works once. {ignore}")),
+        ],
     )
 }
 
-fn code_block(code: &Code) -> String {
-    format!("<strong style=\"font-size:28px;letter-spacing:6px;font-family:monospace\">{}</strong>", code.expose())
+/// The code that proves an email address at sign-up.
+pub fn signup_code(product: &str, to: &str, name: Option<&str>, code: &Code, minutes: u64) -> Mail {
+    code_mail(product, to, name, code, minutes, "sign-up", "If you did not ask to sign up, ignore this mail.")
 }
 
-/// The code that proves an email address at sign-up.
-pub fn signup_code(product: &str, to: &str, name: &str, code: &Code, minutes: u64) -> Mail {
-    Mail {
-        to: to.to_owned(),
-        subject: format!("Your {product} sign-up code"),
-        text: format!(
-            "Hello {name},\n\nYour {product} sign-up code is {}.\n\nIt expires in {minutes} minutes \
-             and works once. If you did not ask to sign up, ignore this mail.\n",
-            code.expose()
-        ),
-        html: html_page(
-            product,
-            &[
-                format!("Hello {},", escape(name)),
-                format!("Your {} sign-up code is:", escape(product)),
-                code_block(code),
-                format!(
-                    "It expires in {minutes} minutes and works once. If you did not ask to sign up, ignore this mail."
-                ),
-            ],
-        ),
-    }
+/// The code that logs in without a password.
+pub fn login_code(product: &str, to: &str, name: Option<&str>, code: &Code, minutes: u64) -> Mail {
+    code_mail(
+        product,
+        to,
+        name,
+        code,
+        minutes,
+        "login",
+        "If you did not ask to log in, ignore this mail; no one can log in without the code.",
+    )
+}
+
+/// The code that allows a new password.
+pub fn reset_code(product: &str, to: &str, name: Option<&str>, code: &Code, minutes: u64) -> Mail {
+    code_mail(
+        product,
+        to,
+        name,
+        code,
+        minutes,
+        "password reset",
+        "If you did not ask to reset your password, ignore this mail; your password has not changed.",
+    )
 }
 
 /// Sent instead of a code when someone signs up with an address that has an account, so that
 /// the sign-up answer itself never tells whether an account exists.
 pub fn already_registered(product: &str, to: &str, name: &str) -> Mail {
-    Mail {
-        to: to.to_owned(),
-        subject: format!("You already have a {product} account"),
-        text: format!(
-            "Hello {name},\n\nSomeone, probably you, tried to sign up for {product} with this address, \
-             but it already has an account. Log in instead, or reset your password if you have \
-             forgotten it. If it was not you, you can ignore this mail.\n"
-        ),
-        html: html_page(
-            product,
-            &[
-                format!("Hello {},", escape(name)),
-                format!(
-                    "Someone, probably you, tried to sign up for {} with this address, but it already \
-                     has an account. Log in instead, or reset your password if you have forgotten it.",
-                    escape(product)
-                ),
-                "If it was not you, you can ignore this mail.".to_owned(),
-            ],
-        ),
-    }
+    compose(
+        product,
+        to,
+        format!("You already have a {product} account"),
+        Some(name),
+        &[
+            Part::Text(format!(
+                "Someone, probably you, tried to sign up for {product} with this address, but it already has \
+                 an account. Log in instead, or reset your password if you have forgotten it."
+            )),
+            Part::Text("If it was not you, you can ignore this mail.".to_owned()),
+        ],
+    )
+}
+
+/// Sent instead of a login or reset code to an address with no account, for the same reason.
+pub fn no_account(product: &str, to: &str, purpose: Purpose) -> Mail {
+    let asked = match purpose {
+        Purpose::PasswordReset => "reset the password",
+        Purpose::Login | Purpose::Signup => "log in",
+    };
+    compose(
+        product,
+        to,
+        format!("No {product} account uses this address"),
+        None,
+        &[
+            Part::Text(format!(
+                "Someone, probably you, asked to {asked} of a {product} account with this address, but no account \
+                 uses it. Sign up to make one, or try the address you signed up with."
+            )),
+            Part::Text("If it was not you, you can ignore this mail.".to_owned()),
+        ],
+    )
+}
+
+/// Sent instead of a reset code to a locked account when resets may not unlock.
+pub fn reset_blocked(product: &str, to: &str, name: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Your {product} account is locked"),
+        Some(name),
+        &[Part::Text(
+            "Someone asked to reset your password, but your account is locked after too many failed login \
+             attempts. Contact an admin to unlock it; then you can log in or reset your password."
+                .to_owned(),
+        )],
+    )
+}
+
+/// Tells the owner their password changed (by a reset or a change).
+pub fn password_changed(product: &str, to: &str, name: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Your {product} password was changed"),
+        Some(name),
+        &[
+            Part::Text(format!(
+                "The password of your {product} account was just changed, and every other session was logged out."
+            )),
+            Part::Text("If you did not do this, reset your password now and contact an admin.".to_owned()),
+        ],
+    )
+}
+
+/// Tells the owner their account locked.
+pub fn account_locked(product: &str, to: &str, name: &str, failures: u32) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Your {product} account is locked"),
+        Some(name),
+        &[Part::Text(format!(
+            "Your account was locked after {failures} failed login attempts in a row. Contact an admin to unlock it."
+        ))],
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn names_are_escaped_in_html() {
-        let code = Code::parse("123456").expect("code");
-        let mail = signup_code("stepauth", "a@example.com", "<script>x</script>", &code, 10);
-        assert!(!mail.html.contains("<script>"));
-        assert!(mail.html.contains("&lt;script&gt;"));
+    fn all_mails(code: &Code) -> Vec<Mail> {
+        vec![
+            signup_code("stepauth", "a@example.com", Some("Ann"), code, 10),
+            login_code("stepauth", "a@example.com", Some("Ann"), code, 10),
+            reset_code("stepauth", "a@example.com", None, code, 10),
+            already_registered("stepauth", "a@example.com", "Ann"),
+            no_account("stepauth", "a@example.com", Purpose::Login),
+            no_account("stepauth", "a@example.com", Purpose::PasswordReset),
+            reset_blocked("stepauth", "a@example.com", "Ann"),
+            password_changed("stepauth", "a@example.com", "Ann"),
+            account_locked("stepauth", "a@example.com", "Ann", 3),
+        ]
     }
 
     #[test]
-    fn code_mail_has_both_parts_product_and_lifetime() {
+    fn every_mail_has_both_parts_and_the_product_name() {
         let code = Code::parse("042042").expect("code");
-        let mail = signup_code("stepauth", "a@example.com", "Ann", &code, 10);
-        for part in [&mail.text, &mail.html] {
-            assert!(part.contains("042042") && part.contains("stepauth") && part.contains("10 minutes"));
+        for mail in all_mails(&code) {
+            for part in [&mail.text, &mail.html, &mail.subject] {
+                assert!(part.contains("stepauth"), "{}: {part}", mail.subject);
+            }
+            assert!(mail.html.starts_with("<!doctype html>"));
         }
-        let other = already_registered("stepauth", "a@example.com", "Ann");
-        assert!(other.text.contains("already has an account") && other.html.contains("stepauth"));
+    }
+
+    #[test]
+    fn code_mails_carry_the_code_and_its_lifetime_and_no_other_digits() {
+        let code = Code::parse("042042").expect("code");
+        for mail in &all_mails(&code)[..3] {
+            for part in [&mail.text, &mail.html] {
+                assert!(part.contains("042042") && part.contains("10 minutes"), "{part}");
+            }
+        }
+        for mail in &all_mails(&code)[3..] {
+            assert!(!mail.text.contains("042042") && !mail.html.contains("042042"));
+        }
+    }
+
+    #[test]
+    fn names_are_escaped_in_html() {
+        let code = Code::parse("123456").expect("code");
+        let mail = signup_code("stepauth", "a@example.com", Some("<script>x</script>"), &code, 10);
+        assert!(!mail.html.contains("<script>"));
+        assert!(mail.html.contains("&lt;script&gt;"));
     }
 }

@@ -1,0 +1,5 @@
+//! `password-forgot`: POST /auth/password/forgot: mail a password-reset code.
+
+fn main() -> Result<(), stepauth::lambda::Error> {
+    stepauth::lambda::start(stepauth::routes::handler::password_forgot)
+}

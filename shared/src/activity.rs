@@ -1,0 +1,91 @@
+//! The user's activity log: what happened to the account, when, and from where.
+
+use serde::Serialize;
+
+use crate::app::App;
+use crate::clock::rfc3339;
+use crate::http::Origin;
+use crate::random;
+use crate::store::Activity;
+
+/// What can appear in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The account was created.
+    SignupCompleted,
+    /// A login succeeded (password or emailed code).
+    LoginSuccess,
+    /// A login failed (wrong password or code).
+    LoginFailure,
+    /// A session ended.
+    Logout,
+    /// Every session ended.
+    LogoutAll,
+    /// A login or reset code was mailed.
+    CodeSent,
+    /// The password was reset.
+    PasswordReset,
+    /// The password was changed.
+    PasswordChange,
+    /// The account locked after failed logins.
+    Locked,
+    /// An admin unlocked the account.
+    Unlocked,
+    /// The profile changed.
+    ProfileUpdate,
+}
+
+impl Event {
+    /// The stable name in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignupCompleted => "signup_completed",
+            Self::LoginSuccess => "login_success",
+            Self::LoginFailure => "login_failure",
+            Self::Logout => "logout",
+            Self::LogoutAll => "logout_all",
+            Self::CodeSent => "code_sent",
+            Self::PasswordReset => "password_reset",
+            Self::PasswordChange => "password_change",
+            Self::Locked => "locked",
+            Self::Unlocked => "unlocked",
+            Self::ProfileUpdate => "profile_update",
+        }
+    }
+}
+
+/// Records `event` for the user. The log is an audit aid, not part of the operation: a
+/// failure to write it is logged and does not fail the request.
+pub async fn record(app: &App, user_id: &str, event: Event, origin: &Origin) {
+    let now = app.now();
+    let entry = Activity {
+        id: random::token::<9>(&*app.random),
+        at: now,
+        event: event.as_str().to_owned(),
+        source_ip: origin.source_ip.clone(),
+        user_agent: origin.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
+    };
+    let expires_at = now + app.config.activity_retention.as_secs() as i64;
+    if let Err(error) = app.store.record_activity(user_id, &entry, expires_at).await {
+        tracing::error!(error = format!("{error:#}"), event = event.as_str(), "recording activity failed");
+    }
+}
+
+/// An activity entry as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityView {
+    /// RFC 3339.
+    pub at: String,
+    /// The event's name.
+    pub event: String,
+    /// The source IP, if known.
+    pub source_ip: Option<String>,
+    /// The User-Agent, if sent.
+    pub user_agent: Option<String>,
+}
+
+impl From<Activity> for ActivityView {
+    fn from(entry: Activity) -> Self {
+        Self { at: rfc3339(entry.at), event: entry.event, source_ip: entry.source_ip, user_agent: entry.user_agent }
+    }
+}

@@ -1,0 +1,77 @@
+//! Admin routes: unlock an account, list users. Only users with the admin role.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use super::message;
+use crate::activity::{self, Event};
+use crate::app::App;
+use crate::clock::rfc3339;
+use crate::error::ApiError;
+use crate::http::{JsonBody, cursor, json, origin, page_params};
+use crate::session::{self, Caller};
+use crate::store::{Role, User};
+use crate::validate::Email;
+
+async fn admin(app: &App, req: &Request) -> Result<Caller, ApiError> {
+    let caller = session::authenticate(app, req).await?;
+    if caller.user.role == Role::Admin { Ok(caller) } else { Err(ApiError::Forbidden) }
+}
+
+/// `POST /admin/users/unlock` with an admin access token and `{email}` → 200: the account's
+/// failure count is reset, so it can log in again.
+pub async fn admin_unlock(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = admin(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let email = body.required("email", Email::parse);
+    let (email,) = body.finish((email,))?;
+    let user = app.store.user_by_email(&email).await?.ok_or(ApiError::UserNotFound)?;
+    app.store.clear_failures(&email).await?;
+    activity::record(app, &user.id, Event::Unlocked, &origin(&req)).await;
+    tracing::info!(admin = caller.user.id, user = user.id, "account unlocked");
+    Ok(message(StatusCode::OK, "The account is unlocked."))
+}
+
+/// A user as an admin sees them.
+#[derive(Debug, Serialize)]
+struct AdminUserView {
+    id: String,
+    email: String,
+    name: String,
+    role: &'static str,
+    created_at: String,
+    last_login: Option<String>,
+    locked: bool,
+    mfa_enabled: bool,
+}
+
+/// Whether `key` is a user-list key: `<12-digit time>#<id>`.
+fn user_key(key: &str) -> bool {
+    key.split_once('#').is_some_and(|(at, id)| {
+        at.len() == 12 && at.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty() && id.len() <= 64
+    })
+}
+
+/// `GET /admin/users?limit=&cursor=` with an admin access token → 200 `{items, next_cursor}`,
+/// newest first.
+pub async fn admin_users(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    admin(app, &req).await?;
+    let (limit, start) = page_params(&req, user_key)?;
+    let page = app.store.users(limit, start.as_deref()).await?;
+    let emails: Vec<Email> = page.items.iter().map(|u| u.email.clone()).collect();
+    let failures = app.store.failures(&emails).await?;
+    let view = |(user, failures): (User, u32)| AdminUserView {
+        id: user.id,
+        email: user.email.as_str().to_owned(),
+        name: user.name,
+        role: user.role.as_str(),
+        created_at: rfc3339(user.created_at),
+        last_login: user.last_login.map(rfc3339),
+        locked: failures >= app.config.max_login_failures,
+        mfa_enabled: user.mfa_enabled,
+    };
+    let items: Vec<AdminUserView> = page.items.into_iter().zip(failures).map(view).collect();
+    Ok(json(StatusCode::OK, &json!({ "items": items, "next_cursor": cursor(page.next) })))
+}

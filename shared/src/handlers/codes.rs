@@ -1,0 +1,81 @@
+//! Sending emailed codes, for every purpose, and the resend route.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+
+use super::message;
+use crate::activity::{self, Event};
+use crate::app::App;
+use crate::codes::{Code, Purpose};
+use crate::error::ApiError;
+use crate::http::{JsonBody, Origin, Problem, origin};
+use crate::mail::templates;
+use crate::store::{Issued, NewCode};
+use crate::validate::Email;
+
+/// The answer every code request gets, whatever happened behind it.
+pub const SENT: &str = "If the address can receive it, a mail is on its way. Check your email for a 6-digit code.";
+
+/// Stores a fresh code of `purpose` for `email` (within the cooldown and hourly cap, which
+/// apply to every address alike) and mails it to an account that can use it, or mails
+/// whoever owns the address why not. The caller's answer is the same either way.
+pub async fn send_code(
+    app: &App,
+    email: &Email,
+    purpose: Purpose,
+    name: Option<String>,
+    origin: &Origin,
+) -> Result<(), ApiError> {
+    let code = Code::generate(&*app.random);
+    let stored = NewCode { hash: app.pepper.hash(purpose, email, &code), context: name.clone() };
+    if let Issued::Throttled { retry_after } =
+        app.store.issue_code(email, purpose, stored, app.now(), &app.config.codes).await?
+    {
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
+    let product = &app.config.product_name;
+    let minutes = app.config.codes.ttl.as_secs() / 60;
+    let to = email.as_str();
+    let user = app.store.user_by_email(email).await?;
+    let mail = match (purpose, user) {
+        (Purpose::Signup, Some(user)) => templates::already_registered(product, to, &user.name),
+        (Purpose::Signup, None) => templates::signup_code(product, to, name.as_deref(), &code, minutes),
+        (Purpose::Login, Some(user)) => {
+            activity::record(app, &user.id, Event::CodeSent, origin).await;
+            templates::login_code(product, to, Some(&user.name), &code, minutes)
+        }
+        (Purpose::PasswordReset, Some(user)) => {
+            let failures = app.store.failures(std::slice::from_ref(email)).await?;
+            let locked = failures.first().is_some_and(|f| *f >= app.config.max_login_failures);
+            if locked && !app.config.reset_unlocks {
+                templates::reset_blocked(product, to, &user.name)
+            } else {
+                activity::record(app, &user.id, Event::CodeSent, origin).await;
+                templates::reset_code(product, to, Some(&user.name), &code, minutes)
+            }
+        }
+        (Purpose::Login | Purpose::PasswordReset, None) => templates::no_account(product, to, purpose),
+    };
+    app.mailer.send(mail).await?;
+    Ok(())
+}
+
+fn purpose(text: &str) -> Result<Purpose, Problem> {
+    match text {
+        "signup" => Ok(Purpose::Signup),
+        "login" => Ok(Purpose::Login),
+        "password_reset" => Ok(Purpose::PasswordReset),
+        _ => Err("must be one of signup, login, password_reset".into()),
+    }
+}
+
+/// `POST /auth/code/resend` `{email, purpose}` → 202: a new code replacing the previous one
+/// of that purpose (a sign-up keeps the name it started with).
+pub async fn code_resend(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let email = body.required("email", Email::parse);
+    let purpose = body.required("purpose", purpose);
+    let (email, purpose) = body.finish((email, purpose))?;
+    send_code(app, &email, purpose, None, &origin(&req)).await?;
+    Ok(message(StatusCode::ACCEPTED, SENT))
+}

@@ -1,0 +1,165 @@
+//! Forgotten passwords (code → reset token → new password) and password changes.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+use super::codes::{SENT, send_code};
+use super::login::{begin_attempt, failed_attempt};
+use super::{message, new_password, opaque_token, session_response};
+use crate::activity::{self, Event};
+use crate::app::App;
+use crate::codes::{Code, Purpose};
+use crate::error::ApiError;
+use crate::http::{JsonBody, json, origin};
+use crate::mail::templates;
+use crate::password::{self, MAX_CHARS, Password};
+use crate::store::{Grant, GrantKind, PASSWORD_HISTORY, Redeemed, Reset, User};
+use crate::tokens::digest;
+use crate::validate::Email;
+use crate::{random, session};
+
+/// Whether `password` is the user's current password or one of the earlier ones kept.
+async fn reused(password: &Password, user: &User) -> anyhow::Result<bool> {
+    for phc in std::iter::once(&user.password_hash).chain(&user.password_history) {
+        if password::verify(password.clone(), Some(phc.clone())).await? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn reused_error() -> ApiError {
+    ApiError::Validation {
+        fields: [(
+            "password".to_owned(),
+            vec![format!("must differ from your current password and your last {PASSWORD_HISTORY}")],
+        )]
+        .into(),
+        password_rules: vec!["not_reused"],
+    }
+}
+
+/// The history after replacing the current password: it, then the older ones, at most five.
+fn next_history(user: &User) -> Vec<String> {
+    std::iter::once(&user.password_hash).chain(&user.password_history).take(PASSWORD_HISTORY).cloned().collect()
+}
+
+fn is_locked(app: &App, failures: &[u32]) -> bool {
+    failures.first().is_some_and(|f| *f >= app.config.max_login_failures)
+}
+
+/// `POST /auth/password/forgot` `{email}` → 202: mails a reset code to an account, the same
+/// answer for unknown emails.
+pub async fn password_forgot(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let email = body.required("email", Email::parse);
+    let (email,) = body.finish((email,))?;
+    send_code(app, &email, Purpose::PasswordReset, None, &origin(&req)).await?;
+    Ok(message(StatusCode::ACCEPTED, SENT))
+}
+
+/// `POST /auth/password/verify` `{email, code}` → 200 `{reset_token, expires_in}`: short-lived,
+/// single-purpose, single-use.
+pub async fn password_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let email = body.required("email", Email::parse);
+    let code = body.required("code", Code::parse);
+    let (email, code) = body.finish((email, code))?;
+
+    let now = app.now();
+    let hash = app.pepper.hash(Purpose::PasswordReset, &email, &code);
+    match app.store.redeem_code(&email, Purpose::PasswordReset, &hash, now, &app.config.codes).await? {
+        Redeemed::Redeemed { .. } => {}
+        Redeemed::Rejected => return Err(ApiError::InvalidCode { remaining: None }),
+        Redeemed::Exhausted { retry_after } => return Err(ApiError::TooManyRequests { retry_after }),
+    }
+    // Codes go only to accounts, but one may have been deleted or locked since.
+    let user = app.store.user_by_email(&email).await?.ok_or(ApiError::InvalidCode { remaining: None })?;
+    if !app.config.reset_unlocks && is_locked(app, &app.store.failures(std::slice::from_ref(&email)).await?) {
+        return Err(ApiError::AccountLocked);
+    }
+    let token = random::token::<32>(&*app.random);
+    let lifetime = app.config.tokens.reset.as_secs();
+    let grant = Grant {
+        token_hash: digest(&token),
+        kind: GrantKind::PasswordReset,
+        email,
+        name: String::new(),
+        user_id: Some(user.id),
+        expires_at: now + lifetime as i64,
+    };
+    app.store.put_grant(&grant).await?;
+    Ok(json(StatusCode::OK, &json!({ "reset_token": token, "expires_in": lifetime })))
+}
+
+/// `POST /auth/password/reset` `{reset_token, password, confirm_password}` → 200. Ends every
+/// session of the user and mails them; no automatic login.
+pub async fn password_reset(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let token = body.required("reset_token", opaque_token);
+    let password = new_password(&mut body);
+    let (token, password) = body.finish((token, password))?;
+
+    let now = app.now();
+    let grant_hash = digest(&token);
+    let grant = app.store.grant(&grant_hash, GrantKind::PasswordReset, now).await?;
+    let user_id = grant.and_then(|g| g.user_id).ok_or(ApiError::InvalidResetToken)?;
+    let user = app.store.user(&user_id).await?.ok_or(ApiError::InvalidResetToken)?;
+    if reused(&password, &user).await? {
+        return Err(reused_error());
+    }
+    let new_hash = password::hash(password, &*app.random).await?;
+    match app
+        .store
+        .reset_password(&user.id, &grant_hash, &user.password_hash, &new_hash, &next_history(&user), now)
+        .await?
+    {
+        Reset::Reset => {}
+        Reset::GrantInvalid => return Err(ApiError::InvalidResetToken),
+        Reset::Conflict => return Err(ApiError::Conflict),
+    }
+    // Proving the mailbox ends a run of failures; a locked account only gets this far when
+    // the configuration lets resets unlock.
+    app.store.clear_failures(&user.email).await?;
+    activity::record(app, &user.id, Event::PasswordReset, &origin(&req)).await;
+    app.mailer.send(templates::password_changed(&app.config.product_name, user.email.as_str(), &user.name)).await?;
+    Ok(message(StatusCode::OK, "Your password has been reset. Log in with the new one."))
+}
+
+/// `POST /auth/password/change` with an access token and `{current_password, password,
+/// confirm_password}` → 200 with a fresh session; every other session ends; a mail tells the
+/// owner. Wrong current passwords count toward the lockout.
+pub async fn password_change(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = session::authenticate(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let current = body.required("current_password", |s| match s.chars().count() {
+        0 => Err("is required".into()),
+        n if n > MAX_CHARS => Err("is not your current password".into()),
+        _ => Ok(Password::new(s)),
+    });
+    let password = new_password(&mut body);
+    let (current, password) = body.finish((current, password))?;
+    let origin = origin(&req);
+    let user = caller.user;
+
+    let failures = begin_attempt(app, &user.email).await?;
+    if !password::verify(current, Some(user.password_hash.clone())).await? {
+        let wrong = |remaining| ApiError::InvalidCredentials { remaining };
+        return Err(failed_attempt(app, Some(&user), failures, &origin, wrong).await);
+    }
+    app.store.clear_failures(&user.email).await?;
+    if reused(&password, &user).await? {
+        return Err(reused_error());
+    }
+    let new_hash = password::hash(password, &*app.random).await?;
+    if !app.store.set_password(&user.id, &user.password_hash, &new_hash, &next_history(&user)).await? {
+        return Err(ApiError::Conflict);
+    }
+    app.store.delete_session(&caller.claims.sid).await?;
+    let user = app.store.user(&user.id).await?.ok_or(ApiError::InvalidToken)?;
+    let tokens = session::start(app, &user).await?;
+    activity::record(app, &user.id, Event::PasswordChange, &origin).await;
+    app.mailer.send(templates::password_changed(&app.config.product_name, user.email.as_str(), &user.name)).await?;
+    session_response(StatusCode::OK, json!({ "message": "Password changed. Other sessions were logged out." }), &tokens)
+}
