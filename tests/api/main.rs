@@ -7,6 +7,8 @@ mod events;
 mod lambda_binaries;
 mod layout;
 mod local_server;
+mod lockout;
+mod passwords;
 mod sessions;
 mod signup;
 mod store_contract;
