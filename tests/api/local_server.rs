@@ -51,6 +51,17 @@ async fn a_newcomer_can_sign_up_log_in_refresh_and_log_out() {
     let (status, _) = post("/auth/logout", json!({"refresh_token": refreshed["refresh_token"]})).await;
     assert_eq!(status, 200);
 
+    let (status, _) = post("/auth/login/code", json!({"email": "new@example.com"})).await;
+    assert_eq!(status, 202);
+    let outbox: Value =
+        client.get(format!("{base}/_local/outbox")).send().await.expect("outbox").json().await.expect("JSON");
+    let last = outbox.as_array().expect("a list").last().expect("a mail").clone();
+    assert!(last["subject"].as_str().expect("subject").contains("login code"));
+    let code = find_code(last["text"].as_str().expect("text")).expect("a code in the text part");
+    assert!(last["html"].as_str().expect("html").contains(&code), "and in the HTML part");
+    let (status, by_code) = post("/auth/login/code/verify", json!({"email": "new@example.com", "code": code})).await;
+    assert_eq!((status, by_code["user"]["email"].as_str()), (200, Some("new@example.com")));
+
     let wrong = client.delete(format!("{base}/_local/outbox")).send().await.expect("answers");
     assert_eq!(wrong.status(), 405);
     server.abort();
