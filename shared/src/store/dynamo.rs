@@ -33,7 +33,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::{
     Activity, Attempt, CodeState, Created, Grant, GrantKind, Issued, NewCode, Page, Redeemed, Reset, Role, Rotated,
-    Session, Store, User, activity_key, user_order_key,
+    Session, Store, User, activity_key, page, user_order_key,
 };
 use crate::clock::UnixTime;
 use crate::codes::Purpose;
@@ -773,14 +773,6 @@ fn parse_activity(item: &Item) -> anyhow::Result<Activity> {
         source_ip: opt_s(item, "source_ip"),
         user_agent: opt_s(item, "user_agent"),
     })
-}
-
-/// The first `limit` of `items` (each with its sort key), and the cursor after them if more follow.
-fn page<T>(mut items: Vec<(String, T)>, limit: usize) -> Page<T> {
-    let more = items.len() > limit;
-    items.truncate(limit);
-    let next = if more { items.last().map(|(key, _)| key.clone()) } else { None };
-    Page { items: items.into_iter().map(|(_, item)| item).collect(), next }
 }
 
 fn code_state(item: &Item) -> anyhow::Result<CodeState> {

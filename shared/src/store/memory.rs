@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{
     Activity, Attempt, CodeState, Created, Grant, GrantKind, Issued, NewCode, Page, Redeemed, Reset, Rotated, Session,
-    Store, User, activity_key, user_order_key,
+    Store, User, activity_key, page, user_order_key,
 };
 use crate::clock::UnixTime;
 use crate::codes::Purpose;
@@ -255,21 +255,17 @@ impl Store for MemoryStore {
             return Ok(Page { items: Vec::new(), next: None });
         };
         let before = cursor.map_or(std::ops::Bound::Unbounded, |c| std::ops::Bound::Excluded(c.to_owned()));
-        let mut entries =
+        let entries =
             log.range((std::ops::Bound::Unbounded, before)).rev().filter(|(_, (_, expires_at))| *expires_at > now);
-        let items: Vec<(String, Activity)> =
-            entries.by_ref().take(limit).map(|(key, (activity, _))| (key.clone(), activity.clone())).collect();
-        let next = if entries.next().is_some() { items.last().map(|(key, _)| key.clone()) } else { None };
-        Ok(Page { items: items.into_iter().map(|(_, a)| a).collect(), next })
+        let items = entries.take(limit + 1).map(|(key, (activity, _))| (key.clone(), activity.clone()));
+        Ok(page(items.collect(), limit))
     }
 
     async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>> {
         let inner = self.lock();
         let mut users: Vec<(String, &User)> = inner.users.values().map(|u| (user_order_key(u), u)).collect();
         users.sort_by(|a, b| b.0.cmp(&a.0));
-        let mut after = users.into_iter().filter(|(key, _)| cursor.is_none_or(|c| key.as_str() < c));
-        let items: Vec<(String, User)> = after.by_ref().take(limit).map(|(k, u)| (k, u.clone())).collect();
-        let next = if after.next().is_some() { items.last().map(|(key, _)| key.clone()) } else { None };
-        Ok(Page { items: items.into_iter().map(|(_, u)| u).collect(), next })
+        let after = users.into_iter().filter(|(key, _)| cursor.is_none_or(|c| key.as_str() < c));
+        Ok(page(after.take(limit + 1).map(|(k, u)| (k, u.clone())).collect(), limit))
     }
 }

@@ -445,6 +445,14 @@ pub fn activity_key(activity: &Activity) -> String {
     format!("ACT#{:012}#{}", activity.at, activity.id)
 }
 
+/// The first `limit` of `items` (each with its sort key), and the cursor after them if more follow.
+pub fn page<T>(mut items: Vec<(String, T)>, limit: usize) -> Page<T> {
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = if more { items.last().map(|(key, _)| key.clone()) } else { None };
+    Page { items: items.into_iter().map(|(_, item)| item).collect(), next }
+}
+
 /// The sort key of a user in the by-creation index.
 pub fn user_order_key(user: &User) -> String {
     format!("{:012}#{}", user.created_at, user.id)
