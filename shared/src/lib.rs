@@ -20,6 +20,7 @@ pub mod routes;
 pub mod session;
 pub mod store;
 pub mod tokens;
+pub mod totp;
 pub mod validate;
 
 pub use app::App;
