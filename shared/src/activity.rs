@@ -33,6 +33,12 @@ pub enum Event {
     Unlocked,
     /// The profile changed.
     ProfileUpdate,
+    /// Google Authenticator was turned on.
+    MfaEnabled,
+    /// Google Authenticator was turned off.
+    MfaDisabled,
+    /// A recovery code was used.
+    RecoveryCodeUsed,
 }
 
 impl Event {
@@ -50,6 +56,9 @@ impl Event {
             Self::Locked => "locked",
             Self::Unlocked => "unlocked",
             Self::ProfileUpdate => "profile_update",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 }

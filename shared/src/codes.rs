@@ -87,8 +87,17 @@ impl Pepper {
 
     /// The stored form of `code` for `email` and `purpose`.
     pub fn hash(&self, purpose: Purpose, email: &Email, code: &Code) -> String {
+        self.keyed(&[purpose.as_str(), email.as_str(), code.expose()])
+    }
+
+    /// The stored form of a user's recovery code.
+    pub fn hash_recovery(&self, user_id: &str, code: &str) -> String {
+        self.keyed(&["recovery", user_id, code])
+    }
+
+    fn keyed(&self, parts: &[&str]) -> String {
         let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.0);
-        for part in [purpose.as_str(), email.as_str(), code.expose()] {
+        for part in parts {
             ctx.update(part.as_bytes());
             ctx.update(&[0]);
         }

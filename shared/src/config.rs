@@ -49,6 +49,8 @@ pub struct TokenLifetimes {
     pub signup: Duration,
     /// The reset token that lets a verified email set a new password.
     pub reset: Duration,
+    /// The MFA token between a first factor and the second.
+    pub mfa: Duration,
 }
 
 impl Default for TokenLifetimes {
@@ -58,6 +60,7 @@ impl Default for TokenLifetimes {
             session: Duration::from_secs(30 * 24 * 60 * 60),
             signup: Duration::from_secs(15 * 60),
             reset: Duration::from_secs(15 * 60),
+            mfa: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -85,6 +88,8 @@ pub struct Config {
     pub admin_emails: Vec<String>,
     /// How long activity entries are kept.
     pub activity_retention: Duration,
+    /// The issuer authenticator apps show next to the account.
+    pub totp_issuer: String,
 }
 
 impl Default for Config {
@@ -99,6 +104,7 @@ impl Default for Config {
             reset_unlocks: false,
             admin_emails: Vec::new(),
             activity_retention: Duration::from_secs(90 * 24 * 60 * 60),
+            totp_issuer: "stepauth".into(),
         }
     }
 }
@@ -108,7 +114,11 @@ impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
         let mut config = Self::default();
         if let Some(v) = var("STEPAUTH_PRODUCT_NAME") {
+            config.totp_issuer = v.clone();
             config.product_name = v;
+        }
+        if let Some(v) = var("STEPAUTH_TOTP_ISSUER") {
+            config.totp_issuer = v;
         }
         if let Some(v) = var("STEPAUTH_ISSUER") {
             config.issuer = v;
@@ -145,6 +155,9 @@ impl Config {
     pub fn check(&self) -> anyhow::Result<()> {
         if self.codes.ttl > Duration::from_secs(600) {
             bail!("emailed codes may live at most 10 minutes (SECURITY.md item 6)");
+        }
+        if self.totp_issuer.contains(':') || self.totp_issuer.trim().is_empty() {
+            bail!("the TOTP issuer must be non-empty and may not contain ':' (it labels the otpauth URI)");
         }
         if self.tokens.access > Duration::from_secs(60 * 60) {
             bail!("access tokens must live minutes, not hours (SECURITY.md item 15)");

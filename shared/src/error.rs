@@ -69,6 +69,18 @@ pub enum ApiError {
     /// Too many failed attempts: only an admin can unlock (the same for unknown emails).
     #[error("Account locked. Contact admin.")]
     AccountLocked,
+    /// The MFA token is unknown, used, expired, out of attempts, or not an MFA token.
+    #[error("The login step has expired or was already used. Log in again.")]
+    InvalidMfaToken,
+    /// TOTP is already active; it must be disabled before a new secret is set up.
+    #[error("Google Authenticator is already on. Turn it off first to set it up again.")]
+    MfaAlreadyEnabled,
+    /// No TOTP secret is waiting for confirmation.
+    #[error("Set up Google Authenticator first.")]
+    MfaSetupRequired,
+    /// TOTP is not active.
+    #[error("Google Authenticator is not on.")]
+    MfaNotEnabled,
     /// The caller may not do this.
     #[error("You are not allowed to do this.")]
     Forbidden,
@@ -105,12 +117,17 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound | Self::UserNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::AuthenticationRequired | Self::InvalidToken | Self::InvalidCredentials { .. } => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::AuthenticationRequired
+            | Self::InvalidToken
+            | Self::InvalidCredentials { .. }
+            | Self::InvalidMfaToken => StatusCode::UNAUTHORIZED,
             Self::AccountLocked => StatusCode::LOCKED,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::EmailTaken | Self::Conflict => StatusCode::CONFLICT,
+            Self::EmailTaken
+            | Self::Conflict
+            | Self::MfaAlreadyEnabled
+            | Self::MfaSetupRequired
+            | Self::MfaNotEnabled => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -129,6 +146,10 @@ impl ApiError {
             Self::InvalidSignupToken => "invalid_signup_token",
             Self::InvalidResetToken => "invalid_reset_token",
             Self::AccountLocked => "account_locked",
+            Self::InvalidMfaToken => "invalid_mfa_token",
+            Self::MfaAlreadyEnabled => "mfa_already_enabled",
+            Self::MfaSetupRequired => "mfa_setup_required",
+            Self::MfaNotEnabled => "mfa_not_enabled",
             Self::Forbidden => "forbidden",
             Self::UserNotFound => "user_not_found",
             Self::Conflict => "conflict",

@@ -78,6 +78,10 @@ routes! {
     "activity"          activity:          GET   "/users/me/activity"       => handlers::profile::activity;
     "admin-unlock"      admin_unlock:      POST  "/admin/users/unlock"      => handlers::admin::admin_unlock;
     "admin-users"       admin_users:       GET   "/admin/users"             => handlers::admin::admin_users;
+    "totp-setup"        totp_setup:        POST  "/auth/totp/setup"         => handlers::totp::totp_setup;
+    "totp-confirm"      totp_confirm:      POST  "/auth/totp/confirm"       => handlers::totp::totp_confirm;
+    "totp-disable"      totp_disable:      POST  "/auth/totp/disable"       => handlers::totp::totp_disable;
+    "mfa-verify"        mfa_verify:        POST  "/auth/mfa/verify"         => handlers::totp::mfa_verify;
 }
 
 /// The route for `method` and `path`: `NotFound` if no route has the path,

@@ -27,6 +27,10 @@ const EVENTS: &[(&str, &str)] = &[
     ("activity", include_str!("../../events/activity.json")),
     ("admin-unlock", include_str!("../../events/admin-unlock.json")),
     ("admin-users", include_str!("../../events/admin-users.json")),
+    ("totp-setup", include_str!("../../events/totp-setup.json")),
+    ("totp-confirm", include_str!("../../events/totp-confirm.json")),
+    ("totp-disable", include_str!("../../events/totp-disable.json")),
+    ("mfa-verify", include_str!("../../events/mfa-verify.json")),
 ];
 
 #[test]
@@ -80,6 +84,10 @@ async fn each_event_runs_through_its_handler() {
         ("activity", 401, Some("invalid_token")),
         ("admin-unlock", 401, Some("invalid_token")),
         ("admin-users", 401, Some("invalid_token")),
+        ("totp-setup", 401, Some("invalid_token")),
+        ("totp-confirm", 401, Some("invalid_token")),
+        ("totp-disable", 401, Some("invalid_token")),
+        ("mfa-verify", 401, Some("invalid_mfa_token")),
     ];
     for (function, status, error) in expected {
         let (got, body) = run(function).await;

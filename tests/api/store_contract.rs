@@ -33,6 +33,10 @@ fn user(id: &str, email: &Email) -> User {
         mfa_enabled: false,
         role: Role::User,
         password_history: Vec::new(),
+        totp_secret: None,
+        totp_pending: None,
+        totp_last_step: None,
+        recovery_codes: Vec::new(),
     }
 }
 
@@ -381,6 +385,62 @@ async fn users_page_newest_first(store: Arc<dyn Store>) {
     assert_eq!(ours, newest_first);
 }
 
+async fn totp_enrols_once_and_steps_work_once(store: Arc<dyn Store>) {
+    let u = stored_user(&store, "totp", T0).await;
+    assert!(!store.accept_totp_step(&u.id, 10).await.unwrap(), "no TOTP yet");
+    assert!(store.set_totp_pending(&u.id, "SECRETONE").await.unwrap());
+    assert!(store.set_totp_pending(&u.id, "SECRETTWO").await.unwrap(), "a pending secret is replaced");
+    assert!(!store.enable_totp(&u.id, "SECRETONE", 10, &["r1".into()]).await.unwrap(), "only the latest pending");
+    let codes: Vec<String> = (0..10).map(|i| format!("r{i}")).collect();
+    assert!(store.enable_totp(&u.id, "SECRETTWO", 10, &codes).await.unwrap());
+    let on = store.user(&u.id).await.unwrap().expect("the user");
+    assert!(on.mfa_enabled && on.totp_pending.is_none());
+    assert_eq!((on.totp_secret.as_deref(), on.totp_last_step, on.token_version), (Some("SECRETTWO"), Some(10), 1));
+    assert!(!store.set_totp_pending(&u.id, "SECRETTHREE").await.unwrap(), "an active secret is never replaced");
+    assert!(!store.enable_totp(&u.id, "SECRETTWO", 11, &codes).await.unwrap());
+
+    assert!(!store.accept_totp_step(&u.id, 10).await.unwrap(), "the confirming step is used");
+    assert!(!store.accept_totp_step(&u.id, 9).await.unwrap(), "older steps too");
+    assert!(store.accept_totp_step(&u.id, 11).await.unwrap());
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let (store, id) = (store.clone(), u.id.clone());
+        tasks.spawn(async move { store.accept_totp_step(&id, 12).await.unwrap() });
+    }
+    assert_eq!(tasks.join_all().await.iter().filter(|ok| **ok).count(), 1, "one of fifty racers");
+
+    assert!(store.use_recovery_code(&u.id, "r3").await.unwrap());
+    assert!(!store.use_recovery_code(&u.id, "r3").await.unwrap(), "once");
+    assert!(!store.use_recovery_code(&u.id, "nope").await.unwrap());
+    assert_eq!(store.user(&u.id).await.unwrap().expect("the user").recovery_codes.len(), 9);
+
+    assert!(store.disable_totp(&u.id).await.unwrap());
+    let off = store.user(&u.id).await.unwrap().expect("the user");
+    assert!(
+        !off.mfa_enabled && off.totp_secret.is_none() && off.recovery_codes.is_empty() && off.totp_last_step.is_none()
+    );
+    assert!(!store.use_recovery_code(&u.id, "r4").await.unwrap());
+    assert!(!store.accept_totp_step(&u.id, 13).await.unwrap());
+}
+
+async fn mfa_grants_allow_bounded_attempts_and_one_use(store: Arc<dyn Store>) {
+    let u = stored_user(&store, "mfa-grant", T0).await;
+    let mfa = Grant { kind: GrantKind::Mfa, user_id: Some(u.id.clone()), ..grant("m1", &u.email, T0 + 300) };
+    store.put_grant(&mfa).await.unwrap();
+    assert_eq!(store.attempt_grant("m1", GrantKind::Signup, 5, T0).await.unwrap(), None, "kinds do not mix");
+    for _ in 0..5 {
+        assert_eq!(
+            store.attempt_grant("m1", GrantKind::Mfa, 5, T0).await.unwrap().and_then(|g| g.user_id),
+            Some(u.id.clone())
+        );
+    }
+    assert_eq!(store.attempt_grant("m1", GrantKind::Mfa, 5, T0).await.unwrap(), None, "attempts are bounded");
+    assert!(store.take_grant("m1").await.unwrap());
+    assert!(!store.take_grant("m1").await.unwrap(), "once");
+    store.put_grant(&Grant { token_hash: "m2".into(), ..mfa }).await.unwrap();
+    assert_eq!(store.attempt_grant("m2", GrantKind::Mfa, 5, T0 + 300).await.unwrap(), None, "expired");
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod memory {
@@ -421,4 +481,6 @@ contract!(
     names_change_and_nothing_else,
     activity_pages_newest_first_and_expires,
     users_page_newest_first,
+    totp_enrols_once_and_steps_work_once,
+    mfa_grants_allow_bounded_attempts_and_one_use,
 );

@@ -11,12 +11,13 @@ use crate::activity::{self, Event};
 use crate::app::App;
 use crate::codes::{Code, Purpose};
 use crate::error::ApiError;
-use crate::http::{JsonBody, Origin, origin};
+use crate::http::{JsonBody, Origin, json, origin};
 use crate::mail::templates;
 use crate::password::{self, MAX_CHARS, Password};
-use crate::session;
-use crate::store::{Attempt, Redeemed, User};
+use crate::store::{Attempt, Grant, GrantKind, Redeemed, User};
+use crate::tokens::digest;
 use crate::validate::Email;
+use crate::{random, session};
 
 /// Counts a login attempt for `email` before anything is checked: the failures so far,
 /// this attempt included, or `AccountLocked`.
@@ -51,9 +52,31 @@ pub async fn failed_attempt(
     if failures >= max { ApiError::AccountLocked } else { wrong(Some(max - failures)) }
 }
 
-/// A successful login: the failure count cleared, the login recorded, a session started.
+/// A right first factor: the failure count cleared, then either the MFA step (when TOTP is
+/// on) or the session.
 async fn logged_in(app: &App, user: User, origin: &Origin) -> Result<Response<Body>, ApiError> {
     app.store.clear_failures(&user.email).await?;
+    if user.mfa_enabled { mfa_challenge(app, &user).await } else { complete_login(app, user, origin).await }
+}
+
+/// Instead of a session: a short-lived, single-purpose MFA token for `POST /auth/mfa/verify`.
+async fn mfa_challenge(app: &App, user: &User) -> Result<Response<Body>, ApiError> {
+    let token = random::token::<32>(&*app.random);
+    let lifetime = app.config.tokens.mfa.as_secs();
+    let grant = Grant {
+        token_hash: digest(&token),
+        kind: GrantKind::Mfa,
+        email: user.email.clone(),
+        name: String::new(),
+        user_id: Some(user.id.clone()),
+        expires_at: app.now() + lifetime as i64,
+    };
+    app.store.put_grant(&grant).await?;
+    Ok(json(StatusCode::OK, &json!({ "mfa_required": true, "mfa_token": token, "expires_in": lifetime })))
+}
+
+/// Every factor passed: the login recorded, a session started.
+pub async fn complete_login(app: &App, user: User, origin: &Origin) -> Result<Response<Body>, ApiError> {
     let now = app.now();
     app.store.record_login(&user.id, now).await?;
     activity::record(app, &user.id, Event::LoginSuccess, origin).await;

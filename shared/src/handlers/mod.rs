@@ -9,6 +9,7 @@ pub mod password;
 pub mod profile;
 pub mod sessions;
 pub mod signup;
+pub mod totp;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};

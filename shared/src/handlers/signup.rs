@@ -86,6 +86,10 @@ pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, 
         mfa_enabled: false,
         role: if admin { Role::Admin } else { Role::User },
         password_history: Vec::new(),
+        totp_secret: None,
+        totp_pending: None,
+        totp_last_step: None,
+        recovery_codes: Vec::new(),
     };
     match app.store.create_user(&user, &grant_hash, now).await? {
         Created::Created => {}

@@ -174,6 +174,20 @@ pub fn password_changed(product: &str, to: &str, name: &str) -> Mail {
     )
 }
 
+/// Tells the owner the second factor was turned off.
+pub fn mfa_disabled(product: &str, to: &str, name: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Google Authenticator was turned off for your {product} account"),
+        Some(name),
+        &[
+            Part::Text("Your account no longer asks for an authenticator code at login.".to_owned()),
+            Part::Text("If you did not do this, reset your password now and contact an admin.".to_owned()),
+        ],
+    )
+}
+
 /// Tells the owner their account locked.
 pub fn account_locked(product: &str, to: &str, name: &str, failures: u32) -> Mail {
     compose(
@@ -202,6 +216,7 @@ mod tests {
             reset_blocked("stepauth", "a@example.com", "Ann"),
             password_changed("stepauth", "a@example.com", "Ann"),
             account_locked("stepauth", "a@example.com", "Ann", 3),
+            mfa_disabled("stepauth", "a@example.com", "Ann"),
         ]
     }
 

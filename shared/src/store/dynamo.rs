@@ -118,6 +118,26 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    fn user_update(
+        &self,
+        user_id: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client.update_item().table_name(&self.table).set_key(Some(Self::key(format!("USER#{user_id}"), "USER")))
+    }
+
+    /// `true` if a conditional write happened, `false` if its condition failed.
+    fn conditional<T, E, R>(&self, result: Result<T, SdkError<E, R>>, what: &str) -> anyhow::Result<bool>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(e).context(what.to_owned()),
+        }
+    }
+
     fn password_update(
         &self,
         user_id: &str,
@@ -337,14 +357,7 @@ impl Store for DynamoStore {
         if get_s(&item, "kind")? != kind.as_str() || get_n::<i64>(&item, "expires_at")? <= now {
             return Ok(None);
         }
-        Ok(Some(Grant {
-            token_hash: token_hash.to_owned(),
-            kind,
-            email: Email::from_stored(get_s(&item, "email")?),
-            name: get_s(&item, "name")?,
-            user_id: opt_s(&item, "user_id"),
-            expires_at: get_n(&item, "expires_at")?,
-        }))
+        Ok(Some(parse_grant(token_hash, kind, &item)?))
     }
 
     async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created> {
@@ -723,6 +736,109 @@ impl Store for DynamoStore {
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(page(users, limit))
     }
+
+    async fn set_totp_pending(&self, user_id: &str, secret: &str) -> anyhow::Result<bool> {
+        let update = self
+            .user_update(user_id)
+            .update_expression("SET totp_pending = :secret")
+            .condition_expression("attribute_exists(pk) AND mfa_enabled <> :true")
+            .expression_attribute_values(":secret", s(secret))
+            .expression_attribute_values(":true", AttributeValue::Bool(true));
+        self.conditional(update.send().await, "storing a pending TOTP secret")
+    }
+
+    async fn enable_totp(&self, user_id: &str, secret: &str, step: u64, recovery: &[String]) -> anyhow::Result<bool> {
+        let update = self
+            .user_update(user_id)
+            .update_expression(
+                "SET totp_secret = :secret, mfa_enabled = :true, totp_last_step = :step, recovery_codes = :codes \
+                 REMOVE totp_pending ADD token_version :one",
+            )
+            .condition_expression("totp_pending = :secret AND mfa_enabled <> :true")
+            .expression_attribute_values(":secret", s(secret))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":step", n(step))
+            .expression_attribute_values(":codes", AttributeValue::Ss(recovery.to_vec()))
+            .expression_attribute_values(":one", n(1));
+        self.conditional(update.send().await, "enabling TOTP")
+    }
+
+    async fn accept_totp_step(&self, user_id: &str, step: u64) -> anyhow::Result<bool> {
+        let update = self
+            .user_update(user_id)
+            .update_expression("SET totp_last_step = :step")
+            .condition_expression(
+                "mfa_enabled = :true AND (attribute_not_exists(totp_last_step) OR totp_last_step < :step)",
+            )
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":step", n(step));
+        self.conditional(update.send().await, "accepting a TOTP step")
+    }
+
+    async fn use_recovery_code(&self, user_id: &str, hash: &str) -> anyhow::Result<bool> {
+        let update = self
+            .user_update(user_id)
+            .update_expression("DELETE recovery_codes :codes")
+            .condition_expression("mfa_enabled = :true AND contains(recovery_codes, :code)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":codes", AttributeValue::Ss(vec![hash.to_owned()]))
+            .expression_attribute_values(":code", s(hash));
+        self.conditional(update.send().await, "using a recovery code")
+    }
+
+    async fn disable_totp(&self, user_id: &str) -> anyhow::Result<bool> {
+        let update = self
+            .user_update(user_id)
+            .update_expression(
+                "SET mfa_enabled = :false REMOVE totp_secret, totp_pending, totp_last_step, recovery_codes",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":false", AttributeValue::Bool(false));
+        self.conditional(update.send().await, "disabling TOTP")
+    }
+
+    async fn attempt_grant(
+        &self,
+        token_hash: &str,
+        kind: GrantKind,
+        max: u32,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Grant>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("GRANT#{token_hash}"), "GRANT")))
+            .update_expression("ADD attempts :one")
+            .condition_expression(
+                "attribute_exists(pk) AND kind = :kind AND expires_at > :now \
+                 AND (attribute_not_exists(attempts) OR attempts < :max)",
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":kind", s(kind.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":max", n(max))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Some(parse_grant(token_hash, kind, &output.attributes.unwrap_or_default())?)),
+            Err(e) if condition_failed(&e) => Ok(None),
+            Err(e) => Err(e).context("counting a grant use"),
+        }
+    }
+
+    async fn take_grant(&self, token_hash: &str) -> anyhow::Result<bool> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("GRANT#{token_hash}"), "GRANT")))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        self.conditional(result, "using a grant")
+    }
 }
 
 fn user_item(user: &User) -> Item {
@@ -741,6 +857,13 @@ fn user_item(user: &User) -> Item {
         ("gsi1pk".to_owned(), s("USER")),
         ("gsi1sk".to_owned(), s(user_order_key(user))),
     ]);
+    let optional = [
+        ("totp_secret", user.totp_secret.as_ref().map(s)),
+        ("totp_pending", user.totp_pending.as_ref().map(s)),
+        ("totp_last_step", user.totp_last_step.map(n)),
+        ("recovery_codes", (!user.recovery_codes.is_empty()).then(|| AttributeValue::Ss(user.recovery_codes.clone()))),
+    ];
+    item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
     if let Some(at) = user.last_login {
         item.insert("last_login".to_owned(), n(at));
     }
@@ -762,6 +885,21 @@ fn parse_user(item: &Item) -> anyhow::Result<User> {
             Some(AttributeValue::L(values)) => values.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
             _ => Vec::new(),
         },
+        totp_secret: opt_s(item, "totp_secret"),
+        totp_pending: opt_s(item, "totp_pending"),
+        totp_last_step: opt_n(item, "totp_last_step")?,
+        recovery_codes: item.get("recovery_codes").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default(),
+    })
+}
+
+fn parse_grant(token_hash: &str, kind: GrantKind, item: &Item) -> anyhow::Result<Grant> {
+    Ok(Grant {
+        token_hash: token_hash.to_owned(),
+        kind,
+        email: Email::from_stored(get_s(item, "email")?),
+        name: get_s(item, "name")?,
+        user_id: opt_s(item, "user_id"),
+        expires_at: get_n(item, "expires_at")?,
     })
 }
 

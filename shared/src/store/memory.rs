@@ -26,6 +26,8 @@ struct Inner {
     emails: HashMap<String, String>,
     codes: HashMap<(String, Purpose), CodeState>,
     grants: HashMap<String, Grant>,
+    /// Grant hash → uses counted.
+    grant_attempts: HashMap<String, u32>,
     sessions: HashMap<String, Session>,
     /// Email → failed attempts counted.
     failures: HashMap<String, u32>,
@@ -267,5 +269,88 @@ impl Store for MemoryStore {
         users.sort_by(|a, b| b.0.cmp(&a.0));
         let after = users.into_iter().filter(|(key, _)| cursor.is_none_or(|c| key.as_str() < c));
         Ok(page(after.take(limit + 1).map(|(k, u)| (k, u.clone())).collect(), limit))
+    }
+
+    async fn set_totp_pending(&self, user_id: &str, secret: &str) -> anyhow::Result<bool> {
+        Ok(match self.lock().users.get_mut(user_id) {
+            Some(user) if !user.mfa_enabled => {
+                user.totp_pending = Some(secret.to_owned());
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn enable_totp(&self, user_id: &str, secret: &str, step: u64, recovery: &[String]) -> anyhow::Result<bool> {
+        Ok(match self.lock().users.get_mut(user_id) {
+            Some(user) if !user.mfa_enabled && user.totp_pending.as_deref() == Some(secret) => {
+                user.totp_secret = user.totp_pending.take();
+                user.mfa_enabled = true;
+                user.totp_last_step = Some(step);
+                user.recovery_codes = recovery.to_vec();
+                user.token_version += 1;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn accept_totp_step(&self, user_id: &str, step: u64) -> anyhow::Result<bool> {
+        Ok(match self.lock().users.get_mut(user_id) {
+            Some(user) if user.mfa_enabled && user.totp_last_step.is_none_or(|last| last < step) => {
+                user.totp_last_step = Some(step);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn use_recovery_code(&self, user_id: &str, hash: &str) -> anyhow::Result<bool> {
+        Ok(match self.lock().users.get_mut(user_id) {
+            Some(user) if user.mfa_enabled => {
+                let before = user.recovery_codes.len();
+                user.recovery_codes.retain(|h| h != hash);
+                user.recovery_codes.len() < before
+            }
+            _ => false,
+        })
+    }
+
+    async fn disable_totp(&self, user_id: &str) -> anyhow::Result<bool> {
+        Ok(self
+            .lock()
+            .users
+            .get_mut(user_id)
+            .map(|user| {
+                user.mfa_enabled = false;
+                user.totp_secret = None;
+                user.totp_pending = None;
+                user.totp_last_step = None;
+                user.recovery_codes.clear();
+            })
+            .is_some())
+    }
+
+    async fn attempt_grant(
+        &self,
+        token_hash: &str,
+        kind: GrantKind,
+        max: u32,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Grant>> {
+        let mut inner = self.lock();
+        let Some(grant) = inner.grants.get(token_hash).filter(|g| g.kind == kind && g.expires_at > now).cloned() else {
+            return Ok(None);
+        };
+        let attempts = inner.grant_attempts.entry(token_hash.to_owned()).or_default();
+        if *attempts >= max {
+            return Ok(None);
+        }
+        *attempts += 1;
+        Ok(Some(grant))
+    }
+
+    async fn take_grant(&self, token_hash: &str) -> anyhow::Result<bool> {
+        Ok(self.lock().grants.remove(token_hash).is_some())
     }
 }

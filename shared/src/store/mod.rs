@@ -38,6 +38,14 @@ pub struct User {
     pub role: Role,
     /// Hashes of earlier passwords, newest first (at most [`PASSWORD_HISTORY`]).
     pub password_history: Vec<String>,
+    /// The active TOTP secret (base32), when `mfa_enabled`.
+    pub totp_secret: Option<String>,
+    /// A TOTP secret waiting for its first code.
+    pub totp_pending: Option<String>,
+    /// The last TOTP step accepted; a code of this step or older is refused.
+    pub totp_last_step: Option<u64>,
+    /// Keyed hashes of the unused recovery codes.
+    pub recovery_codes: Vec<String>,
 }
 
 /// How many earlier passwords a new one may not repeat (besides the current one).
@@ -260,6 +268,8 @@ pub enum GrantKind {
     Signup,
     /// Setting a new password after a verified reset code.
     PasswordReset,
+    /// Finishing a login with the second factor.
+    Mfa,
 }
 
 impl GrantKind {
@@ -268,6 +278,7 @@ impl GrantKind {
         match self {
             Self::Signup => "signup",
             Self::PasswordReset => "password_reset",
+            Self::Mfa => "mfa",
         }
     }
 }
@@ -437,6 +448,36 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Every user, newest first, `limit` at a time from `cursor`.
     async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>>;
+
+    /// Stores a TOTP secret awaiting confirmation, replacing an earlier pending one; `false`
+    /// if TOTP is already active (an active secret is never replaced) or there is no user.
+    async fn set_totp_pending(&self, user_id: &str, secret: &str) -> anyhow::Result<bool>;
+
+    /// Activates the pending secret, if it is still `secret` and TOTP is not active: records
+    /// `step` as used, stores the recovery-code hashes, and moves the token version on.
+    async fn enable_totp(&self, user_id: &str, secret: &str, step: u64, recovery: &[String]) -> anyhow::Result<bool>;
+
+    /// Records `step` as the last accepted one, only if TOTP is active and `step` is newer
+    /// than the last accepted (SECURITY.md item 12): a code works once.
+    async fn accept_totp_step(&self, user_id: &str, step: u64) -> anyhow::Result<bool>;
+
+    /// Uses up the recovery code with this hash, if it is unused and TOTP is active.
+    async fn use_recovery_code(&self, user_id: &str, hash: &str) -> anyhow::Result<bool>;
+
+    /// Turns TOTP off: the secrets, the last step and the recovery codes go.
+    async fn disable_totp(&self, user_id: &str) -> anyhow::Result<bool>;
+
+    /// Counts one use of a live grant of `kind`, if fewer than `max` were counted: the grant.
+    async fn attempt_grant(
+        &self,
+        token_hash: &str,
+        kind: GrantKind,
+        max: u32,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Grant>>;
+
+    /// Uses up a grant; `false` if it was already gone.
+    async fn take_grant(&self, token_hash: &str) -> anyhow::Result<bool>;
 }
 
 /// The sort key of an activity entry: time first, so that keys sort by time, then its id,

@@ -1,0 +1,5 @@
+//! `totp-disable`: POST /auth/totp/disable: turn Google Authenticator off (password and code).
+
+fn main() -> Result<(), stepauth::lambda::Error> {
+    stepauth::lambda::start(stepauth::routes::handler::totp_disable)
+}

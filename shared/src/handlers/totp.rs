@@ -1,0 +1,169 @@
+//! Google Authenticator: enrolment (setup → confirm), the second step of login, and turning
+//! it off.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+use super::login::{begin_attempt, complete_login, failed_attempt};
+use super::{message, opaque_token, session_response};
+use crate::activity::{self, Event};
+use crate::app::App;
+use crate::error::ApiError;
+use crate::http::{JsonBody, json, no_fields, origin};
+use crate::mail::templates;
+use crate::password::{self, MAX_CHARS, Password};
+use crate::store::{GrantKind, User};
+use crate::tokens::digest;
+use crate::{session, totp};
+
+/// How many codes one MFA token may be tried with.
+pub const MAX_MFA_ATTEMPTS: u32 = 5;
+
+/// A second factor as presented.
+#[derive(Debug)]
+enum Factor {
+    Code(String),
+    Recovery(String),
+}
+
+/// Reads `code` or `recovery_code`: exactly one of them.
+fn read_factor(body: &mut JsonBody) -> Option<Factor> {
+    let code = body.optional("code", totp::parse_code);
+    let recovery = body.optional("recovery_code", totp::parse_recovery_code);
+    match (code, recovery) {
+        (Some(code), None) => Some(Factor::Code(code)),
+        (None, Some(recovery)) => Some(Factor::Recovery(recovery)),
+        (Some(_), Some(_)) => body.error("recovery_code", "give either code or recovery_code, not both"),
+        (None, None) => body.error("code", "is required (or give a recovery_code)"),
+    }
+}
+
+/// Checks a second factor and uses it up: a TOTP code of a step newer than the last one
+/// accepted, or an unused recovery code. Each works once, under a conditional write.
+async fn use_factor(app: &App, user: &User, factor: &Factor) -> Result<bool, ApiError> {
+    match factor {
+        Factor::Code(code) => {
+            let Some(secret) = &user.totp_secret else { return Ok(false) };
+            let totp = totp::totp(secret, &app.config.totp_issuer, user.email.as_str())?;
+            match totp::matching_step(&totp, code, app.now()) {
+                Some(step) => Ok(app.store.accept_totp_step(&user.id, step).await?),
+                None => Ok(false),
+            }
+        }
+        Factor::Recovery(code) => {
+            let used = app.store.use_recovery_code(&user.id, &app.pepper.hash_recovery(&user.id, code)).await?;
+            Ok(used)
+        }
+    }
+}
+
+/// `POST /auth/totp/setup` with an access token → 200 `{qr_code_url, otpauth_uri, secret}`:
+/// a fresh secret, pending until a code confirms it. Replaces a pending secret, never an
+/// active one.
+pub async fn totp_setup(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = session::authenticate(app, &req).await?;
+    no_fields(&req)?;
+    let user = caller.user;
+    if user.mfa_enabled {
+        return Err(ApiError::MfaAlreadyEnabled);
+    }
+    let secret = totp::new_secret(&*app.random);
+    if !app.store.set_totp_pending(&user.id, &secret).await? {
+        return Err(ApiError::MfaAlreadyEnabled);
+    }
+    let uri = totp::totp(&secret, &app.config.totp_issuer, user.email.as_str())?
+        .to_url()
+        .map_err(|e| anyhow::anyhow!("the otpauth URI: {e}"))?;
+    let qr = totp::qr_png_data_url(&uri)?;
+    Ok(json(StatusCode::OK, &json!({ "qr_code_url": qr, "otpauth_uri": uri, "secret": secret })))
+}
+
+/// `POST /auth/totp/confirm` with an access token and `{code}` → 200 `{recovery_codes}` and a
+/// fresh session: TOTP is on, every other session ends. The codes are shown this once.
+pub async fn totp_confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = session::authenticate(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let code = body.required("code", totp::parse_code);
+    let (code,) = body.finish((code,))?;
+    let user = caller.user;
+    if user.mfa_enabled {
+        return Err(ApiError::MfaAlreadyEnabled);
+    }
+    let pending = user.totp_pending.clone().ok_or(ApiError::MfaSetupRequired)?;
+    let totp = totp::totp(&pending, &app.config.totp_issuer, user.email.as_str())?;
+    let step = totp::matching_step(&totp, &code, app.now()).ok_or(ApiError::InvalidCode { remaining: None })?;
+    let codes = totp::new_recovery_codes(&*app.random);
+    let hashes: Vec<String> = codes.iter().map(|c| app.pepper.hash_recovery(&user.id, c)).collect();
+    if !app.store.enable_totp(&user.id, &pending, step, &hashes).await? {
+        return Err(ApiError::Conflict);
+    }
+    app.store.delete_session(&caller.claims.sid).await?;
+    let user = app.store.user(&user.id).await?.ok_or(ApiError::InvalidToken)?;
+    let tokens = session::start(app, &user).await?;
+    activity::record(app, &user.id, Event::MfaEnabled, &origin(&req)).await;
+    let body = json!({
+        "message": "Google Authenticator is on. Keep these recovery codes somewhere safe: each works once.",
+        "recovery_codes": codes,
+    });
+    session_response(StatusCode::OK, body, &tokens)
+}
+
+/// `POST /auth/totp/disable` with an access token and `{password, code}` (or
+/// `{password, recovery_code}`) → 200; a mail tells the owner. Wrong answers count toward the
+/// lockout.
+pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = session::authenticate(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let password = body.required("password", |s| match s.chars().count() {
+        0 => Err("is required".into()),
+        n if n > MAX_CHARS => Err("is not your password".into()),
+        _ => Ok(Password::new(s)),
+    });
+    let factor = read_factor(&mut body);
+    let (password, factor) = body.finish((password, factor))?;
+    let user = caller.user;
+    if !user.mfa_enabled {
+        return Err(ApiError::MfaNotEnabled);
+    }
+    let origin = origin(&req);
+    let failures = begin_attempt(app, &user.email).await?;
+    let password_ok = password::verify(password, Some(user.password_hash.clone())).await?;
+    if !(password_ok && use_factor(app, &user, &factor).await?) {
+        let wrong = |remaining| ApiError::InvalidCredentials { remaining };
+        return Err(failed_attempt(app, Some(&user), failures, &origin, wrong).await);
+    }
+    app.store.clear_failures(&user.email).await?;
+    app.store.disable_totp(&user.id).await?;
+    activity::record(app, &user.id, Event::MfaDisabled, &origin).await;
+    app.mailer.send(templates::mfa_disabled(&app.config.product_name, user.email.as_str(), &user.name)).await?;
+    Ok(message(StatusCode::OK, "Google Authenticator is off."))
+}
+
+/// `POST /auth/mfa/verify` `{mfa_token, code}` or `{mfa_token, recovery_code}` → a session.
+/// The token allows a few tries; wrong codes also count toward the lockout.
+pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let token = body.required("mfa_token", opaque_token);
+    let factor = read_factor(&mut body);
+    let (token, factor) = body.finish((token, factor))?;
+    let origin = origin(&req);
+
+    let token_hash = digest(&token);
+    let grant = app.store.attempt_grant(&token_hash, GrantKind::Mfa, MAX_MFA_ATTEMPTS, app.now()).await?;
+    let user_id = grant.and_then(|g| g.user_id).ok_or(ApiError::InvalidMfaToken)?;
+    let user = app.store.user(&user_id).await?.filter(|u| u.mfa_enabled).ok_or(ApiError::InvalidMfaToken)?;
+    let failures = begin_attempt(app, &user.email).await?;
+    if !use_factor(app, &user, &factor).await? {
+        let wrong = |remaining| ApiError::InvalidCode { remaining };
+        return Err(failed_attempt(app, Some(&user), failures, &origin, wrong).await);
+    }
+    if !app.store.take_grant(&token_hash).await? {
+        return Err(ApiError::InvalidMfaToken);
+    }
+    app.store.clear_failures(&user.email).await?;
+    if matches!(factor, Factor::Recovery(_)) {
+        activity::record(app, &user.id, Event::RecoveryCodeUsed, &origin).await;
+    }
+    complete_login(app, user, &origin).await
+}
