@@ -15,3 +15,4 @@ mod sessions;
 mod signup;
 mod store_contract;
 mod tokens;
+mod totp;

@@ -93,7 +93,7 @@ pub fn opaque_token(text: &str) -> Result<String, crate::http::Problem> {
     let token = text.trim();
     if token.is_empty() {
         Err("is required".into())
-    } else if token.len() > 512 {
+    } else if token.len() > 4096 {
         Err("is not a valid token".into())
     } else {
         Ok(token.to_owned())

@@ -1,0 +1,333 @@
+//! Google Authenticator end to end (SECURITY.md items 10–13), codes computed from the secret
+//! the API hands out, the QR decoded back to the otpauth URI.
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use stepauth::clock::Clock as _;
+use stepauth::config::Config;
+use stepauth::totp;
+use stepauth_tests::{Answer, PASSWORD, TestApp, unique_email};
+
+struct Enrolled {
+    email: String,
+    secret: String,
+    recovery_codes: Vec<String>,
+    session: Answer,
+}
+
+fn code(app: &TestApp, email: &str, secret: &str, offset_steps: i64) -> String {
+    let t = totp::totp(secret, "stepauth", email).expect("the secret the API gave");
+    totp::code_at(&t, app.clock.now() + offset_steps * totp::STEP as i64)
+}
+
+async fn post_as(app: &TestApp, path: &str, token: &str, body: Value) -> Answer {
+    app.request("POST", path, body, &[("authorization", &format!("Bearer {token}"))]).await
+}
+
+/// Signs up and turns Google Authenticator on.
+async fn enrolled(app: &TestApp, label: &str) -> Enrolled {
+    let email = unique_email(label);
+    let token = app.sign_up(&email).await.str("access_token");
+    let setup = post_as(app, "/auth/totp/setup", &token, Value::Null).await;
+    assert_eq!(setup.status, 200, "{}", setup.text);
+    let secret = setup.str("secret");
+    let confirmed = post_as(app, "/auth/totp/confirm", &token, json!({"code": code(app, &email, &secret, 0)})).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let recovery_codes = confirmed.body["recovery_codes"]
+        .as_array()
+        .expect("recovery codes")
+        .iter()
+        .map(|c| c.as_str().expect("a string").to_owned())
+        .collect();
+    Enrolled { email, secret, recovery_codes, session: confirmed }
+}
+
+/// Logs in with the password: the MFA token.
+async fn mfa_token(app: &TestApp, email: &str) -> String {
+    let login = app.post("/auth/login", json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!((login.status, login.body["mfa_required"].as_bool()), (200, Some(true)), "{}", login.text);
+    login.str("mfa_token")
+}
+
+fn decode_qr(data_url: &str) -> String {
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(data_url.strip_prefix("data:image/png;base64,").expect("a PNG data URL"))
+        .expect("base64");
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a size")];
+    let info = reader.next_frame(&mut pixels).expect("a frame");
+    assert_eq!(info.color_type, png::ColorType::Grayscale);
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().expect("a readable QR code").1
+}
+
+#[tokio::test]
+async fn enrol_confirm_logout_login_and_verify() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("totp");
+    let other = app.sign_up(&email).await;
+    let this = app.log_in(&email).await;
+    let token = this.str("access_token");
+
+    let setup = post_as(&app, "/auth/totp/setup", &token, Value::Null).await;
+    assert_eq!(setup.status, 200, "{}", setup.text);
+    assert_eq!(setup.headers["cache-control"], "no-store");
+    let (uri, secret) = (setup.str("otpauth_uri"), setup.str("secret"));
+    assert_eq!(decode_qr(&setup.str("qr_code_url")), uri, "the QR is the otpauth URI");
+    assert!(uri.starts_with("otpauth://totp/stepauth:") && uri.contains("issuer=stepauth"), "{uri}");
+    assert!(uri.contains(&format!("secret={secret}")) && !uri.contains("algorithm=SHA256"));
+    assert_eq!(base32_len(&secret), 20, "160 bits");
+
+    let again = post_as(&app, "/auth/totp/setup", &token, Value::Null).await;
+    let replaced = again.str("secret");
+    assert_ne!(replaced, secret, "setup again replaces the pending secret");
+    let stale = post_as(&app, "/auth/totp/confirm", &token, json!({"code": code(&app, &email, &secret, 0)})).await;
+    assert_eq!(stale.error(), "invalid_code", "the replaced secret no longer confirms");
+    let confirmed =
+        post_as(&app, "/auth/totp/confirm", &token, json!({"code": code(&app, &email, &replaced, 0)})).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    assert_eq!(confirmed.body["recovery_codes"].as_array().map(Vec::len), Some(10));
+    assert_eq!(app.get_as("/users/me", &other.str("access_token")).await.status, 401, "other sessions end");
+    let fresh = confirmed.str("access_token");
+    assert_eq!(app.get_as("/users/me", &fresh).await.body["mfa_enabled"], true);
+    let active = post_as(&app, "/auth/totp/setup", &fresh, Value::Null).await;
+    assert_eq!((active.status, active.error()), (409, "mfa_already_enabled"), "never replaces an active secret");
+
+    app.post("/auth/logout", json!({"refresh_token": confirmed.str("refresh_token")})).await;
+    let login = app.post("/auth/login", json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!(
+        (login.status, login.body["mfa_required"].as_bool(), login.body["expires_in"].as_u64()),
+        (200, Some(true), Some(300))
+    );
+    assert!(
+        login.body.get("access_token").is_none() && login.cookies().is_empty(),
+        "no session before the second factor"
+    );
+    app.clock.advance(30);
+    let session = app
+        .post(
+            "/auth/mfa/verify",
+            json!({"mfa_token": login.str("mfa_token"), "code": code(&app, &email, &replaced, 0)}),
+        )
+        .await;
+    assert_eq!(session.status, 200, "{}", session.text);
+    assert!(session.cookie("__Host-stepauth_access").is_some());
+    assert_eq!(app.get_as("/users/me", &session.str("access_token")).await.status, 200);
+}
+
+fn base32_len(secret: &str) -> usize {
+    secret.trim_end_matches('=').len() * 5 / 8
+}
+
+#[tokio::test]
+async fn codes_work_once_and_only_within_one_step_of_skew() {
+    let app = TestApp::spawn().await;
+    let user = enrolled(&app, "totp-replay").await;
+    app.clock.advance(90);
+    let used = code(&app, &user.email, &user.secret, 0);
+    let first =
+        app.post("/auth/mfa/verify", json!({"mfa_token": mfa_token(&app, &user.email).await, "code": used})).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let replay =
+        app.post("/auth/mfa/verify", json!({"mfa_token": mfa_token(&app, &user.email).await, "code": used})).await;
+    assert_eq!((replay.status, replay.error()), (400, "invalid_code"), "a used code is refused");
+    let older = code(&app, &user.email, &user.secret, -1);
+    let previous =
+        app.post("/auth/mfa/verify", json!({"mfa_token": mfa_token(&app, &user.email).await, "code": older})).await;
+    assert_eq!(previous.error(), "invalid_code", "so is any code of a step not newer than the last accepted");
+
+    app.clock.advance(120);
+    let two_old = code(&app, &user.email, &user.secret, -2);
+    let stale =
+        app.post("/auth/mfa/verify", json!({"mfa_token": mfa_token(&app, &user.email).await, "code": two_old})).await;
+    assert_eq!(stale.error(), "invalid_code", "two steps old is too old");
+    let one_old = code(&app, &user.email, &user.secret, -1);
+    let skewed =
+        app.post("/auth/mfa/verify", json!({"mfa_token": mfa_token(&app, &user.email).await, "code": one_old})).await;
+    assert_eq!(skewed.status, 200, "one step of skew is accepted: {}", skewed.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_uses_of_one_code_give_one_session() {
+    let app = std::sync::Arc::new(TestApp::spawn_with(Config { max_login_failures: 100, ..Config::default() }).await);
+    let user = enrolled(&app, "totp-race").await;
+    app.clock.advance(30);
+    let valid = code(&app, &user.email, &user.secret, 0);
+    let mut tokens = Vec::new();
+    for _ in 0..50 {
+        tokens.push(mfa_token(&app, &user.email).await);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for token in tokens {
+        let (app, valid) = (app.clone(), valid.clone());
+        tasks.spawn(
+            async move { app.post("/auth/mfa/verify", json!({"mfa_token": token, "code": valid})).await.status },
+        );
+    }
+    let statuses = tasks.join_all().await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn recovery_codes_work_once_each() {
+    let app = TestApp::spawn().await;
+    let user = enrolled(&app, "totp-recovery").await;
+    let code = user.recovery_codes[3].to_uppercase();
+    let first = app
+        .post("/auth/mfa/verify", json!({"mfa_token": mfa_token(&app, &user.email).await, "recovery_code": code}))
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let second = app
+        .post("/auth/mfa/verify", json!({"mfa_token": mfa_token(&app, &user.email).await, "recovery_code": code}))
+        .await;
+    assert_eq!(second.error(), "invalid_code", "a recovery code works once");
+    let other = app
+        .post(
+            "/auth/mfa/verify",
+            json!({"mfa_token": mfa_token(&app, &user.email).await, "recovery_code": user.recovery_codes[4]}),
+        )
+        .await;
+    assert_eq!(other.status, 200, "the others still work");
+}
+
+#[tokio::test]
+async fn mfa_and_access_tokens_are_not_interchangeable() {
+    let app = TestApp::spawn().await;
+    let user = enrolled(&app, "totp-tokens").await;
+    let mfa = mfa_token(&app, &user.email).await;
+    let as_access = app.get_as("/users/me", &mfa).await;
+    assert_eq!((as_access.status, as_access.error()), (401, "invalid_token"), "an MFA token is no access token");
+    let access = user.session.str("access_token");
+    app.clock.advance(30);
+    let as_mfa = app
+        .post("/auth/mfa/verify", json!({"mfa_token": access, "code": code(&app, &user.email, &user.secret, 0)}))
+        .await;
+    assert_eq!((as_mfa.status, as_mfa.error()), (401, "invalid_mfa_token"), "an access token is no MFA token");
+    let refresh =
+        app.post("/auth/mfa/verify", json!({"mfa_token": user.session.str("refresh_token"), "code": "123456"})).await;
+    assert_eq!(refresh.error(), "invalid_mfa_token");
+}
+
+#[tokio::test]
+async fn mfa_tokens_expire_and_allow_few_tries() {
+    let app = TestApp::spawn_with(Config { max_login_failures: 100, ..Config::default() }).await;
+    let user = enrolled(&app, "totp-token-life").await;
+    let token = mfa_token(&app, &user.email).await;
+    for _ in 0..5 {
+        let wrong = app.post("/auth/mfa/verify", json!({"mfa_token": token, "code": "000000"})).await;
+        assert_eq!(wrong.error(), "invalid_code");
+    }
+    app.clock.advance(30);
+    let right = app
+        .post("/auth/mfa/verify", json!({"mfa_token": token, "code": code(&app, &user.email, &user.secret, 0)}))
+        .await;
+    assert_eq!(right.error(), "invalid_mfa_token", "five tries per token");
+    let late = mfa_token(&app, &user.email).await;
+    app.clock.advance(300);
+    let expired = app
+        .post("/auth/mfa/verify", json!({"mfa_token": late, "code": code(&app, &user.email, &user.secret, 0)}))
+        .await;
+    assert_eq!(expired.error(), "invalid_mfa_token", "five minutes");
+}
+
+#[tokio::test]
+async fn totp_failures_count_toward_the_lockout() {
+    let app = TestApp::spawn().await;
+    let user = enrolled(&app, "totp-lock").await;
+    let token = mfa_token(&app, &user.email).await;
+    let wrong = |remaining: u64| (400, "invalid_code".to_owned(), Some(remaining));
+    for remaining in [2, 1] {
+        let answer = app.post("/auth/mfa/verify", json!({"mfa_token": token, "code": "000000"})).await;
+        assert_eq!(
+            (answer.status, answer.error().to_owned(), answer.body["attempts_remaining"].as_u64()),
+            wrong(remaining)
+        );
+    }
+    let locked = app.post("/auth/mfa/verify", json!({"mfa_token": token, "code": "000000"})).await;
+    assert_eq!(locked.status, 423);
+    let password = app.post("/auth/login", json!({"email": user.email, "password": PASSWORD})).await;
+    assert_eq!(password.status, 423, "the lock covers every login path");
+}
+
+#[tokio::test]
+async fn login_by_emailed_code_also_asks_for_the_authenticator() {
+    let app = TestApp::spawn().await;
+    let user = enrolled(&app, "totp-code-login").await;
+    app.post("/auth/login/code", json!({"email": user.email})).await;
+    let emailed = app.last_code(&user.email).await;
+    let answer = app.post("/auth/login/code/verify", json!({"email": user.email, "code": emailed})).await;
+    assert_eq!((answer.status, answer.body["mfa_required"].as_bool()), (200, Some(true)), "{}", answer.text);
+    assert!(answer.body.get("access_token").is_none());
+    app.clock.advance(30);
+    let session = app
+        .post(
+            "/auth/mfa/verify",
+            json!({"mfa_token": answer.str("mfa_token"), "code": code(&app, &user.email, &user.secret, 0)}),
+        )
+        .await;
+    assert_eq!(session.status, 200);
+}
+
+#[tokio::test]
+async fn disabling_needs_the_password_and_a_second_factor() {
+    let app = TestApp::spawn_with(Config { max_login_failures: 10, ..Config::default() }).await;
+    let user = enrolled(&app, "totp-disable").await;
+    let token = user.session.str("access_token");
+    let no_factor = post_as(&app, "/auth/totp/disable", &token, json!({"password": PASSWORD})).await;
+    assert_eq!((no_factor.status, no_factor.error()), (400, "validation_failed"), "{}", no_factor.text);
+    let no_password = post_as(&app, "/auth/totp/disable", &token, json!({"code": "123456"})).await;
+    assert_eq!(no_password.error(), "validation_failed");
+    app.clock.advance(30);
+    let wrong_password = post_as(
+        &app,
+        "/auth/totp/disable",
+        &token,
+        json!({"password": "Wrong-Password-1", "code": code(&app, &user.email, &user.secret, 0)}),
+    )
+    .await;
+    assert_eq!(wrong_password.error(), "invalid_credentials");
+    let wrong_code = post_as(&app, "/auth/totp/disable", &token, json!({"password": PASSWORD, "code": "000000"})).await;
+    assert_eq!(wrong_code.error(), "invalid_credentials");
+    assert_eq!(app.get_as("/users/me", &token).await.body["mfa_enabled"], true, "still on");
+
+    app.clock.advance(30);
+    let off = post_as(
+        &app,
+        "/auth/totp/disable",
+        &token,
+        json!({"password": PASSWORD, "code": code(&app, &user.email, &user.secret, 0)}),
+    )
+    .await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    assert!(app.mails_to(&user.email).await.last().expect("a mail").subject.contains("turned off"));
+    let login = app.log_in(&user.email).await;
+    assert!(login.body.get("access_token").is_some(), "no second step any more");
+    let again = post_as(
+        &app,
+        "/auth/totp/disable",
+        &login.str("access_token"),
+        json!({"password": PASSWORD, "code": "123456"}),
+    )
+    .await;
+    assert_eq!((again.status, again.error()), (409, "mfa_not_enabled"));
+}
+
+#[tokio::test]
+async fn confirm_needs_a_pending_secret_and_a_right_code() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("totp-confirm");
+    let token = app.sign_up(&email).await.str("access_token");
+    let early = post_as(&app, "/auth/totp/confirm", &token, json!({"code": "123456"})).await;
+    assert_eq!((early.status, early.error()), (409, "mfa_setup_required"));
+    let secret = post_as(&app, "/auth/totp/setup", &token, Value::Null).await.str("secret");
+    let wrong = post_as(&app, "/auth/totp/confirm", &token, json!({"code": "12345"})).await;
+    assert_eq!(wrong.error(), "validation_failed");
+    let far = post_as(&app, "/auth/totp/confirm", &token, json!({"code": code(&app, &email, &secret, 3)})).await;
+    assert_eq!(far.error(), "invalid_code");
+    assert_eq!(app.get_as("/users/me", &token).await.body["mfa_enabled"], false, "pending until confirmed");
+    let login = app.log_in(&email).await;
+    assert!(login.body.get("access_token").is_some(), "a pending secret does not ask for codes");
+}
