@@ -331,3 +331,17 @@ async fn confirm_needs_a_pending_secret_and_a_right_code() {
     let login = app.log_in(&email).await;
     assert!(login.body.get("access_token").is_some(), "a pending secret does not ask for codes");
 }
+
+#[test]
+fn the_documented_code_helper_matches_rfc_6238() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/totp-code");
+    // RFC 6238 Appendix B's SHA-1 secret, "12345678901234567890", in base32.
+    let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    for (time, code) in [(59, "287082"), (1_111_111_109, "081804"), (2_000_000_000, "279037")] {
+        let output = std::process::Command::new("python3")
+            .args([script, secret, "0", &time.to_string()])
+            .output()
+            .expect("python3 runs the helper");
+        assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), code, "t = {time}");
+    }
+}
