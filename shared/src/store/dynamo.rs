@@ -405,21 +405,13 @@ impl Store for DynamoStore {
     }
 
     async fn record_login(&self, user_id: &str, at: UnixTime) -> anyhow::Result<()> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(format!("USER#{user_id}"), "USER")))
+        let update = self
+            .user_update(user_id)
             .update_expression("SET last_login = :at")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":at", n(at))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(e).context("recording a login"),
-        }
+            .expression_attribute_values(":at", n(at));
+        // A user deleted meanwhile has no login to record.
+        self.conditional(update.send().await, "recording a login").map(|_| ())
     }
 
     async fn bump_token_version(&self, user_id: &str) -> anyhow::Result<Option<u64>> {
@@ -490,11 +482,8 @@ impl Store for DynamoStore {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Rotated::Rotated),
-            Err(e) if condition_failed(&e) => Ok(Rotated::Stale),
-            Err(e) => Err(e).context("rotating a refresh token"),
-        }
+        let rotated = self.conditional(result, "rotating a refresh token")?;
+        Ok(if rotated { Rotated::Rotated } else { Rotated::Stale })
     }
 
     async fn delete_session(&self, id: &str) -> anyhow::Result<()> {
@@ -576,20 +565,13 @@ impl Store for DynamoStore {
     ) -> anyhow::Result<bool> {
         let update = self.password_update(user_id, old_hash, new_hash, history)?;
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(update.key))
+            .user_update(user_id)
             .update_expression(update.update_expression)
             .set_condition_expression(update.condition_expression)
             .set_expression_attribute_values(update.expression_attribute_values)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(e).context("setting a password"),
-        }
+        self.conditional(result, "setting a password")
     }
 
     async fn reset_password(
