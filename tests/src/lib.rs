@@ -68,28 +68,42 @@ pub async fn verify_ses_identity() {
 }
 
 /// Every mail moto's SES received for `to`, oldest first.
+///
+/// moto builds `/moto-api/data.json` by walking every model it tracks, and answers 500 when
+/// another request changes one meanwhile ("dictionary changed size during iteration"); tests
+/// run in parallel, so the read is retried.
 pub async fn moto_mails(to: &str) -> Vec<SeenMail> {
     let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
-    let data: Value = client
-        .get(format!("{}/moto-api/data.json", moto_endpoint()))
-        .send()
-        .await
-        .expect("moto answers")
-        .json()
-        .await
-        .expect("moto's data is JSON");
-    data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| SeenMail {
-            to: m["destinations"]["ToAddresses"][0].as_str().unwrap_or("").to_owned(),
-            subject: m["subject"].as_str().unwrap_or("").to_owned(),
-            body: m["body"].as_str().unwrap_or("").to_owned(),
-        })
-        .filter(|m| m.to == to)
-        .collect()
+    let url = format!("{}/moto-api/data.json", moto_endpoint());
+    let mut last_problem = String::new();
+    for attempt in 0..20u64 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+        }
+        let response = client.get(&url).send().await.expect("moto answers");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        let data: Value = match serde_json::from_str(&text) {
+            Ok(data) if status.is_success() => data,
+            _ => {
+                last_problem = format!("{status}: {}", text.chars().take(200).collect::<String>());
+                continue;
+            }
+        };
+        return data["ses"]["Message"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| SeenMail {
+                to: m["destinations"]["ToAddresses"][0].as_str().unwrap_or("").to_owned(),
+                subject: m["subject"].as_str().unwrap_or("").to_owned(),
+                body: m["body"].as_str().unwrap_or("").to_owned(),
+            })
+            .filter(|m| m.to == to)
+            .collect();
+    }
+    panic!("moto's /moto-api/data.json kept failing: {last_problem}")
 }
 
 /// One RSA key for the whole test process (generating one per test would be slow), as PEM.
