@@ -38,21 +38,21 @@ impl std::fmt::Debug for Route {
 }
 
 macro_rules! routes {
-    ($($function:literal $name:ident: $method:ident $path:literal => $handle:path;)*) => {
+    ($($function:literal $name:ident: $method:ident $($path:literal)|+ => $handle:path;)*) => {
         /// The entry point of each function, errors rendered as responses.
         pub mod handler {
             use super::*;
             $(
-                #[doc = concat!("The `", $function, "` function: `", stringify!($method), " ", $path, "`.")]
+                #[doc = concat!("The `", $function, "` function: `", stringify!($method), "` ", $("`", $path, "` ",)+ ".")]
                 pub fn $name(app: &App, req: Request) -> BoxFuture<'_, Response<Body>> {
                     Box::pin(async move { $handle(app, req).await.unwrap_or_else(ApiError::into_response) })
                 }
             )*
         }
 
-        /// Every function, with its route.
+        /// Every route, with the function that serves it (a function may serve several).
         pub const ROUTES: &[Route] = &[
-            $(Route { function: $function, method: Method::$method, path: $path, handler: handler::$name },)*
+            $($(Route { function: $function, method: Method::$method, path: $path, handler: handler::$name },)+)*
         ];
     };
 }
@@ -82,6 +82,7 @@ routes! {
     "totp-confirm"      totp_confirm:      POST  "/auth/totp/confirm"       => handlers::totp::totp_confirm;
     "totp-disable"      totp_disable:      POST  "/auth/totp/disable"       => handlers::totp::totp_disable;
     "mfa-verify"        mfa_verify:        POST  "/auth/mfa/verify"         => handlers::totp::mfa_verify;
+    "web"               web:               GET   "/" | "/app.js" | "/app.css" => handlers::web::web;
 }
 
 /// The route for `method` and `path`: `NotFound` if no route has the path,
@@ -115,14 +116,15 @@ mod tests {
     }
 
     #[test]
-    fn functions_and_routes_are_unique() {
-        let mut functions: Vec<_> = ROUTES.iter().map(|r| r.function).collect();
+    fn routes_are_unique_and_only_the_front_end_has_several() {
         let mut routes: Vec<_> = ROUTES.iter().map(|r| (r.method.as_str(), r.path)).collect();
-        functions.sort_unstable();
-        functions.dedup();
         routes.sort_unstable();
         routes.dedup();
-        assert_eq!(functions.len(), ROUTES.len());
         assert_eq!(routes.len(), ROUTES.len());
+        let mut functions: Vec<_> = ROUTES.iter().map(|r| r.function).filter(|f| *f != "web").collect();
+        let total = functions.len();
+        functions.dedup();
+        assert_eq!(functions.len(), total, "one route per API function");
+        assert_eq!(ROUTES.iter().filter(|r| r.function == "web").count(), 3);
     }
 }

@@ -123,7 +123,7 @@ async fn wrong_methods_and_unknown_paths_answer_json() {
             assert!(allow.split(", ").any(|m| m == route.method.as_str()), "{allow}");
         }
     }
-    for path in ["/", "/auth", "/auth/signup/", "/users/me/x", "/%ff"] {
+    for path in ["/auth", "/auth/signup/", "/users/me/x", "/%ff", "/app.jsx"] {
         let answer = app.request("GET", path, Value::Null, &[]).await;
         assert_eq!((answer.status, answer.error()), (404, "not_found"), "{path}");
     }

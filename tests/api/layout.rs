@@ -26,14 +26,14 @@ fn template_functions() -> BTreeSet<(String, String, String)> {
     }
     let mut found = BTreeSet::new();
     for block in blocks.iter().filter(|b| b.contains("Type: AWS::Serverless::Function")) {
-        let value = |key: &str| {
-            block
-                .lines()
-                .find_map(|line| line.trim().strip_prefix(key))
-                .map(|v| v.trim().to_owned())
-                .unwrap_or_else(|| panic!("a function in the template has no {key}"))
+        let values = |key: &str| -> Vec<String> {
+            block.lines().filter_map(|line| line.trim().strip_prefix(key)).map(|v| v.trim().to_owned()).collect()
         };
-        found.insert((value("Binary:"), value("Method:"), value("Path:")));
+        let binary = values("Binary:").pop().expect("every function names its binary");
+        let (methods, paths) = (values("Method:"), values("Path:"));
+        assert_eq!(methods.len(), paths.len(), "{binary}: every route has a method and a path");
+        assert!(!methods.is_empty(), "{binary} has a route");
+        found.extend(methods.into_iter().zip(paths).map(|(method, path)| (binary.clone(), method, path)));
     }
     found
 }

@@ -62,6 +62,16 @@ async fn a_newcomer_can_sign_up_log_in_refresh_and_log_out() {
     let (status, by_code) = post("/auth/login/code/verify", json!({"email": "new@example.com", "code": code})).await;
     assert_eq!((status, by_code["user"]["email"].as_str()), (200, Some("new@example.com")));
 
+    let page = client.get(format!("{base}/")).send().await.expect("answers");
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let policy = page.headers()["content-security-policy"].to_str().expect("ascii").to_owned();
+    assert!(policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(page.text().await.expect("a page").contains("Google Authentication"), "the front end, on the same origin");
+    for asset in ["/app.js", "/app.css"] {
+        assert_eq!(client.get(format!("{base}{asset}")).send().await.expect("answers").status(), 200, "{asset}");
+    }
+
     let wrong = client.delete(format!("{base}/_local/outbox")).send().await.expect("answers");
     assert_eq!(wrong.status(), 405);
     server.abort();

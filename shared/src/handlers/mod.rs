@@ -10,6 +10,7 @@ pub mod profile;
 pub mod sessions;
 pub mod signup;
 pub mod totp;
+pub mod web;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};

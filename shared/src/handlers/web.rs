@@ -1,0 +1,37 @@
+//! The front end (`web/dist`: built by `npm run build` in `web/`, committed), served by its
+//! own function on the API's origin, so that the session cookies work unchanged.
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+
+use crate::app::App;
+use crate::error::ApiError;
+
+/// Every asset: path, content type, content.
+const ASSETS: [(&str, &str, &str); 3] = [
+    ("/", "text/html; charset=utf-8", include_str!("../../../web/dist/index.html")),
+    ("/app.js", "text/javascript; charset=utf-8", include_str!("../../../web/dist/app.js")),
+    ("/app.css", "text/css; charset=utf-8", include_str!("../../../web/dist/app.css")),
+];
+
+/// The page's Content-Security-Policy: everything from this origin only, no framing. Alpine.js
+/// evaluates its attribute expressions, hence `'unsafe-eval'`; QR codes are data URLs.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// `GET /`, `/app.js`, `/app.css` → the asset, with headers that keep it on this origin.
+pub async fn web(_app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let (_, content_type, text) =
+        ASSETS.iter().find(|(path, _, _)| *path == req.uri().path()).ok_or(ApiError::NotFound)?;
+    let mut response = Response::new(Body::Text((*text).to_owned()));
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    Ok(response)
+}

@@ -1,0 +1,21 @@
+// Builds the front end into dist/: the app bundled with Alpine.js by esbuild, the CSS by
+// Tailwind's CLI, and the page. No CDN at run time; dist/ is committed so that the local
+// server (README command one) needs only Rust, and CI checks it is up to date.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync } from "node:fs";
+import { build } from "esbuild";
+
+mkdirSync("dist", { recursive: true });
+await build({
+  entryPoints: ["src/app.js"],
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: "es2020",
+  outfile: "dist/app.js",
+  legalComments: "none",
+});
+execFileSync("node_modules/.bin/tailwindcss", ["-i", "src/app.css", "-o", "dist/app.css", "--minify"], {
+  stdio: "inherit",
+});
+copyFileSync("src/index.html", "dist/index.html");

@@ -1,0 +1,358 @@
+// The stepauth front end: one Alpine.js component whose `card` says which step is showing.
+// Every call goes to the API on the same origin; errors are shown next to the field or card
+// they concern, by the API's stable error codes.
+import Alpine from "alpinejs";
+
+const RULES = [
+  { code: "min_length", text: "At least 12 characters", test: (p) => [...p].length >= 12 },
+  { code: "max_length", text: "At most 128 characters", test: (p) => [...p].length <= 128 },
+  { code: "uppercase", text: "An upper-case letter", test: (p) => /\p{Lu}/u.test(p) },
+  { code: "lowercase", text: "A lower-case letter", test: (p) => /\p{Ll}/u.test(p) },
+  { code: "digit", text: "A digit", test: (p) => /\p{Nd}/u.test(p) },
+  { code: "symbol", text: "A symbol", test: (p) => /[^\p{L}\p{N}\s]/u.test(p) },
+];
+
+async function api(method, path, body, token) {
+  const headers = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (token) headers.authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+  } catch {
+    return { ok: false, status: 0, data: { error: "network", message: "The server could not be reached. Check your connection." } };
+  }
+  const data = await response.json().catch(() => ({}));
+  return { ok: response.ok, status: response.status, data, retryAfter: Number(response.headers.get("retry-after")) || 0 };
+}
+
+Alpine.data("stepauth", () => ({
+  card: "login",
+  busy: false,
+  error: "",
+  fields: {},
+  info: "",
+  // Forms.
+  name: "",
+  email: "",
+  password: "",
+  confirm: "",
+  currentPassword: "",
+  code: "",
+  recoveryCode: "",
+  useRecovery: false,
+  showPassword: false,
+  // Flow state.
+  signupToken: "",
+  resetToken: "",
+  mfaToken: "",
+  codePurpose: "signup",
+  cooldown: 0,
+  timer: null,
+  access: "",
+  user: null,
+  totp: null,
+  recoveryCodes: [],
+  activity: [],
+  rules: RULES,
+  panel: "",
+
+  init() {
+    this.$watch("card", () => this.focusCard());
+    this.focusCard();
+  },
+
+  // Moves focus to the new card's heading so screen readers announce it.
+  focusCard() {
+    this.$nextTick(() => {
+      const heading = document.querySelector(`[data-card="${this.card}"] h2`);
+      if (heading) heading.focus();
+    });
+  },
+
+  go(card) {
+    this.error = "";
+    this.fields = {};
+    this.info = "";
+    this.code = "";
+    this.card = card;
+  },
+
+  ruleMet(rule) {
+    return rule.test(this.password);
+  },
+
+  get passwordValid() {
+    return RULES.every((rule) => rule.test(this.password)) && this.password === this.confirm;
+  },
+
+  fieldError(name) {
+    return (this.fields[name] || []).join(" ");
+  },
+
+  // Shows an API error: per-field messages by the fields, the rest on the card.
+  fail(result) {
+    const data = result.data || {};
+    this.fields = data.fields || {};
+    if (data.error === "too_many_requests") {
+      this.error = `Too many attempts. Try again in ${result.retryAfter || "a few"} seconds.`;
+      this.startCooldown(result.retryAfter);
+    } else if (data.error === "validation_failed" && Object.keys(this.fields).length) {
+      this.error = "Please correct the fields marked below.";
+    } else {
+      this.error = data.message || "Something went wrong. Try again.";
+    }
+  },
+
+  startCooldown(seconds) {
+    clearInterval(this.timer);
+    this.cooldown = seconds || 0;
+    if (!this.cooldown) return;
+    this.timer = setInterval(() => {
+      this.cooldown -= 1;
+      if (this.cooldown <= 0) clearInterval(this.timer);
+    }, 1000);
+  },
+
+  async run(action) {
+    if (this.busy) return;
+    this.busy = true;
+    this.error = "";
+    this.fields = {};
+    try {
+      await action();
+    } finally {
+      this.busy = false;
+    }
+  },
+
+  // Sign-up: name and email → code → password → Google Authentication.
+  signup() {
+    return this.run(async () => {
+      const result = await api("POST", "/auth/signup", { name: this.name, email: this.email });
+      if (!result.ok) return this.fail(result);
+      this.codePurpose = "signup";
+      this.go("code");
+      this.startCooldown(60);
+    });
+  },
+
+  resend() {
+    return this.run(async () => {
+      const result = await api("POST", "/auth/code/resend", { email: this.email, purpose: this.codePurpose });
+      if (!result.ok) return this.fail(result);
+      this.info = "A new code is on its way.";
+      this.startCooldown(60);
+    });
+  },
+
+  verifyCode() {
+    return this.run(async () => {
+      const routes = { signup: "/auth/signup/verify", login: "/auth/login/code/verify", password_reset: "/auth/password/verify" };
+      const result = await api("POST", routes[this.codePurpose], { email: this.email, code: this.code });
+      if (!result.ok) return this.fail(result);
+      if (this.codePurpose === "signup") {
+        this.signupToken = result.data.signup_token;
+        this.password = this.confirm = "";
+        this.go("password");
+      } else if (this.codePurpose === "password_reset") {
+        this.resetToken = result.data.reset_token;
+        this.password = this.confirm = "";
+        this.go("reset");
+      } else {
+        await this.signedIn(result.data);
+      }
+    });
+  },
+
+  setPassword() {
+    return this.run(async () => {
+      const result = await api("POST", "/auth/signup/complete", {
+        signup_token: this.signupToken,
+        password: this.password,
+        confirm_password: this.confirm,
+      });
+      if (!result.ok) return this.fail(result);
+      if (result.data.message === "User created successfully") {
+        this.access = result.data.access_token;
+        this.user = result.data.user;
+        this.password = this.confirm = "";
+        await this.startTotp();
+      }
+    });
+  },
+
+  // Google Authentication: a new secret and its QR code, then the first code.
+  async startTotp() {
+    this.totp = null;
+    this.go("totp");
+    const result = await api("POST", "/auth/totp/setup", undefined, this.access);
+    if (!result.ok) return this.fail(result);
+    this.totp = result.data;
+  },
+
+  enableTotp() {
+    return this.run(async () => {
+      const result = await api("POST", "/auth/totp/confirm", { code: this.code }, this.access);
+      if (!result.ok) return this.fail(result);
+      this.access = result.data.access_token;
+      this.recoveryCodes = result.data.recovery_codes;
+      this.go("recovery");
+    });
+  },
+
+  copyRecovery() {
+    navigator.clipboard?.writeText(this.recoveryCodes.join("\n"));
+    this.info = "Copied.";
+  },
+
+  downloadRecovery() {
+    const blob = new Blob([`stepauth recovery codes\n\n${this.recoveryCodes.join("\n")}\n`], { type: "text/plain" });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = "stepauth-recovery-codes.txt";
+    link.click();
+    URL.revokeObjectURL(link.href);
+  },
+
+  // Login: password, or emailed code; then the authenticator when it is on.
+  login() {
+    return this.run(async () => {
+      const result = await api("POST", "/auth/login", { email: this.email, password: this.password });
+      if (!result.ok) return this.fail(result);
+      this.password = "";
+      await this.signedIn(result.data);
+    });
+  },
+
+  loginByCode() {
+    return this.run(async () => {
+      const result = await api("POST", "/auth/login/code", { email: this.email });
+      if (!result.ok) return this.fail(result);
+      this.codePurpose = "login";
+      this.go("code");
+      this.startCooldown(60);
+    });
+  },
+
+  verifyMfa() {
+    return this.run(async () => {
+      const body = this.useRecovery
+        ? { mfa_token: this.mfaToken, recovery_code: this.recoveryCode }
+        : { mfa_token: this.mfaToken, code: this.code };
+      const result = await api("POST", "/auth/mfa/verify", body);
+      if (!result.ok) {
+        if (result.data.error === "invalid_mfa_token") {
+          this.go("login");
+          this.error = "That login step expired. Log in again.";
+          return;
+        }
+        return this.fail(result);
+      }
+      await this.signedIn(result.data);
+    });
+  },
+
+  async signedIn(data) {
+    if (data.mfa_required) {
+      this.mfaToken = data.mfa_token;
+      this.useRecovery = false;
+      this.recoveryCode = "";
+      this.go("mfa");
+      return;
+    }
+    this.access = data.access_token;
+    this.user = data.user;
+    await this.home();
+  },
+
+  async home() {
+    this.go("home");
+    this.panel = "";
+    const [me, log] = await Promise.all([
+      api("GET", "/users/me", undefined, this.access),
+      api("GET", "/users/me/activity?limit=10", undefined, this.access),
+    ]);
+    if (me.ok) this.user = me.data;
+    this.activity = log.ok ? log.data.items : [];
+  },
+
+  // Forgotten password: email → code → new password.
+  forgot() {
+    return this.run(async () => {
+      const result = await api("POST", "/auth/password/forgot", { email: this.email });
+      if (!result.ok) return this.fail(result);
+      this.codePurpose = "password_reset";
+      this.go("code");
+      this.startCooldown(60);
+    });
+  },
+
+  resetPassword() {
+    return this.run(async () => {
+      const result = await api("POST", "/auth/password/reset", {
+        reset_token: this.resetToken,
+        password: this.password,
+        confirm_password: this.confirm,
+      });
+      if (!result.ok) return this.fail(result);
+      this.password = this.confirm = "";
+      this.go("login");
+      this.info = "Your password has been reset. Log in with the new one.";
+    });
+  },
+
+  // Signed-in actions.
+  changePassword() {
+    return this.run(async () => {
+      const result = await api(
+        "POST",
+        "/auth/password/change",
+        { current_password: this.currentPassword, password: this.password, confirm_password: this.confirm },
+        this.access,
+      );
+      if (!result.ok) return this.fail(result);
+      this.access = result.data.access_token;
+      this.currentPassword = this.password = this.confirm = "";
+      await this.home();
+      this.info = "Password changed. Other sessions were logged out.";
+    });
+  },
+
+  disableTotp() {
+    return this.run(async () => {
+      const body = this.useRecovery
+        ? { password: this.currentPassword, recovery_code: this.recoveryCode }
+        : { password: this.currentPassword, code: this.code };
+      const result = await api("POST", "/auth/totp/disable", body, this.access);
+      if (!result.ok) return this.fail(result);
+      this.currentPassword = this.code = this.recoveryCode = "";
+      await this.home();
+      this.info = "Google Authenticator is off.";
+    });
+  },
+
+  logout(everywhere) {
+    return this.run(async () => {
+      if (everywhere) await api("POST", "/auth/logout/all", undefined, this.access);
+      await api("POST", "/auth/logout", undefined, this.access);
+      this.access = "";
+      this.user = null;
+      this.password = "";
+      this.go("login");
+      this.info = everywhere ? "Logged out of every session." : "Logged out.";
+    });
+  },
+
+  when(at) {
+    return new Date(at).toLocaleString();
+  },
+}));
+
+window.Alpine = Alpine;
+Alpine.start();

@@ -1,0 +1,176 @@
+// End-to-end tests of the front end in headless Chromium against the local server.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { PASSWORD, SCREENSHOTS, apiUser, json, lastCode, launch, onCard, startServer, totpCode, uniqueEmail } from "./helpers.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+async function newPage() {
+  const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
+  page.on("pageerror", (error) => assert.fail(`page error: ${error.message}`));
+  await page.goto(`${server.base}/`);
+  await onCard(page, "login");
+  return page;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+}
+
+test("sign up, verify the code, set the password, turn on Google Authentication, save recovery codes", async () => {
+  const page = await newPage();
+  const email = uniqueEmail("browser-signup");
+  await page.getByRole("button", { name: "Create an account" }).click();
+  await onCard(page, "signup");
+  await page.fill("#signup-name", "Ann Browser");
+  await page.fill("#signup-email", email);
+  await shot(page, "1-signup");
+  await page.getByRole("button", { name: "Send me a code" }).click();
+
+  await onCard(page, "code");
+  assert.match(await page.locator('[data-card="code"] button.btn-secondary').innerText(), /Resend code in \d+ s/);
+  await page.fill("#code", await lastCode(server.base, email));
+  await shot(page, "2-code");
+  await page.getByRole("button", { name: "Continue" }).click();
+
+  await onCard(page, "password");
+  const card = page.locator('[data-card="password"]');
+  const met = async (rule) => (await card.locator(`[data-rule="${rule}"]`).getAttribute("class")).includes("emerald");
+  const save = card.getByRole("button", { name: "Save password" });
+  await page.fill("#password-new", "abc");
+  assert.equal(await met("lowercase"), true, "lower-case ticks");
+  assert.equal(await met("min_length"), false);
+  assert.equal(await met("uppercase"), false);
+  assert.equal(await save.isDisabled(), true, "submit waits for every rule");
+  await page.fill("#password-new", PASSWORD);
+  for (const rule of ["min_length", "uppercase", "lowercase", "digit", "symbol"]) assert.equal(await met(rule), true, rule);
+  await page.fill("#password-confirm", `${PASSWORD}x`);
+  assert.equal(await save.isDisabled(), true, "confirm must match");
+  await page.fill("#password-confirm", PASSWORD);
+  await card.getByRole("button", { name: "Show" }).click();
+  assert.equal(await page.getAttribute("#password-new", "type"), "text", "show/hide toggles");
+  await shot(page, "3-password");
+  await save.click();
+
+  await onCard(page, "totp");
+  const heading = page.locator('[data-card="totp"] h2');
+  assert.equal(await heading.innerText(), "Google Authentication");
+  const secret = (await page.locator("[data-secret]").innerText()).trim();
+  assert.match(secret, /^[A-Z2-7]{32}$/);
+  assert.match(await page.locator('[data-card="totp"] img').getAttribute("src"), /^data:image\/png;base64,/);
+  await shot(page, "4-google-authentication");
+  await page.fill("#totp-code", totpCode(secret));
+  await page.getByRole("button", { name: "Turn on" }).click();
+
+  await onCard(page, "recovery");
+  assert.equal(await page.locator('[aria-label="Recovery codes"] li').count(), 10);
+  await shot(page, "5-recovery-codes");
+  await page.getByRole("button", { name: "I saved them" }).click();
+
+  await onCard(page, "home");
+  await page.locator("[data-mfa-status]").filter({ hasText: "on" }).waitFor();
+  assert.match(await page.locator('[data-card="home"]').innerText(), /Ann Browser/);
+  await shot(page, "6-signed-in");
+  await page.close();
+});
+
+test("log out, then log in with the password and an authenticator code", async () => {
+  const email = uniqueEmail("browser-mfa");
+  const user = await apiUser(server.base, email, { totp: true });
+  const page = await newPage();
+  await page.fill("#login-email", email);
+  await page.fill("#login-password", PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+
+  await onCard(page, "mfa");
+  await page.fill("#mfa-code", "000000");
+  await page.locator('[data-card="mfa"]').getByRole("button", { name: "Log in" }).click();
+  await page.locator('[data-card="mfa"] [role="alert"]').filter({ hasText: "attempts remaining" }).waitFor();
+  await shot(page, "7-authenticator-code");
+  await page.fill("#mfa-code", totpCode(user.secret, 1));
+  await page.locator('[data-card="mfa"]').getByRole("button", { name: "Log in" }).click();
+
+  await onCard(page, "home");
+  await page.getByRole("button", { name: "Log out", exact: true }).click();
+  await onCard(page, "login");
+  await page.locator('[data-card="login"] .info').filter({ hasText: "Logged out." }).waitFor();
+
+  await page.fill("#login-password", PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await onCard(page, "mfa");
+  await page.getByRole("button", { name: "Use a recovery code" }).click();
+  await page.fill("#mfa-recovery", user.recoveryCodes[0]);
+  await page.locator('[data-card="mfa"]').getByRole("button", { name: "Log in" }).click();
+  await onCard(page, "home");
+  await page.locator("[data-activity] li").first().waitFor();
+  await page.close();
+});
+
+test("a wrong emailed code shows the API's message by the card", async () => {
+  const page = await newPage();
+  const email = uniqueEmail("browser-wrong");
+  await page.getByRole("button", { name: "Create an account" }).click();
+  await page.fill("#signup-name", "Wrong Code");
+  await page.fill("#signup-email", email);
+  await page.getByRole("button", { name: "Send me a code" }).click();
+  await onCard(page, "code");
+  const right = await lastCode(server.base, email);
+  await page.fill("#code", right === "000000" ? "000001" : "000000");
+  await page.getByRole("button", { name: "Continue" }).click();
+  const alert = page.locator('[data-card="code"] [role="alert"]');
+  await alert.filter({ hasText: "The code is wrong" }).waitFor();
+  await shot(page, "8-wrong-code");
+  await page.close();
+});
+
+test("invalid fields are marked where they are", async () => {
+  const page = await newPage();
+  await page.getByRole("button", { name: "Create an account" }).click();
+  await page.fill("#signup-name", "");
+  await page.fill("#signup-email", "not-an-email");
+  await page.getByRole("button", { name: "Send me a code" }).click();
+  const card = page.locator('[data-card="signup"]');
+  await card.locator(".error").filter({ hasText: "must be an email address" }).waitFor();
+  await card.locator(".error").filter({ hasText: "is required" }).waitFor();
+  assert.equal(await page.getAttribute("#signup-email", "aria-invalid"), "true");
+  await page.close();
+});
+
+test("forgot password: email, code, new password, log in", async () => {
+  const email = uniqueEmail("browser-forgot");
+  await apiUser(server.base, email);
+  const page = await newPage();
+  await page.getByRole("button", { name: "Forgot password?" }).click();
+  await onCard(page, "forgot");
+  await page.fill("#forgot-email", email);
+  await page.getByRole("button", { name: "Send me a code" }).click();
+  await onCard(page, "code");
+  await page.fill("#code", await lastCode(server.base, email));
+  await page.getByRole("button", { name: "Continue" }).click();
+  await onCard(page, "reset");
+  const fresh = "Brand-New-Horse-8!";
+  await page.fill("#reset-new", fresh);
+  await page.fill("#reset-confirm", fresh);
+  await shot(page, "9-new-password");
+  await page.locator('[data-card="reset"]').getByRole("button", { name: "Save password" }).click();
+  await onCard(page, "login");
+  await page.locator('[data-card="login"] .info').filter({ hasText: "reset" }).waitFor();
+  await page.fill("#login-email", email);
+  await page.fill("#login-password", fresh);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await onCard(page, "home");
+  const old = await json(server.base, "POST", "/auth/login", { email, password: PASSWORD });
+  assert.equal(old.status, 401, "the old password no longer works");
+  await page.close();
+});
