@@ -48,6 +48,13 @@ pub enum ApiError {
         /// Login attempts left before the account locks, where codes count toward lockout.
         remaining: Option<u32>,
     },
+    /// An authenticator (TOTP) or recovery code is wrong or already used; same code as
+    /// [`ApiError::InvalidCode`], with advice that fits an authenticator app.
+    #[error("The code is wrong or was already used. Wait for the next code in your app.{}", remaining_text(*.remaining))]
+    InvalidAuthenticatorCode {
+        /// Login attempts left before the account locks.
+        remaining: Option<u32>,
+    },
     /// The password-reset token is unknown, used or expired.
     #[error("The reset token is invalid or has expired. Request a new code.")]
     InvalidResetToken,
@@ -111,6 +118,7 @@ impl ApiError {
             Self::InvalidJson(_)
             | Self::Validation { .. }
             | Self::InvalidCode { .. }
+            | Self::InvalidAuthenticatorCode { .. }
             | Self::InvalidSignupToken
             | Self::InvalidResetToken => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -142,7 +150,7 @@ impl ApiError {
             Self::Validation { .. } => "validation_failed",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::InvalidCode { .. } => "invalid_code",
+            Self::InvalidCode { .. } | Self::InvalidAuthenticatorCode { .. } => "invalid_code",
             Self::InvalidSignupToken => "invalid_signup_token",
             Self::InvalidResetToken => "invalid_reset_token",
             Self::AccountLocked => "account_locked",
@@ -193,7 +201,9 @@ impl ApiError {
             _ => (None, None),
         };
         let attempts_remaining = match &self {
-            Self::InvalidCredentials { remaining } | Self::InvalidCode { remaining } => *remaining,
+            Self::InvalidCredentials { remaining }
+            | Self::InvalidCode { remaining }
+            | Self::InvalidAuthenticatorCode { remaining } => *remaining,
             _ => None,
         };
         let body =

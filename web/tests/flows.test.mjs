@@ -66,6 +66,7 @@ test("sign up, verify the code, set the password, turn on Google Authentication,
   await onCard(page, "totp");
   const heading = page.locator('[data-card="totp"] h2');
   assert.equal(await heading.innerText(), "Google Authentication");
+  await page.locator("[data-secret]").filter({ hasText: /^[A-Z2-7]{32}$/ }).waitFor();
   const secret = (await page.locator("[data-secret]").innerText()).trim();
   assert.match(secret, /^[A-Z2-7]{32}$/);
   assert.match(await page.locator('[data-card="totp"] img').getAttribute("src"), /^data:image\/png;base64,/);
@@ -144,6 +145,7 @@ test("invalid fields are marked where they are", async () => {
   await card.locator(".error").filter({ hasText: "must be an email address" }).waitFor();
   await card.locator(".error").filter({ hasText: "is required" }).waitFor();
   assert.equal(await page.getAttribute("#signup-email", "aria-invalid"), "true");
+  await shot(page, "10-invalid-fields");
   await page.close();
 });
 

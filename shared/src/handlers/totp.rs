@@ -92,7 +92,8 @@ pub async fn totp_confirm(app: &App, req: Request) -> Result<Response<Body>, Api
     }
     let pending = user.totp_pending.clone().ok_or(ApiError::MfaSetupRequired)?;
     let totp = totp::totp(&pending, &app.config.totp_issuer, user.email.as_str())?;
-    let step = totp::matching_step(&totp, &code, app.now()).ok_or(ApiError::InvalidCode { remaining: None })?;
+    let step =
+        totp::matching_step(&totp, &code, app.now()).ok_or(ApiError::InvalidAuthenticatorCode { remaining: None })?;
     let codes = totp::new_recovery_codes(&*app.random);
     let hashes: Vec<String> = codes.iter().map(|c| app.pepper.hash_recovery(&user.id, c)).collect();
     if !app.store.enable_totp(&user.id, &pending, step, &hashes).await? {
@@ -155,7 +156,7 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     let user = app.store.user(&user_id).await?.filter(|u| u.mfa_enabled).ok_or(ApiError::InvalidMfaToken)?;
     let failures = begin_attempt(app, &user.email).await?;
     if !use_factor(app, &user, &factor).await? {
-        let wrong = |remaining| ApiError::InvalidCode { remaining };
+        let wrong = |remaining| ApiError::InvalidAuthenticatorCode { remaining };
         return Err(failed_attempt(app, Some(&user), failures, &origin, wrong).await);
     }
     if !app.store.take_grant(&token_hash).await? {
