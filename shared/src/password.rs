@@ -141,18 +141,26 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Hashes `password` to a PHC string with `salt`, on the calling thread (CPU-bound: async
+/// code calls [`hash`]).
+pub fn hash_blocking(password: &Password, salt: [u8; 16]) -> anyhow::Result<String> {
+    let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt encoding: {e}"))?;
+    argon2()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| anyhow::anyhow!("argon2 hashing: {e}"))
+}
+
+/// Whether `password` matches a PHC string, on the calling thread (async code calls [`verify`]).
+pub fn verify_blocking(password: &Password, phc: &str) -> anyhow::Result<bool> {
+    let parsed = PasswordHash::new(phc).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+    Ok(argon2().verify_password(password.expose().as_bytes(), &parsed).is_ok())
+}
+
 /// Hashes `password` to a PHC string with a fresh 128-bit salt, on a blocking thread.
 pub async fn hash(password: Password, random: &dyn Random) -> anyhow::Result<String> {
-    let salt =
-        SaltString::encode_b64(&random::bytes::<16>(random)).map_err(|e| anyhow::anyhow!("salt encoding: {e}"))?;
-    tokio::task::spawn_blocking(move || {
-        argon2()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|e| anyhow::anyhow!("argon2 hashing: {e}"))
-    })
-    .await
-    .context("the hashing thread stopped")?
+    let salt = random::bytes::<16>(random);
+    tokio::task::spawn_blocking(move || hash_blocking(&password, salt)).await.context("the hashing thread stopped")?
 }
 
 /// Verifies `password` against a PHC string, on a blocking thread. With `None` (no such user)
@@ -160,12 +168,9 @@ pub async fn hash(password: Password, random: &dyn Random) -> anyhow::Result<Str
 pub async fn verify(password: Password, phc: Option<String>) -> anyhow::Result<bool> {
     let known = phc.is_some();
     let phc = phc.unwrap_or_else(|| DUMMY_HASH.to_owned());
-    let matches = tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&phc).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
-        Ok::<_, anyhow::Error>(argon2().verify_password(password.expose().as_bytes(), &parsed).is_ok())
-    })
-    .await
-    .context("the hashing thread stopped")??;
+    let matches = tokio::task::spawn_blocking(move || verify_blocking(&password, &phc))
+        .await
+        .context("the hashing thread stopped")??;
     Ok(known && matches)
 }
 

@@ -23,14 +23,21 @@ pub struct Invocation {
     pub response: Result<Value, String>,
     /// From spawning the process to receiving its answer.
     pub elapsed: Duration,
+    /// The process's peak resident set size when it answered (Linux `VmHWM`), in KiB.
+    pub peak_rss_kib: Option<u64>,
 }
 
 /// Where `cargo build` put the function binaries.
 pub fn binary(name: &str) -> PathBuf {
+    binary_in("debug", name)
+}
+
+/// Where `cargo build` put a function binary of `profile` (`debug`, `release`).
+pub fn binary_in(profile: &str, name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = target.join("debug").join(name);
+    let path = target.join(profile).join(name);
     assert!(path.exists(), "{} is missing: scripts/test builds the function binaries first", path.display());
     path
 }
@@ -74,9 +81,16 @@ pub async fn invoke(binary: &Path, env: &[(String, String)], event: &str) -> Inv
         _ = tokio::time::sleep(Duration::from_secs(60)) => Err("no answer within 60 s".to_owned()),
     };
     let elapsed = started.elapsed();
+    let peak_rss_kib = child.id().and_then(peak_rss_kib);
     let _ = child.kill().await;
     server.abort();
-    Invocation { response, elapsed }
+    Invocation { response, elapsed, peak_rss_kib }
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 type Answers = mpsc::UnboundedSender<Result<Value, String>>;

@@ -1,0 +1,143 @@
+//! The hot paths of stepauth, measured with criterion: `cargo bench -p stepauth`.
+//!
+//! Argon2 at production parameters (what a login costs beyond I/O), token issuing next to a
+//! bare RSA-2048 signature with the same aws-lc key (the target is within 1.5×), token
+//! verification, code hashing, TOTP checking, QR PNG generation, and a whole refresh rotation
+//! on the in-memory store. BENCHMARKS.md records the figures.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use aws_lc_rs::rsa::KeyPair;
+use aws_lc_rs::signature::RSA_PKCS1_SHA256;
+use criterion::{Criterion, criterion_group, criterion_main};
+use stepauth::App;
+use stepauth::clock::{Clock as _, ManualClock};
+use stepauth::codes::{Code, Pepper, Purpose};
+use stepauth::config::Config;
+use stepauth::mail::outbox::Outbox;
+use stepauth::password::{self, Password};
+use stepauth::random::SystemRandom;
+use stepauth::store::memory::MemoryStore;
+use stepauth::store::{Grant, GrantKind, Role, User};
+use stepauth::tokens::{self, Claims, Keys, TokenUse};
+use stepauth::validate::Email;
+use stepauth::{session, totp};
+
+fn claims(now: i64) -> Claims {
+    Claims {
+        iss: "stepauth".into(),
+        aud: "stepauth-api".into(),
+        sub: "5f0c6a4e-2b1d-4c3a-9e8f-7a6b5c4d3e2f".into(),
+        iat: now,
+        exp: now + 600,
+        token_use: TokenUse::Access,
+        sid: "tZqi6IllwPkRnj3mCXa_vQ".into(),
+        ver: 0,
+    }
+}
+
+fn argon2(c: &mut Criterion) {
+    let password = Password::new("Correct-Horse-7-Battery");
+    let phc = password::hash_blocking(&password, [7; 16]).expect("hash");
+    let mut group = c.benchmark_group("argon2id m=19MiB t=2 p=1");
+    group.sample_size(30);
+    group.bench_function("hash", |b| b.iter(|| password::hash_blocking(black_box(&password), [7; 16])));
+    group.bench_function("verify", |b| b.iter(|| password::verify_blocking(black_box(&password), &phc)));
+    group.finish();
+}
+
+fn tokens(c: &mut Criterion) {
+    let pem = tokens::generate_pem().expect("a key");
+    let keys = Keys::from_pem(&pem, "stepauth", "stepauth-api").expect("keys");
+    let claims = claims(1_800_000_000);
+    let token = keys.sign(&claims).expect("sign");
+    // The same key, parsed once, signing an input as long as a token's: the floor.
+    let der = base64_body(&pem);
+    let bare = KeyPair::from_pkcs8(&der).expect("pkcs8");
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let input = token.rsplit_once('.').map(|(head, _)| head.to_owned()).expect("three parts");
+    let mut signature = vec![0; bare.public_modulus_len()];
+
+    let mut group = c.benchmark_group("access token");
+    group.bench_function("bare RSA-2048 signature", |b| {
+        b.iter(|| bare.sign(&RSA_PKCS1_SHA256, &rng, black_box(input.as_bytes()), &mut signature))
+    });
+    group.bench_function("issue", |b| b.iter(|| keys.sign(black_box(&claims))));
+    group.bench_function("verify", |b| b.iter(|| keys.verify(black_box(&token), TokenUse::Access, 1_800_000_001)));
+    group.finish();
+}
+
+fn base64_body(pem: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(body).expect("base64")
+}
+
+fn codes_and_totp(c: &mut Criterion) {
+    let pepper = Pepper::new(&[9; 32]).expect("pepper");
+    let email = Email::parse("ann@example.com").expect("email");
+    let code = Code::parse("123456").expect("code");
+    c.bench_function("emailed code: keyed hash", |b| b.iter(|| pepper.hash(Purpose::Login, &email, black_box(&code))));
+
+    let secret = totp::new_secret(&SystemRandom::default());
+    let t = totp::totp(&secret, "stepauth", "ann@example.com").expect("totp");
+    let now = 1_800_000_015;
+    let current = totp::code_at(&t, now);
+    c.bench_function("totp: check a code (3 steps)", |b| b.iter(|| totp::matching_step(&t, black_box(&current), now)));
+    let uri = t.to_url().expect("uri");
+    c.bench_function("totp: QR PNG data URL", |b| b.iter(|| totp::qr_png_data_url(black_box(&uri))));
+}
+
+fn refresh_rotation(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let config = Config::default();
+    let app = App {
+        keys: Keys::generate(&config.issuer, &config.audience).expect("keys"),
+        pepper: Pepper::new(&[1; 32]).expect("pepper"),
+        store: Arc::new(MemoryStore::new()),
+        mailer: Arc::new(Outbox::new(clock.clone(), false)),
+        clock: clock.clone(),
+        random: Arc::new(SystemRandom::default()),
+        config,
+    };
+    let email = Email::parse("bench@example.com").expect("email");
+    let user = User {
+        id: "bench-user".into(),
+        email: email.clone(),
+        name: "Bench".into(),
+        password_hash: String::new(),
+        created_at: clock.now(),
+        last_login: None,
+        token_version: 0,
+        mfa_enabled: false,
+        role: Role::User,
+        password_history: Vec::new(),
+        totp_secret: None,
+        totp_pending: None,
+        totp_last_step: None,
+        recovery_codes: Vec::new(),
+    };
+    let mut token = runtime.block_on(async {
+        let grant = Grant {
+            token_hash: "g".into(),
+            kind: GrantKind::Signup,
+            email,
+            name: String::new(),
+            user_id: None,
+            expires_at: clock.now() + 900,
+        };
+        app.store.put_grant(&grant).await.expect("grant");
+        app.store.create_user(&user, "g", clock.now()).await.expect("user");
+        session::start(&app, &user).await.expect("a session").refresh_token
+    });
+    c.bench_function("refresh rotation (memory store, with token issue)", |b| {
+        b.iter(|| {
+            token = runtime.block_on(session::refresh(&app, &token)).expect("rotates").refresh_token;
+        })
+    });
+}
+
+criterion_group!(benches, argon2, tokens, codes_and_totp, refresh_rotation);
+criterion_main!(benches);

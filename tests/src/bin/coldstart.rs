@@ -1,0 +1,61 @@
+//! The cold-start harness: starts a function binary the way Lambda does (a fresh process, a
+//! Runtime API handing out one event), many times, and reports the time from spawn to the
+//! first response and the peak RSS. Figures are medians; see BENCHMARKS.md.
+//!
+//! `cargo build --release -p <function>` first, then
+//! `cargo run --release -p stepauth-tests --bin coldstart -- <function> [runs] [event.json]`.
+//! The configuration is a real one (a generated signing key, a pepper); AWS calls go to
+//! `AWS_ENDPOINT_URL` if set (moto for functions that touch the table), else nowhere
+//! (`jwks` and bad-token requests make none).
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use stepauth_tests::runtime_api::{binary_in, invoke};
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let function = args.next().unwrap_or_else(|| "jwks".to_owned());
+    let runs: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(50);
+    let event_path = args.next().unwrap_or_else(|| format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR")));
+    let event = std::fs::read_to_string(&event_path).unwrap_or_else(|e| panic!("{event_path}: {e}"));
+    let binary = binary_in("release", &function);
+
+    let pem = stepauth::tokens::generate_pem().expect("a signing key");
+    let env: Vec<(String, String)> = [
+        ("AWS_ENDPOINT_URL", std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:9".into())),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("STEPAUTH_TABLE", std::env::var("STEPAUTH_TABLE").unwrap_or_else(|_| "stepauth".into())),
+        ("STEPAUTH_FROM_ADDRESS", "noreply@stepauth.test".into()),
+        ("STEPAUTH_SIGNING_KEY", pem),
+        ("STEPAUTH_CODE_PEPPER", base64::engine::general_purpose::STANDARD.encode([7u8; 32])),
+        ("RUST_LOG", "warn".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+
+    let mut times = Vec::with_capacity(runs);
+    let mut rss = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let invocation = invoke(&binary, &env, &event).await;
+        let response = invocation.response.unwrap_or_else(|e| panic!("{function} failed: {e}"));
+        assert!(response["statusCode"].is_u64(), "an HTTP response: {response}");
+        times.push(invocation.elapsed);
+        rss.extend(invocation.peak_rss_kib);
+    }
+    times.sort();
+    rss.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{function}: {runs} cold starts, spawn to first response: median {:.1} ms, p90 {:.1} ms, min {:.1} ms; \
+         peak RSS median {:.1} MB",
+        ms(times[runs / 2]),
+        ms(times[runs * 9 / 10]),
+        ms(times[0]),
+        rss.get(rss.len() / 2).copied().unwrap_or(0) as f64 / 1024.0,
+    );
+}
