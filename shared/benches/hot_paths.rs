@@ -19,7 +19,7 @@ use stepauth::mail::outbox::Outbox;
 use stepauth::password::{self, Password};
 use stepauth::random::SystemRandom;
 use stepauth::store::memory::MemoryStore;
-use stepauth::store::{Grant, GrantKind, Role, User};
+use stepauth::store::{Grant, GrantKind, User};
 use stepauth::tokens::{self, Claims, Keys, TokenUse};
 use stepauth::validate::Email;
 use stepauth::{session, totp};
@@ -103,22 +103,7 @@ fn refresh_rotation(c: &mut Criterion) {
         config,
     };
     let email = Email::parse("bench@example.com").expect("email");
-    let user = User {
-        id: "bench-user".into(),
-        email: email.clone(),
-        name: "Bench".into(),
-        password_hash: String::new(),
-        created_at: clock.now(),
-        last_login: None,
-        token_version: 0,
-        mfa_enabled: false,
-        role: Role::User,
-        password_history: Vec::new(),
-        totp_secret: None,
-        totp_pending: None,
-        totp_last_step: None,
-        recovery_codes: Vec::new(),
-    };
+    let user = User::new("bench-user".into(), email.clone(), "Bench".into(), String::new(), clock.now());
     let mut token = runtime.block_on(async {
         let grant = Grant {
             token_hash: "g".into(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use stepauth::codes::Purpose;
 use stepauth::config::CodeLimits;
 use stepauth::store::{
-    Activity, Attempt, Created, Grant, GrantKind, Issued, NewCode, Redeemed, Reset, Role, Rotated, Session, Store, User,
+    Activity, Attempt, Created, Grant, GrantKind, Issued, NewCode, Redeemed, Reset, Rotated, Session, Store, User,
 };
 use stepauth::validate::Email;
 use stepauth_tests::unique_email;
@@ -22,22 +22,7 @@ fn code(hash: &str, context: Option<&str>) -> NewCode {
 }
 
 fn user(id: &str, email: &Email) -> User {
-    User {
-        id: id.into(),
-        email: email.clone(),
-        name: "Contract".into(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        created_at: T0,
-        last_login: None,
-        token_version: 0,
-        mfa_enabled: false,
-        role: Role::User,
-        password_history: Vec::new(),
-        totp_secret: None,
-        totp_pending: None,
-        totp_last_step: None,
-        recovery_codes: Vec::new(),
-    }
+    User::new(id.into(), email.clone(), "Contract".into(), "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(), T0)
 }
 
 fn grant(token_hash: &str, email: &Email, expires_at: i64) -> Grant {

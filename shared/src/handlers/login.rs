@@ -13,7 +13,7 @@ use crate::codes::{Code, Purpose};
 use crate::error::ApiError;
 use crate::http::{JsonBody, Origin, json, origin};
 use crate::mail::templates;
-use crate::password::{self, MAX_CHARS, Password};
+use crate::password::{self, Password};
 use crate::store::{Attempt, Grant, GrantKind, Redeemed, User};
 use crate::tokens::digest;
 use crate::validate::Email;
@@ -91,11 +91,7 @@ pub async fn complete_login(app: &App, user: User, origin: &Origin) -> Result<Re
 pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let mut body = JsonBody::parse(&req)?;
     let email = body.required("email", Email::parse);
-    let password = body.required("password", |s| match s.chars().count() {
-        0 => Err("is required".into()),
-        n if n > MAX_CHARS => Err("must be at most 128 characters long".into()),
-        _ => Ok(Password::new(s)),
-    });
+    let password = body.required("password", Password::parse_existing);
     let (email, password) = body.finish((email, password))?;
     let origin = origin(&req);
 

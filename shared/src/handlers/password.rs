@@ -13,7 +13,7 @@ use crate::codes::{Code, Purpose};
 use crate::error::ApiError;
 use crate::http::{JsonBody, json, origin};
 use crate::mail::templates;
-use crate::password::{self, MAX_CHARS, Password};
+use crate::password::{self, Password};
 use crate::store::{Grant, GrantKind, PASSWORD_HISTORY, Redeemed, Reset, User};
 use crate::tokens::digest;
 use crate::validate::Email;
@@ -133,11 +133,7 @@ pub async fn password_reset(app: &App, req: Request) -> Result<Response<Body>, A
 pub async fn password_change(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = session::authenticate(app, &req).await?;
     let mut body = JsonBody::parse(&req)?;
-    let current = body.required("current_password", |s| match s.chars().count() {
-        0 => Err("is required".into()),
-        n if n > MAX_CHARS => Err("is not your current password".into()),
-        _ => Ok(Password::new(s)),
-    });
+    let current = body.required("current_password", Password::parse_existing);
     let password = new_password(&mut body);
     let (current, password) = body.finish((current, password))?;
     let origin = origin(&req);

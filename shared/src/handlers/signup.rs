@@ -75,21 +75,11 @@ pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, 
         true => grant.email.as_str().split('@').next().unwrap_or_default().to_owned(),
         false => grant.name,
     };
+    let password_hash = password::hash(password, &*app.random).await?;
     let user = User {
-        id: random::uuid_v4(&*app.random),
-        email: grant.email,
-        name,
-        password_hash: password::hash(password, &*app.random).await?,
-        created_at: now,
         last_login: Some(now),
-        token_version: 0,
-        mfa_enabled: false,
         role: if admin { Role::Admin } else { Role::User },
-        password_history: Vec::new(),
-        totp_secret: None,
-        totp_pending: None,
-        totp_last_step: None,
-        recovery_codes: Vec::new(),
+        ..User::new(random::uuid_v4(&*app.random), grant.email, name, password_hash, now)
     };
     match app.store.create_user(&user, &grant_hash, now).await? {
         Created::Created => {}

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::http::{JsonBody, json, no_fields, origin};
 use crate::mail::templates;
-use crate::password::{self, MAX_CHARS, Password};
+use crate::password::{self, Password};
 use crate::store::{GrantKind, User};
 use crate::tokens::digest;
 use crate::{session, totp};
@@ -116,11 +116,7 @@ pub async fn totp_confirm(app: &App, req: Request) -> Result<Response<Body>, Api
 pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = session::authenticate(app, &req).await?;
     let mut body = JsonBody::parse(&req)?;
-    let password = body.required("password", |s| match s.chars().count() {
-        0 => Err("is required".into()),
-        n if n > MAX_CHARS => Err("is not your password".into()),
-        _ => Ok(Password::new(s)),
-    });
+    let password = body.required("password", Password::parse_existing);
     let factor = read_factor(&mut body);
     let (password, factor) = body.finish((password, factor))?;
     let user = caller.user;

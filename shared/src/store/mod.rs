@@ -48,6 +48,28 @@ pub struct User {
     pub recovery_codes: Vec<String>,
 }
 
+impl User {
+    /// A new account: no login yet, token version 0, an ordinary user, no second factor.
+    pub fn new(id: String, email: Email, name: String, password_hash: String, created_at: UnixTime) -> Self {
+        Self {
+            id,
+            email,
+            name,
+            password_hash,
+            created_at,
+            last_login: None,
+            token_version: 0,
+            mfa_enabled: false,
+            role: Role::User,
+            password_history: Vec::new(),
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: None,
+            recovery_codes: Vec::new(),
+        }
+    }
+}
+
 /// How many earlier passwords a new one may not repeat (besides the current one).
 pub const PASSWORD_HISTORY: usize = 5;
 
