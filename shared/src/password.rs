@@ -1,9 +1,6 @@
 //! Passwords: the policy (SECURITY.md item 1), Argon2id hashing off the async executor
 //! (item 2), and verification against a dummy hash for unknown users (item 4).
 
-use std::collections::HashSet;
-use std::sync::LazyLock;
-
 use anyhow::Context as _;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -129,19 +126,18 @@ pub fn check_policy(password: &str) -> Vec<Rule> {
     failed
 }
 
-static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../data/common-passwords.txt")
-        .lines()
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .collect()
-});
+include!(concat!(env!("OUT_DIR"), "/common_passwords.rs"));
+
+fn listed(word: &str) -> bool {
+    COMMON_PASSWORDS.binary_search(&word).is_ok()
+}
 
 /// Whether `password`, compared without regard to case, is on the common list, either as it
 /// is or once the digits and symbols tacked on its end are taken off ("Password123!").
 pub fn is_common(password: &str) -> bool {
     let lower = password.to_lowercase();
     let stem = lower.trim_end_matches(|c: char| !c.is_alphabetic());
-    COMMON.contains(lower.as_str()) || (stem.chars().count() >= 4 && COMMON.contains(stem))
+    listed(&lower) || (stem.chars().count() >= 4 && listed(stem))
 }
 
 /// The Argon2id parameters: m = 19 MiB, t = 2, p = 1 (OWASP's minimum; SECURITY.md item 2).
@@ -215,6 +211,15 @@ mod tests {
         assert!(is_common("TRUSTNO1"));
         assert!(check_policy("Iloveyou2024!!").contains(&Rule::NotCommon));
         assert!(!is_common("Zebra-Mountain-42!"));
+    }
+
+    #[test]
+    fn the_whole_list_is_there_and_sorted() {
+        assert_eq!(COMMON_PASSWORDS.len(), 10_000);
+        assert!(COMMON_PASSWORDS.windows(2).all(|w| w[0] < w[1]));
+        for word in ["123456", "password", "trustno1", "iloveyou", "password123"] {
+            assert!(listed(word), "{word}");
+        }
     }
 
     #[test]
