@@ -1,9 +1,9 @@
 //! The test harness: [`TestApp::spawn`] runs the local server's HTTP front on a free port
-//! with a store and mailer of the test's choosing, a clock the test moves, and a way to
-//! read the mail that was sent.
+//! with stepauth on DynamoDB and SESv2 (both moto), a clock the test moves, and a way to read
+//! the mail that was sent. [`embedded_app`] is the in-memory app for calling handlers directly.
 //!
-//! Against moto (the default), each app gets its own DynamoDB table; mail is read back from
-//! moto's `GET /moto-api/data.json`. The moto endpoint comes from `STEPAUTH_TEST_MOTO`, which
+//! Each app gets its own DynamoDB table; mail is read back from moto's
+//! `GET /moto-api/data.json`. The moto endpoint comes from `STEPAUTH_TEST_MOTO`, which
 //! `scripts/test` sets after starting moto server.
 
 pub mod runtime_api;
@@ -120,13 +120,6 @@ pub fn unique_email(label: &str) -> String {
     )
 }
 
-/// Where the app under test sends mail.
-#[derive(Debug)]
-enum Mailbox {
-    Moto,
-    Outbox(Arc<Outbox>),
-}
-
 /// A mail as a test sees it.
 #[derive(Debug, Clone)]
 pub struct SeenMail {
@@ -187,7 +180,6 @@ pub struct TestApp {
     /// The clock the app runs on.
     pub clock: Arc<ManualClock>,
     client: reqwest::Client,
-    mailbox: Mailbox,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -208,33 +200,11 @@ impl TestApp {
         verify_ses_identity().await;
         let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
         let store: Arc<dyn Store> = Arc::new(moto_store().await);
-        Self::start(config, store, Arc::new(SesMailer::new(ses, FROM)), Mailbox::Moto).await
+        Self::start(config, store, Arc::new(SesMailer::new(ses, FROM))).await
     }
 
-    /// stepauth on the embedded store and outbox (what the local server runs).
-    pub async fn spawn_embedded() -> Self {
+    async fn start(config: Config, store: Arc<dyn Store>, mailer: Arc<dyn stepauth::mail::Mailer>) -> Self {
         let clock = Arc::new(ManualClock::starting_now());
-        let outbox = Arc::new(Outbox::new(clock.clone(), false));
-        let mailbox = Mailbox::Outbox(outbox.clone());
-        Self::start_with_clock(Config::default(), Arc::new(MemoryStore::new()), outbox, mailbox, clock).await
-    }
-
-    async fn start(
-        config: Config,
-        store: Arc<dyn Store>,
-        mailer: Arc<dyn stepauth::mail::Mailer>,
-        mailbox: Mailbox,
-    ) -> Self {
-        Self::start_with_clock(config, store, mailer, mailbox, Arc::new(ManualClock::starting_now())).await
-    }
-
-    async fn start_with_clock(
-        config: Config,
-        store: Arc<dyn Store>,
-        mailer: Arc<dyn stepauth::mail::Mailer>,
-        mailbox: Mailbox,
-        clock: Arc<ManualClock>,
-    ) -> Self {
         let random = Arc::new(SystemRandom::default());
         let app = Arc::new(App {
             keys: Keys::from_pem(signing_key_pem(), &config.issuer, &config.audience).expect("test keys"),
@@ -245,15 +215,11 @@ impl TestApp {
             random,
             config,
         });
-        let outbox = match &mailbox {
-            Mailbox::Outbox(outbox) => Some(outbox.clone()),
-            Mailbox::Moto => None,
-        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = format!("http://{}", listener.local_addr().expect("bound"));
-        let server = tokio::spawn(Server::new(app.clone(), outbox).serve(listener));
+        let server = tokio::spawn(Server::new(app.clone(), None).serve(listener));
         let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
-        Self { address, app, clock, client, mailbox, server }
+        Self { address, app, clock, client, server }
     }
 
     /// Sends a request; `body` is sent as JSON unless it is `Value::Null`.
@@ -306,17 +272,9 @@ impl TestApp {
         self.request("GET", path, Value::Null, &[("authorization", &auth)]).await
     }
 
-    /// Every mail sent to `to`, oldest first.
+    /// Every mail sent to `to` through moto's SES, oldest first.
     pub async fn mails_to(&self, to: &str) -> Vec<SeenMail> {
-        let all = match &self.mailbox {
-            Mailbox::Outbox(outbox) => outbox
-                .sent()
-                .into_iter()
-                .map(|m| SeenMail { to: m.to, subject: m.subject, body: m.text })
-                .collect::<Vec<_>>(),
-            Mailbox::Moto => return moto_mails(to).await,
-        };
-        all.into_iter().filter(|m| m.to == to).collect()
+        moto_mails(to).await
     }
 
     /// The code in the last mail sent to `to`.
