@@ -28,6 +28,8 @@ use stepauth::tokens::Keys;
 use stepauth::{ApiError, App, routes};
 use tokio::net::TcpListener;
 
+pub mod moto;
+
 /// The largest body the server reads, as API Gateway's own limit (10 MB); each handler
 /// applies its own, far smaller, limit.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;

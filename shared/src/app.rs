@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
 
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::codes::Pepper;
@@ -36,30 +37,36 @@ pub struct App {
 }
 
 impl App {
-    /// The Lambda configuration: DynamoDB and SES clients from the standard AWS settings
-    /// (`AWS_ENDPOINT_URL` points both at a local server), and:
+    /// The Lambda configuration: DynamoDB, SES and Secrets Manager clients from the standard
+    /// AWS settings (`AWS_ENDPOINT_URL` points them at a local server), and:
     ///
     /// - `STEPAUTH_TABLE`: the DynamoDB table;
     /// - `STEPAUTH_FROM_ADDRESS`: the verified SES identity mail is sent from;
-    /// - `STEPAUTH_SIGNING_KEY`: the RSA private key, PKCS#8 PEM;
-    /// - `STEPAUTH_CODE_PEPPER`: at least 32 random bytes, base64;
+    /// - `STEPAUTH_SECRET_ID`: the Secrets Manager secret (name or ARN) holding the signing key
+    ///   and the code pepper, read once here (see [`Secrets`]); or, where there is no Secrets
+    ///   Manager, `STEPAUTH_SIGNING_KEY` (PKCS#8 PEM) and `STEPAUTH_CODE_PEPPER` (base64);
     /// - optional limits and lifetimes, see [`Config::from_env`].
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = Config::from_env()?;
         let table = config::required("STEPAUTH_TABLE")?;
         let from = config::required("STEPAUTH_FROM_ADDRESS")?;
-        let keys = Keys::from_pem(&config::required("STEPAUTH_SIGNING_KEY")?, &config.issuer, &config.audience)?;
-        let pepper = STANDARD
-            .decode(config::required("STEPAUTH_CODE_PEPPER")?.trim())
-            .context("STEPAUTH_CODE_PEPPER must be base64")?;
         let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let secrets = match config::var("STEPAUTH_SECRET_ID") {
+            Some(id) => Secrets::fetch(&aws_sdk_secretsmanager::Client::new(&aws), &id).await?,
+            None => Secrets {
+                signing_key: config::required("STEPAUTH_SIGNING_KEY")?,
+                code_pepper: config::required("STEPAUTH_CODE_PEPPER")?,
+            },
+        };
+        let keys = Keys::from_pem(&secrets.signing_key, &config.issuer, &config.audience)?;
+        let pepper = secrets.pepper()?;
         Ok(Self {
             store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table)),
             mailer: Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&aws), from)),
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom::default()),
             keys,
-            pepper: Pepper::new(&pepper)?,
+            pepper,
             config,
         })
     }
@@ -67,5 +74,73 @@ impl App {
     /// The current time, from the injected clock.
     pub fn now(&self) -> UnixTime {
         self.clock.now()
+    }
+}
+
+/// The two secrets a deployment keeps in Secrets Manager, as one JSON secret string:
+/// `{"signing_key": "<PKCS#8 PEM>", "code_pepper": "<base64 of at least 32 bytes>"}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Secrets {
+    /// The RSA private key access tokens are signed with, PKCS#8 PEM.
+    pub signing_key: String,
+    /// The HMAC key one-time codes are hashed with, base64.
+    pub code_pepper: String,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets { .. }")
+    }
+}
+
+impl Secrets {
+    /// Reads the secret `id` (its current version). One request, made once per cold start.
+    pub async fn fetch(client: &aws_sdk_secretsmanager::Client, id: &str) -> anyhow::Result<Self> {
+        let output = client
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .with_context(|| format!("reading the secret {id} from Secrets Manager"))?;
+        let text = output.secret_string().with_context(|| format!("the secret {id} has no secret string"))?;
+        Self::parse(text).with_context(|| format!("the secret {id}"))
+    }
+
+    /// Parses the secret string. Errors never quote it.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        serde_json::from_str(text).map_err(|e| {
+            anyhow::anyhow!(
+                "must be a JSON object with exactly \"signing_key\" and \"code_pepper\" (line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        })
+    }
+
+    /// The code pepper's bytes.
+    pub fn pepper(&self) -> anyhow::Result<Pepper> {
+        let bytes = STANDARD.decode(self.code_pepper.trim()).context("the code pepper must be base64")?;
+        Pepper::new(&bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_parse_without_quoting_the_secret_in_errors() {
+        let secrets = Secrets::parse(r#"{"signing_key": "PEM", "code_pepper": "QUJD"}"#).expect("valid");
+        assert_eq!(secrets.signing_key, "PEM");
+        assert_eq!(format!("{secrets:?}"), "Secrets { .. }");
+        assert!(secrets.pepper().is_err(), "three bytes are too short a pepper");
+
+        for bad in ["s3cr3t-value", r#"{"signing_key": "s3cr3t-value"}"#, r#"{"signing_key": 1, "code_pepper": "x"}"#] {
+            let error = format!("{:#}", Secrets::parse(bad).expect_err("invalid"));
+            assert!(!error.contains("s3cr3t"), "{error}");
+        }
+        let extra = r#"{"signing_key": "a", "code_pepper": "b", "other": "s3cr3t-value"}"#;
+        assert!(Secrets::parse(extra).is_err(), "unknown fields are refused");
     }
 }

@@ -39,13 +39,20 @@ impl std::fmt::Debug for Route {
 
 macro_rules! routes {
     ($($function:literal $name:ident: $method:ident $($path:literal)|+ => $handle:path;)*) => {
-        /// The entry point of each function, errors rendered as responses.
+        /// The entry point of each function, errors rendered as responses. A function serves
+        /// only its own routes: any other request that reaches it (API Gateway's `$default`
+        /// route sends every unrouted request to `web`) gets [`find`]'s 404 or 405.
         pub mod handler {
             use super::*;
             $(
                 #[doc = concat!("The `", $function, "` function: `", stringify!($method), "` ", $("`", $path, "` ",)+ ".")]
                 pub fn $name(app: &App, req: Request) -> BoxFuture<'_, Response<Body>> {
-                    Box::pin(async move { $handle(app, req).await.unwrap_or_else(ApiError::into_response) })
+                    Box::pin(async move {
+                        match serves($function, &req) {
+                            Ok(()) => $handle(app, req).await.unwrap_or_else(ApiError::into_response),
+                            Err(error) => error.into_response(),
+                        }
+                    })
                 }
             )*
         }
@@ -83,6 +90,15 @@ routes! {
     "totp-disable"      totp_disable:      POST  "/auth/totp/disable"       => handlers::totp::totp_disable;
     "mfa-verify"        mfa_verify:        POST  "/auth/mfa/verify"         => handlers::totp::mfa_verify;
     "web"               web:               GET   "/" | "/app.js" | "/app.css" => handlers::web::web;
+}
+
+/// Whether `function` serves `req`: [`find`]'s 404 or 405 if no route has the request's
+/// method and path, 404 if the route is another function's.
+pub fn serves(function: &str, req: &Request) -> Result<(), ApiError> {
+    match find(req.method(), req.uri().path())? {
+        route if route.function == function => Ok(()),
+        _ => Err(ApiError::NotFound),
+    }
 }
 
 /// The route for `method` and `path`: `NotFound` if no route has the path,

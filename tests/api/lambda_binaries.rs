@@ -2,33 +2,20 @@
 //! `AWS_ENDPOINT_URL` pointing at moto) and given its events/ file: the whole sign-up to
 //! logout flow, one binary per step.
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 use stepauth_tests::runtime_api::{binary, invoke};
-use stepauth_tests::{
-    FROM, PASSWORD, find_code, moto_endpoint, moto_mails, moto_table, signing_key_pem, unique_email,
-    verify_ses_identity,
-};
+use stepauth_tests::{PASSWORD, find_code, moto_local_aws, moto_mails, unique_email};
 
 struct Lambda {
     env: Vec<(String, String)>,
 }
 
 impl Lambda {
+    /// The binaries' environment as a deployment's: the signing key and code pepper come
+    /// from a Secrets Manager secret (in moto), read once at start.
     async fn new() -> Self {
-        verify_ses_identity().await;
-        let pepper = base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
-        let env = [
-            ("AWS_ENDPOINT_URL", moto_endpoint()),
-            ("AWS_REGION", "us-east-1".to_owned()),
-            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-            ("STEPAUTH_TABLE", moto_table().await),
-            ("STEPAUTH_FROM_ADDRESS", FROM.to_owned()),
-            ("STEPAUTH_SIGNING_KEY", signing_key_pem().to_owned()),
-            ("STEPAUTH_CODE_PEPPER", pepper),
-        ];
-        Self { env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
+        let local = moto_local_aws().await;
+        Self { env: local.env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
     }
 
     /// Invokes `function` with its events/ file, the body, bearer token and cookies replaced.
@@ -106,4 +93,28 @@ async fn the_function_binaries_walk_the_whole_flow_against_moto() {
 async fn a_function_without_its_configuration_fails_at_start() {
     let invocation = invoke(&binary("login"), &[("STEPAUTH_TABLE".into(), String::new())], "{}").await;
     assert!(invocation.response.is_err(), "a misconfigured function refuses to serve");
+}
+
+/// The `web` binary starts with no configuration at all (its role allows nothing), and as
+/// API Gateway's `$default` route answers every unrouted request with the API's own errors.
+#[tokio::test]
+async fn the_web_function_needs_nothing_and_answers_unrouted_requests() {
+    let event = |method: &str, path: &str| {
+        let mut event: Value = serde_json::from_str(include_str!("../../events/web.json")).expect("JSON");
+        event["rawPath"] = json!(path);
+        event["requestContext"]["http"]["method"] = json!(method);
+        event["requestContext"]["http"]["path"] = json!(path);
+        event.to_string()
+    };
+    let cases = [("GET", "/", 200, None), ("GET", "/nowhere", 404, None), ("GET", "/auth/login", 405, Some("POST"))];
+    for (method, path, status, allow) in cases {
+        let invocation = invoke(&binary("web"), &[], &event(method, path)).await;
+        let response = invocation.response.unwrap_or_else(|e| panic!("web failed: {e}"));
+        assert_eq!(response["statusCode"], status, "{method} {path}: {response}");
+        assert_eq!(response["headers"]["allow"].as_str(), allow, "{method} {path}");
+        if status != 200 {
+            let body: Value = serde_json::from_str(response["body"].as_str().expect("a body")).expect("JSON");
+            assert!(body["error"].is_string(), "{body}");
+        }
+    }
 }

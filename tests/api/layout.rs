@@ -38,11 +38,38 @@ fn template_functions() -> BTreeSet<(String, String, String)> {
     found
 }
 
+/// `(function, method, path)` of every route in the `cargo lambda watch` router table in the
+/// workspace's Cargo.toml. A path mapped to one function (no methods) takes every method.
+fn watch_router() -> BTreeSet<(String, String, String)> {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+    let manifest: toml::Table = toml::from_str(&manifest).expect("Cargo.toml is TOML");
+    let router = &manifest["workspace"]["metadata"]["lambda"]["watch"]["router"];
+    let mut found = BTreeSet::new();
+    for (path, target) in router.as_table().expect("the router is a table") {
+        match target {
+            toml::Value::String(function) => {
+                found.extend(ROUTES.iter().filter(|r| r.path == path).map(|r| {
+                    assert_eq!(r.function, function, "{path} goes to one function");
+                    (function.clone(), r.method.to_string(), path.clone())
+                }));
+                assert!(ROUTES.iter().any(|r| r.path == path), "{path} is not in the route table");
+            }
+            toml::Value::Array(routes) => found.extend(routes.iter().map(|route| {
+                let field = |name: &str| route[name].as_str().expect("method and function").to_owned();
+                (field("function"), field("method"), path.clone())
+            })),
+            other => panic!("{path}: {other:?} is not a function or a list of routes"),
+        }
+    }
+    found
+}
+
 #[test]
 fn functions_template_and_routes_agree() {
     let routes: BTreeSet<_> =
         ROUTES.iter().map(|r| (r.function.to_owned(), r.method.to_string(), r.path.to_owned())).collect();
     assert_eq!(template_functions(), routes, "infra/template.yaml and the route table");
+    assert_eq!(watch_router(), routes, "the cargo lambda watch router in Cargo.toml and the route table");
 
     let crates: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
         .expect("functions/")
@@ -55,6 +82,11 @@ fn functions_template_and_routes_agree() {
         let main = std::fs::read_to_string(root().join("functions").join(route.function).join("src/main.rs"))
             .expect("main.rs");
         let wiring = format!("stepauth::routes::handler::{}", route.function.replace('-', "_"));
-        assert!(main.contains(&wiring), "functions/{}/src/main.rs runs {wiring}", route.function);
+        let without_app = format!("start_static(\"{}\", stepauth::handlers::", route.function);
+        assert!(
+            main.contains(&wiring) || main.contains(&without_app),
+            "functions/{}/src/main.rs runs {wiring}",
+            route.function
+        );
     }
 }

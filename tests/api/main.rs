@@ -3,6 +3,7 @@
 //! contract against both stores, the events/ files, and the embedded local server.
 
 mod bad_input;
+mod cargo_lambda;
 mod events;
 mod lambda_binaries;
 mod layout;

@@ -25,6 +25,7 @@ use stepauth::store::dynamo::DynamoStore;
 use stepauth::store::memory::MemoryStore;
 use stepauth::tokens::{self, Keys};
 use stepauth_local::Server;
+use stepauth_local::moto::LocalAws;
 
 /// The verified SES identity test mail is sent from.
 pub const FROM: &str = "noreply@stepauth.test";
@@ -59,6 +60,20 @@ pub async fn moto_table() -> String {
 pub async fn moto_store() -> DynamoStore {
     let table = moto_table().await;
     DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_config().await), table)
+}
+
+/// A fresh table, [`FROM`] and a fresh secret in moto, made ready as a deployment's (see
+/// [`LocalAws::provision`]): what the Lambda binaries need, and their environment.
+pub async fn moto_local_aws() -> LocalAws {
+    let id = random::uuid_v4(&SystemRandom::default());
+    let local = LocalAws {
+        endpoint: moto_endpoint(),
+        table: format!("stepauth-test-{id}"),
+        from: FROM.to_owned(),
+        secret_id: format!("stepauth-test/{id}"),
+    };
+    local.provision().await.expect("provisioning moto for the Lambda binaries");
+    local
 }
 
 /// Makes [`FROM`] a verified SES identity in moto.

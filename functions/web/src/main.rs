@@ -1,5 +1,6 @@
-//! `web`: GET / (and /app.js, /app.css): the front end, on the API's origin.
+//! `web`: GET / (and /app.js, /app.css): the front end, on the API's origin. It also answers
+//! API Gateway's `$default` route: 404 or 405 for anything no other function serves.
 
 fn main() -> Result<(), stepauth::lambda::Error> {
-    stepauth::lambda::start(stepauth::routes::handler::web)
+    stepauth::lambda::start_static("web", stepauth::handlers::web::serve)
 }

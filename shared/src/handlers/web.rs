@@ -22,6 +22,12 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// `GET /`, `/app.js`, `/app.css` → the asset, with headers that keep it on this origin.
 pub async fn web(_app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    serve(&req)
+}
+
+/// The `web` function's whole work. It needs no configuration, AWS client or key, so its
+/// binary starts without them ([`crate::lambda::start_static`]) and its role allows nothing.
+pub fn serve(req: &Request) -> Result<Response<Body>, ApiError> {
     let (_, content_type, text) =
         ASSETS.iter().find(|(path, _, _)| *path == req.uri().path()).ok_or(ApiError::NotFound)?;
     let mut response = Response::new(Body::Text((*text).to_owned()));

@@ -1,0 +1,87 @@
+//! A local AWS (moto server) made ready for the real Lambda binaries: the table as the
+//! template declares it, the SES identity mail is sent from, and the Secrets Manager secret
+//! holding a fresh signing key and code pepper. Used by `scripts/watch` (through the
+//! `stepauth-provision` binary) and by the tests that run the binaries.
+
+use anyhow::Context as _;
+use aws_sdk_dynamodb::config::Credentials;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
+use stepauth::random::{self, SystemRandom};
+use stepauth::store::dynamo::DynamoStore;
+use stepauth::tokens;
+
+/// The region every local resource lives in.
+pub const REGION: &str = "us-east-1";
+
+/// Where the functions' resources are, in a local AWS at `endpoint`.
+#[derive(Debug, Clone)]
+pub struct LocalAws {
+    /// The local server's URL, e.g. `http://127.0.0.1:5050`.
+    pub endpoint: String,
+    /// The DynamoDB table.
+    pub table: String,
+    /// The verified SES identity (an address) mail is sent from.
+    pub from: String,
+    /// The Secrets Manager secret with the signing key and code pepper.
+    pub secret_id: String,
+}
+
+impl LocalAws {
+    /// SDK configuration for the local server, with dummy credentials.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new("local", "local", None, None, "stepauth-local"))
+            .load()
+            .await
+    }
+
+    /// Creates whatever of the table, the SES identity and the secret does not exist yet;
+    /// what exists is left as it is, so a second run keeps the users and the keys.
+    pub async fn provision(&self) -> anyhow::Result<()> {
+        let aws = self.sdk_config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        if dynamodb.describe_table().table_name(&self.table).send().await.is_err() {
+            DynamoStore::create_table(&dynamodb, &self.table).await?;
+        }
+
+        let ses = aws_sdk_sesv2::Client::new(&aws);
+        if ses.get_email_identity().email_identity(&self.from).send().await.is_err() {
+            ses.create_email_identity()
+                .email_identity(&self.from)
+                .send()
+                .await
+                .with_context(|| format!("creating the SES identity {}", self.from))?;
+        }
+
+        let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+        if secrets.describe_secret().secret_id(&self.secret_id).send().await.is_err() {
+            let pepper = random::bytes::<32>(&SystemRandom::default());
+            let value = json!({"signing_key": tokens::generate_pem()?, "code_pepper": STANDARD.encode(pepper)});
+            secrets
+                .create_secret()
+                .name(&self.secret_id)
+                .secret_string(value.to_string())
+                .send()
+                .await
+                .with_context(|| format!("creating the secret {}", self.secret_id))?;
+        }
+        Ok(())
+    }
+
+    /// The environment a function binary needs to run against the local server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+            ("STEPAUTH_TABLE", self.table.clone()),
+            ("STEPAUTH_FROM_ADDRESS", self.from.clone()),
+            ("STEPAUTH_SECRET_ID", self.secret_id.clone()),
+        ]
+    }
+}
