@@ -1,7 +1,9 @@
 """Signs up one user on a running local server (README command one), reading the code from
 GET /_local/outbox. Used by scripts/login-latency and scripts/load.
 
-As a command: python3 scripts/local_user.py [BASE_URL] prints the user's access token.
+As a command: python3 scripts/local_user.py BASE_URL prints the user's access token;
+python3 scripts/local_user.py BASE_URL SESSIONS FILE also logs the user in SESSIONS times and
+writes, to FILE, the email on the first line and one refresh token per session after it.
 """
 import json
 import re
@@ -38,5 +40,20 @@ def sign_up(base, label="bench"):
     return email, created
 
 
+def sessions(base, email, count):
+    """`count` fresh sessions of the user (one password login each): their refresh tokens."""
+    tokens = []
+    for _ in range(count):
+        status, body = call(base, "POST", "/auth/login", {"email": email, "password": PASSWORD})
+        assert status == 200, body
+        tokens.append(body["refresh_token"])
+    return tokens
+
+
 if __name__ == "__main__":
-    print(sign_up(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:3000", "load")[1]["access_token"])
+    base = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:3000"
+    email, created = sign_up(base, "load")
+    if len(sys.argv) > 3:
+        with open(sys.argv[3], "w") as out:
+            out.write("\n".join([email] + sessions(base, email, int(sys.argv[2]))) + "\n")
+    print(created["access_token"])

@@ -90,3 +90,35 @@ fn functions_template_and_routes_agree() {
         );
     }
 }
+
+/// The deploy workflow passes every template parameter that has no default, and no other.
+#[test]
+fn the_deploy_workflow_passes_the_template_parameters() {
+    let template = std::fs::read_to_string(root().join("infra/template.yaml")).expect("infra/template.yaml");
+    let section = template.split("\nParameters:\n").nth(1).expect("a Parameters section");
+    let section = section.split("\n\n").next().expect("the section");
+    let mut parameters: Vec<(String, String)> = Vec::new();
+    for line in section.lines() {
+        match line.strip_prefix("  ") {
+            Some(name) if !name.starts_with(' ') => {
+                parameters.push((name.trim_end_matches(':').to_owned(), String::new()))
+            }
+            _ => parameters.last_mut().expect("a parameter").1.push_str(line),
+        }
+    }
+    let all: BTreeSet<String> = parameters.iter().map(|(name, _)| name.clone()).collect();
+    let required: BTreeSet<String> =
+        parameters.iter().filter(|(_, body)| !body.contains("Default:")).map(|(name, _)| name.clone()).collect();
+    let workflow = std::fs::read_to_string(root().join(".github/workflows/sam-deploy.yml")).expect("sam-deploy.yml");
+    let passed: BTreeSet<String> = workflow
+        .lines()
+        .map(str::trim)
+        .filter_map(|line| line.strip_prefix('"')?.split_once('=').map(|(name, _)| name.to_owned()))
+        .collect();
+    assert!(required.is_subset(&passed), "the workflow passes {passed:?}; the template requires {required:?}");
+    assert!(passed.is_subset(&all), "the workflow passes {passed:?}; the template has {all:?}");
+    assert!(
+        std::fs::read_to_string(root().join(".github/workflows/test.yml")).expect("test.yml").contains("bash .ci/run"),
+        "pull requests run CI as it runs here"
+    );
+}
