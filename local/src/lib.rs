@@ -8,11 +8,12 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context as _;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{self, HeaderValue};
+use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -105,7 +106,17 @@ impl Server {
                 return to_hyper(ApiError::Unexpected(anyhow::anyhow!("building the event: {error}")).into_response());
             }
         };
-        to_hyper((route.handler)(&self.app, request).await)
+        let started = Instant::now();
+        let response = (route.handler)(&self.app, request).await;
+        let elapsed = started.elapsed();
+        let mut response = to_hyper(response);
+        // The handler's own time, for scripts/route-times (the local server only; the
+        // functions behind API Gateway do not send it).
+        let timing = format!("handler;dur={:.3}", elapsed.as_secs_f64() * 1000.0);
+        if let Ok(value) = HeaderValue::from_str(&timing) {
+            response.headers_mut().insert(HeaderName::from_static("server-timing"), value);
+        }
+        response
     }
 
     fn outbox(&self, method: &Method) -> Response<Full<Bytes>> {

@@ -61,6 +61,12 @@ macro_rules! routes {
         pub const ROUTES: &[Route] = &[
             $($(Route { function: $function, method: Method::$method, path: $path, handler: handler::$name },)+)*
         ];
+
+        /// [`ROUTES`] without the handlers, in the same order. A function binary looks its
+        /// request up here, so that it links its own handler and no other.
+        const ENDPOINTS: &[(&str, Method, &str)] = &[
+            $($(($function, Method::$method, $path),)+)*
+        ];
     };
 }
 
@@ -95,23 +101,27 @@ routes! {
 /// Whether `function` serves `req`: [`find`]'s 404 or 405 if no route has the request's
 /// method and path, 404 if the route is another function's.
 pub fn serves(function: &str, req: &Request) -> Result<(), ApiError> {
-    match find(req.method(), req.uri().path())? {
-        route if route.function == function => Ok(()),
-        _ => Err(ApiError::NotFound),
-    }
+    let (owner, _, _) = ENDPOINTS[position(req.method(), req.uri().path())?];
+    if owner == function { Ok(()) } else { Err(ApiError::NotFound) }
 }
 
 /// The route for `method` and `path`: `NotFound` if no route has the path,
 /// `MethodNotAllowed` if none has it with this method.
 pub fn find(method: &Method, path: &str) -> Result<&'static Route, ApiError> {
-    let same_path: Vec<&'static Route> = ROUTES.iter().filter(|route| route.path == path).collect();
-    if same_path.is_empty() {
-        return Err(ApiError::NotFound);
+    position(method, path).map(|i| &ROUTES[i])
+}
+
+fn position(method: &Method, path: &str) -> Result<usize, ApiError> {
+    let mut allow = Vec::new();
+    for (i, (_, route_method, route_path)) in ENDPOINTS.iter().enumerate() {
+        if *route_path == path {
+            if route_method == method {
+                return Ok(i);
+            }
+            allow.push(route_method.as_str());
+        }
     }
-    let found = same_path.iter().find(|route| route.method == method).copied();
-    found.ok_or_else(|| ApiError::MethodNotAllowed {
-        allow: same_path.iter().map(|route| route.method.as_str()).collect::<Vec<_>>().join(", "),
-    })
+    if allow.is_empty() { Err(ApiError::NotFound) } else { Err(ApiError::MethodNotAllowed { allow: allow.join(", ") }) }
 }
 
 #[cfg(test)]
@@ -129,6 +139,14 @@ mod tests {
         );
         assert_eq!(find(&Method::PATCH, "/users/me").map(|r| r.function).ok(), Some("profile-update"));
         assert!(matches!(find(&Method::GET, "/nowhere"), Err(ApiError::NotFound)));
+    }
+
+    #[test]
+    fn the_endpoints_are_the_routes_in_the_same_order() {
+        assert_eq!(ENDPOINTS.len(), ROUTES.len());
+        for ((function, method, path), route) in ENDPOINTS.iter().zip(ROUTES) {
+            assert_eq!((*function, method, *path), (route.function, &route.method, route.path));
+        }
     }
 
     #[test]

@@ -53,7 +53,9 @@ fn decode_qr(data_url: &str) -> String {
     let png = base64::engine::general_purpose::STANDARD
         .decode(data_url.strip_prefix("data:image/png;base64,").expect("a PNG data URL"))
         .expect("base64");
-    let mut reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().expect("a PNG");
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+    decoder.set_transformations(png::Transformations::EXPAND); // one bit a pixel → one byte
+    let mut reader = decoder.read_info().expect("a PNG");
     let mut pixels = vec![0; reader.output_buffer_size().expect("a size")];
     let info = reader.next_frame(&mut pixels).expect("a frame");
     assert_eq!(info.color_type, png::ColorType::Grayscale);
