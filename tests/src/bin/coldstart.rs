@@ -6,7 +6,8 @@
 //! `cargo run --release -p stepauth-tests --bin coldstart -- <function> [runs] [event.json]`.
 //! The configuration is a real one (a generated signing key, a pepper); AWS calls go to
 //! `AWS_ENDPOINT_URL` if set (moto for functions that touch the table), else nowhere
-//! (`jwks` and bad-token requests make none).
+//! (`jwks` and bad-token requests make none). With `STEPAUTH_SECRET_ID` set, the key and
+//! pepper are read from that Secrets Manager secret at start instead, as on AWS.
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ async fn main() {
     let binary = binary_in("release", &function);
 
     let pem = stepauth::tokens::generate_pem().expect("a signing key");
+    let secret = std::env::var("STEPAUTH_SECRET_ID").ok();
     let env: Vec<(String, String)> = [
         ("AWS_ENDPOINT_URL", std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:9".into())),
         ("AWS_REGION", "us-east-1".into()),
@@ -36,6 +38,10 @@ async fn main() {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
+    // With STEPAUTH_SECRET_ID (a secret in the local server, e.g. from stepauth-provision),
+    // the key and pepper come from Secrets Manager at start, as on AWS.
+    .filter(|(k, _)| !(k.starts_with("STEPAUTH_SIGNING") || k.starts_with("STEPAUTH_CODE")) || secret.is_none())
+    .chain(secret.iter().map(|id| ("STEPAUTH_SECRET_ID".to_owned(), id.clone())))
     .collect();
 
     let mut times = Vec::with_capacity(runs);
