@@ -1,14 +1,16 @@
 -- wrk script for scripts/load: token refresh and a mixed flow, each with state per session.
 --
--- wrk -s scripts/load.lua URL -- MODE SESSIONS_FILE THREADS ACCESS_TOKEN
+-- wrk -s scripts/load.lua URL -- MODE SESSIONS_FILE THREADS ACCESS_TOKEN [DELAY_MS]
 --   MODE refresh: every request is POST /auth/token/refresh with a session's current refresh
 --     token; the rotated token in the answer replaces it. Each thread owns its own sessions
 --     (every THREADS-th line of the file), queued, so no token is ever sent twice at once:
 --     a reused token would (rightly) revoke its session.
---   MODE mixed: of every 20 requests, 1 password login (one Argon2id verification), 4
---     refreshes and 15 GET /users/me with ACCESS_TOKEN: a day's mix of page loads, token
---     renewals and sign-ins.
--- SESSIONS_FILE: the user's email, then one refresh token per line (scripts/local_user.py).
+--   MODE mixed: of every 20 requests, 1 password login (one Argon2id verification, the
+--     users of the file in turn), 4 refreshes and 15 GET /users/me with ACCESS_TOKEN: a
+--     day's mix of page loads, token renewals and sign-ins.
+-- SESSIONS_FILE: one session per line, "email<TAB>refresh token" (scripts/local_user.py).
+-- DELAY_MS (optional): each connection waits this long before each request, to hold a
+--   steady rate below capacity instead of as fast as it goes.
 
 local thread_count = 0
 
@@ -18,19 +20,26 @@ function setup(thread)
 end
 
 function init(args)
-  mode, threads, access = args[1], tonumber(args[3]), args[4]
-  queue, first, last = {}, 1, 0
-  local line_number = -1
+  mode, threads, access, pause = args[1], tonumber(args[3]), args[4], tonumber(args[5] or "0")
+  queue, first, last, emails, seen = {}, 1, 0, {}, {}
+  local line_number = 0
   for line in io.lines(args[2]) do
-    if line_number < 0 then
-      email = line
-    elseif line_number % threads == id then
+    local email, token = line:match("^([^\t]+)\t(.+)$")
+    if line_number % threads == id then
       last = last + 1
-      queue[last] = line
+      queue[last] = token
+    end
+    if not seen[email] then
+      seen[email] = true
+      emails[#emails + 1] = email
     end
     line_number = line_number + 1
   end
   counter = 0
+end
+
+function delay()
+  return pause
 end
 
 local function refresh()
@@ -52,7 +61,7 @@ function request()
   local slot = counter % 20
   if slot == 0 then
     return wrk.format("POST", "/auth/login", { ["content-type"] = "application/json" },
-      '{"email":"' .. email .. '","password":"Correct-Horse-7-Battery"}')
+      '{"email":"' .. emails[math.floor(counter / 20) % #emails + 1] .. '","password":"Correct-Horse-7-Battery"}')
   elseif slot <= 4 then
     return refresh()
   end

@@ -2,8 +2,9 @@
 GET /_local/outbox. Used by scripts/login-latency and scripts/load.
 
 As a command: python3 scripts/local_user.py BASE_URL prints the user's access token;
-python3 scripts/local_user.py BASE_URL SESSIONS FILE also logs the user in SESSIONS times and
-writes, to FILE, the email on the first line and one refresh token per session after it.
+python3 scripts/local_user.py BASE_URL SESSIONS FILE [USERS] also signs up USERS users
+(default 1) in all, logs them in SESSIONS times in all, and writes to FILE one line per
+session: the email, a tab, the session's refresh token.
 """
 import json
 import re
@@ -54,6 +55,9 @@ if __name__ == "__main__":
     base = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:3000"
     email, created = sign_up(base, "load")
     if len(sys.argv) > 3:
+        count, users = int(sys.argv[2]), int(sys.argv[4]) if len(sys.argv) > 4 else 1
+        emails = [email] + [sign_up(base, f"load{n}")[0] for n in range(1, users)]
+        lines = [f"{e}\t{token}" for e in emails for token in sessions(base, e, count // users)]
         with open(sys.argv[3], "w") as out:
-            out.write("\n".join([email] + sessions(base, email, int(sys.argv[2]))) + "\n")
+            out.write("\n".join(lines) + "\n")
     print(created["access_token"])

@@ -1,9 +1,12 @@
 //! Passwords: the policy (SECURITY.md item 1), Argon2id hashing off the async executor
 //! (item 2), and verification against a dummy hash for unknown users (item 4).
 
+use std::sync::OnceLock;
+
 use anyhow::Context as _;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
 
 use crate::http::Problem;
 use crate::random::{self, Random};
@@ -166,7 +169,7 @@ pub fn verify_blocking(password: &Password, phc: &str) -> anyhow::Result<bool> {
 /// Hashes `password` to a PHC string with a fresh 128-bit salt, on a blocking thread.
 pub async fn hash(password: Password, random: &dyn Random) -> anyhow::Result<String> {
     let salt = random::bytes::<16>(random);
-    tokio::task::spawn_blocking(move || hash_blocking(&password, salt)).await.context("the hashing thread stopped")?
+    on_hashing_thread(move || hash_blocking(&password, salt)).await?
 }
 
 /// Verifies `password` against a PHC string, on a blocking thread. With `None` (no such user)
@@ -174,10 +177,21 @@ pub async fn hash(password: Password, random: &dyn Random) -> anyhow::Result<Str
 pub async fn verify(password: Password, phc: Option<String>) -> anyhow::Result<bool> {
     let known = phc.is_some();
     let phc = phc.unwrap_or_else(|| DUMMY_HASH.to_owned());
-    let matches = tokio::task::spawn_blocking(move || verify_blocking(&password, &phc))
-        .await
-        .context("the hashing thread stopped")??;
+    let matches = on_hashing_thread(move || verify_blocking(&password, &phc)).await??;
     Ok(known && matches)
+}
+
+/// Runs `work` (one Argon2 computation) on a blocking thread, at most one per CPU at a time.
+/// Each is ~16 ms of pure CPU: unbounded, 30 concurrent logins would be 30 threads sharing the
+/// cores with the async workers, and every other request would wait behind them. Bounded,
+/// the hashes queue on the semaphore and the rest of the server keeps its share. (On Lambda
+/// an instance serves one request at a time, so this never waits there.)
+async fn on_hashing_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    let permits = PERMITS
+        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)));
+    let _permit = permits.acquire().await.context("the hashing semaphore closed")?;
+    tokio::task::spawn_blocking(work).await.context("the hashing thread stopped")
 }
 
 /// The Argon2id hash of a random password nobody knows, with production parameters.
