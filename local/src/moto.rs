@@ -28,21 +28,21 @@ pub struct LocalAws {
     pub secret_id: String,
 }
 
-impl LocalAws {
-    /// SDK configuration for the local server, with dummy credentials.
-    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new("local", "local", None, None, "stepauth-local"))
-            .load()
-            .await
-    }
+/// SDK configuration for a local server at `endpoint`, with dummy credentials.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("local", "local", None, None, "stepauth-local"))
+        .load()
+        .await
+}
 
+impl LocalAws {
     /// Creates whatever of the table, the SES identity and the secret does not exist yet;
     /// what exists is left as it is, so a second run keeps the users and the keys.
     pub async fn provision(&self) -> anyhow::Result<()> {
-        let aws = self.sdk_config().await;
+        let aws = sdk_config(&self.endpoint).await;
         let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
         if dynamodb.describe_table().table_name(&self.table).send().await.is_err() {
             DynamoStore::create_table(&dynamodb, &self.table).await?;

@@ -10,7 +10,6 @@ pub mod runtime_api;
 
 use std::sync::{Arc, OnceLock};
 
-use aws_sdk_dynamodb::config::Credentials;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use stepauth::App;
@@ -40,12 +39,7 @@ pub fn moto_endpoint() -> String {
 
 /// AWS SDK configuration pointing at moto, with dummy credentials.
 pub async fn moto_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(moto_endpoint())
-        .credentials_provider(Credentials::new("test", "test", None, None, "stepauth-tests"))
-        .load()
-        .await
+    stepauth_local::moto::sdk_config(&moto_endpoint()).await
 }
 
 /// A fresh table in moto: its name.
