@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used)]
-//! Integration tests: every route over HTTP against moto server (DynamoDB + SESv2), the store
-//! contract against both stores, the events/ files, and the embedded local server.
+//! Integration tests: every route over HTTP against moto server (DynamoDB, SESv2, Secrets
+//! Manager), the store contract against both stores, the events/ files, the Lambda binaries
+//! (under our own Runtime API and under `cargo lambda watch`), the layout's one source of
+//! truth, and the embedded local server.
 
 mod bad_input;
 mod cargo_lambda;
