@@ -38,6 +38,18 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// Makes `from` a verified SES identity, if it is not one yet (moto verifies at once).
+pub async fn verify_ses_identity(ses: &aws_sdk_sesv2::Client, from: &str) -> anyhow::Result<()> {
+    if ses.get_email_identity().email_identity(from).send().await.is_err() {
+        ses.create_email_identity()
+            .email_identity(from)
+            .send()
+            .await
+            .with_context(|| format!("creating the SES identity {from}"))?;
+    }
+    Ok(())
+}
+
 impl LocalAws {
     /// Creates whatever of the table, the SES identity and the secret does not exist yet;
     /// what exists is left as it is, so a second run keeps the users and the keys.
@@ -48,14 +60,7 @@ impl LocalAws {
             DynamoStore::create_table(&dynamodb, &self.table).await?;
         }
 
-        let ses = aws_sdk_sesv2::Client::new(&aws);
-        if ses.get_email_identity().email_identity(&self.from).send().await.is_err() {
-            ses.create_email_identity()
-                .email_identity(&self.from)
-                .send()
-                .await
-                .with_context(|| format!("creating the SES identity {}", self.from))?;
-        }
+        verify_ses_identity(&aws_sdk_sesv2::Client::new(&aws), &self.from).await?;
 
         let secrets = aws_sdk_secretsmanager::Client::new(&aws);
         if secrets.describe_secret().secret_id(&self.secret_id).send().await.is_err() {

@@ -73,7 +73,7 @@ pub async fn moto_local_aws() -> LocalAws {
 /// Makes [`FROM`] a verified SES identity in moto.
 pub async fn verify_ses_identity() {
     let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
-    ses.create_email_identity().email_identity(FROM).send().await.expect("verifying the SES identity in moto");
+    stepauth_local::moto::verify_ses_identity(&ses, FROM).await.expect("verifying the SES identity in moto");
 }
 
 /// Every mail moto's SES received for `to`, oldest first.

@@ -6,15 +6,37 @@ use lambda_http::{Body, Request, Response};
 use super::message;
 use crate::activity::{self, Event};
 use crate::app::App;
+use crate::clock::UnixTime;
 use crate::codes::{Code, Purpose};
 use crate::error::ApiError;
 use crate::http::{JsonBody, Origin, Problem, origin};
 use crate::mail::templates;
-use crate::store::{Issued, NewCode};
+use crate::store::{Issued, NewCode, Redeemed};
 use crate::validate::Email;
 
 /// The answer every code request gets, whatever happened behind it.
 pub const SENT: &str = "If the address can receive it, a mail is on its way. Check your email for a 6-digit code.";
+
+/// The body of every code check: `{email, code}`.
+pub fn email_and_code(req: &Request) -> Result<(Email, Code), ApiError> {
+    let mut body = JsonBody::parse(req)?;
+    let email = body.required("email", Email::parse);
+    let code = body.required("code", Code::parse);
+    body.finish((email, code))
+}
+
+/// Uses `code` against `email`'s pending code of `purpose`, compared by keyed hash: once at
+/// most, within the code's lifetime and the guess budgets (see [`Redeemed`]).
+pub async fn redeem(
+    app: &App,
+    email: &Email,
+    purpose: Purpose,
+    code: &Code,
+    now: UnixTime,
+) -> Result<Redeemed, ApiError> {
+    let hash = app.pepper.hash(purpose, email, code);
+    Ok(app.store.redeem_code(email, purpose, &hash, now, &app.config.codes).await?)
+}
 
 /// Stores a fresh code of `purpose` for `email` (within the cooldown and hourly cap, which
 /// apply to every address alike) and mails it to an account that can use it, or mails

@@ -5,11 +5,11 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use super::codes::{SENT, send_code};
+use super::codes::{SENT, email_and_code, redeem, send_code};
 use super::{UserView, message, session_response};
 use crate::activity::{self, Event};
 use crate::app::App;
-use crate::codes::{Code, Purpose};
+use crate::codes::Purpose;
 use crate::error::ApiError;
 use crate::http::{JsonBody, Origin, json, origin};
 use crate::mail::templates;
@@ -120,15 +120,11 @@ pub async fn login_code(app: &App, req: Request) -> Result<Response<Body>, ApiEr
 /// `POST /auth/login/code/verify` `{email, code}` → a session, as a password login gives.
 /// A wrong code counts toward the lockout.
 pub async fn login_code_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let mut body = JsonBody::parse(&req)?;
-    let email = body.required("email", Email::parse);
-    let code = body.required("code", Code::parse);
-    let (email, code) = body.finish((email, code))?;
+    let (email, code) = email_and_code(&req)?;
     let origin = origin(&req);
 
     let failures = begin_attempt(app, &email).await?;
-    let hash = app.pepper.hash(Purpose::Login, &email, &code);
-    let redeemed = app.store.redeem_code(&email, Purpose::Login, &hash, app.now(), &app.config.codes).await?;
+    let redeemed = redeem(app, &email, Purpose::Login, &code, app.now()).await?;
     let user = app.store.user_by_email(&email).await?;
     match (redeemed, user) {
         (Redeemed::Redeemed { .. }, Some(user)) => logged_in(app, user, &origin).await,

@@ -4,12 +4,12 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use super::codes::{SENT, send_code};
+use super::codes::{SENT, email_and_code, redeem, send_code};
 use super::login::{begin_attempt, failed_attempt};
 use super::{message, new_password, opaque_token, session_response};
 use crate::activity::{self, Event};
 use crate::app::App;
-use crate::codes::{Code, Purpose};
+use crate::codes::Purpose;
 use crate::error::ApiError;
 use crate::http::{JsonBody, json, origin};
 use crate::mail::templates;
@@ -62,14 +62,9 @@ pub async fn password_forgot(app: &App, req: Request) -> Result<Response<Body>, 
 /// `POST /auth/password/verify` `{email, code}` → 200 `{reset_token, expires_in}`: short-lived,
 /// single-purpose, single-use.
 pub async fn password_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let mut body = JsonBody::parse(&req)?;
-    let email = body.required("email", Email::parse);
-    let code = body.required("code", Code::parse);
-    let (email, code) = body.finish((email, code))?;
-
+    let (email, code) = email_and_code(&req)?;
     let now = app.now();
-    let hash = app.pepper.hash(Purpose::PasswordReset, &email, &code);
-    match app.store.redeem_code(&email, Purpose::PasswordReset, &hash, now, &app.config.codes).await? {
+    match redeem(app, &email, Purpose::PasswordReset, &code, now).await? {
         Redeemed::Redeemed { .. } => {}
         Redeemed::Rejected => return Err(ApiError::InvalidCode { remaining: None }),
         Redeemed::Exhausted { retry_after } => return Err(ApiError::TooManyRequests { retry_after }),

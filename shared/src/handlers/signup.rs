@@ -4,11 +4,11 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use super::codes::{SENT, send_code};
+use super::codes::{SENT, email_and_code, redeem, send_code};
 use super::{UserView, message, new_password, opaque_token, session_response};
 use crate::activity::{self, Event};
 use crate::app::App;
-use crate::codes::{Code, Purpose};
+use crate::codes::Purpose;
 use crate::error::ApiError;
 use crate::http::{JsonBody, json, origin};
 use crate::store::{Created, Grant, GrantKind, Redeemed, Role, User};
@@ -30,14 +30,9 @@ pub async fn signup(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 
 /// `POST /auth/signup/verify` `{email, code}` → 200 `{signup_token, expires_in}`.
 pub async fn signup_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let mut body = JsonBody::parse(&req)?;
-    let email = body.required("email", Email::parse);
-    let code = body.required("code", Code::parse);
-    let (email, code) = body.finish((email, code))?;
-
+    let (email, code) = email_and_code(&req)?;
     let now = app.now();
-    let hash = app.pepper.hash(Purpose::Signup, &email, &code);
-    match app.store.redeem_code(&email, Purpose::Signup, &hash, now, &app.config.codes).await? {
+    match redeem(app, &email, Purpose::Signup, &code, now).await? {
         Redeemed::Redeemed { context } => {
             let token = random::token::<32>(&*app.random);
             let lifetime = app.config.tokens.signup.as_secs();

@@ -23,8 +23,15 @@ async fn main() {
     let event = std::fs::read_to_string(&event_path).unwrap_or_else(|e| panic!("{event_path}: {e}"));
     let binary = binary_in("release", &function);
 
-    let pem = stepauth::tokens::generate_pem().expect("a signing key");
-    let secret = std::env::var("STEPAUTH_SECRET_ID").ok();
+    // With STEPAUTH_SECRET_ID (a secret in the local server, e.g. from stepauth-provision),
+    // the key and pepper come from Secrets Manager at start, as on AWS; else from here.
+    let secrets = match std::env::var("STEPAUTH_SECRET_ID") {
+        Ok(id) => vec![("STEPAUTH_SECRET_ID", id)],
+        Err(_) => vec![
+            ("STEPAUTH_SIGNING_KEY", stepauth::tokens::generate_pem().expect("a signing key")),
+            ("STEPAUTH_CODE_PEPPER", base64::engine::general_purpose::STANDARD.encode([7u8; 32])),
+        ],
+    };
     let env: Vec<(String, String)> = [
         ("AWS_ENDPOINT_URL", std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:9".into())),
         ("AWS_REGION", "us-east-1".into()),
@@ -32,16 +39,11 @@ async fn main() {
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
         ("STEPAUTH_TABLE", std::env::var("STEPAUTH_TABLE").unwrap_or_else(|_| "stepauth".into())),
         ("STEPAUTH_FROM_ADDRESS", "noreply@stepauth.test".into()),
-        ("STEPAUTH_SIGNING_KEY", pem),
-        ("STEPAUTH_CODE_PEPPER", base64::engine::general_purpose::STANDARD.encode([7u8; 32])),
         ("RUST_LOG", "warn".into()),
     ]
     .into_iter()
+    .chain(secrets)
     .map(|(k, v)| (k.to_owned(), v))
-    // With STEPAUTH_SECRET_ID (a secret in the local server, e.g. from stepauth-provision),
-    // the key and pepper come from Secrets Manager at start, as on AWS.
-    .filter(|(k, _)| !(k.starts_with("STEPAUTH_SIGNING") || k.starts_with("STEPAUTH_CODE")) || secret.is_none())
-    .chain(secret.iter().map(|id| ("STEPAUTH_SECRET_ID".to_owned(), id.clone())))
     .collect();
 
     let mut times = Vec::with_capacity(runs);
