@@ -263,6 +263,20 @@ async fn attempts_are_counted_before_they_are_checked(store: Arc<dyn Store>) {
     assert_eq!(allowed, 3, "fifty concurrent guesses get exactly three tries");
 }
 
+async fn a_released_attempt_takes_back_only_its_own_count(store: Arc<dyn Store>) {
+    let e = email("release");
+    store.release_attempt(&e).await.unwrap();
+    assert_eq!(store.failures(std::slice::from_ref(&e)).await.unwrap(), [0], "nothing to release");
+    for _ in 0..2 {
+        store.begin_attempt(&e, 3).await.unwrap();
+    }
+    store.release_attempt(&e).await.unwrap();
+    assert_eq!(store.failures(std::slice::from_ref(&e)).await.unwrap(), [1], "the earlier failure stays");
+    store.release_attempt(&e).await.unwrap();
+    store.release_attempt(&e).await.unwrap();
+    assert_eq!(store.failures(std::slice::from_ref(&e)).await.unwrap(), [0], "never below zero");
+}
+
 async fn passwords_change_only_from_the_current_one(store: Arc<dyn Store>) {
     let u = stored_user(&store, "setpw", T0).await;
     let history = vec![u.password_hash.clone()];
@@ -460,6 +474,7 @@ contract!(
     logins_and_token_versions_are_recorded,
     sessions_rotate_only_from_the_current_token,
     attempts_are_counted_before_they_are_checked,
+    a_released_attempt_takes_back_only_its_own_count,
     passwords_change_only_from_the_current_one,
     resets_use_their_grant_once,
     fifty_concurrent_resets_give_one_change,

@@ -126,7 +126,8 @@ fn base32_len(secret: &str) -> usize {
 
 #[tokio::test]
 async fn codes_work_once_and_only_within_one_step_of_skew() {
-    let app = TestApp::spawn().await;
+    // Three wrong codes here: more than the default lockout allows across fresh logins.
+    let app = TestApp::spawn_with(Config { max_login_failures: 10, ..Config::default() }).await;
     let user = enrolled(&app, "totp-replay").await;
     app.clock.advance(90);
     let used = code(&app, &user.email, &user.secret, 0);
@@ -252,6 +253,70 @@ async fn totp_failures_count_toward_the_lockout() {
     assert_eq!(locked.status, 423);
     let password = app.post("/auth/login", json!({"email": user.email, "password": PASSWORD})).await;
     assert_eq!(password.status, 423, "the lock covers every login path");
+}
+
+/// The attacker who knows the password starts over: a fresh password login (and MFA token)
+/// before every wrong second factor, authenticator and recovery codes in turn. The count
+/// still reaches the lock at the configured number, and the owner is told.
+#[tokio::test]
+async fn logging_in_again_buys_no_more_second_factor_guesses() {
+    let app = TestApp::spawn().await;
+    let user = enrolled(&app, "totp-relogin").await;
+    let mut answers = Vec::new();
+    for round in 0..6 {
+        let login = app.post("/auth/login", json!({"email": user.email, "password": PASSWORD})).await;
+        if login.status != 200 {
+            answers.push((login.status, "login"));
+            continue;
+        }
+        let factor = if round % 2 == 0 { ("code", "000000") } else { ("recovery_code", "aaaaa-bbbbb") };
+        let body = json!({"mfa_token": login.str("mfa_token"), factor.0: factor.1});
+        let wrong = app.post("/auth/mfa/verify", body).await;
+        answers.push((wrong.status, "verify"));
+    }
+    assert_eq!(
+        answers,
+        [(400, "verify"), (400, "verify"), (423, "verify"), (423, "login"), (423, "login"), (423, "login")]
+    );
+    let mails = app.mails_to(&user.email).await;
+    assert!(mails.iter().any(|m| m.subject.contains("locked")), "the owner gets the lock mail");
+    app.clock.advance(30);
+    let by_code = app.post("/auth/login/code/verify", json!({"email": user.email, "code": "123456"})).await;
+    assert_eq!(by_code.status, 423, "and every other way in is locked too");
+}
+
+/// The same, eight attackers at once, each logging in afresh before every wrong code: at
+/// most the configured number of wrong codes is ever checked (two answered "invalid", the
+/// third locks), and the account ends locked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_fresh_logins_buy_no_more_second_factor_guesses() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let user = enrolled(&app, "totp-relogin-race").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (app, email) = (app.clone(), user.email.clone());
+        tasks.spawn(async move {
+            let mut checked = Vec::new();
+            for _ in 0..6 {
+                let login = app.post("/auth/login", json!({"email": email, "password": PASSWORD})).await;
+                if login.status != 200 {
+                    continue;
+                }
+                let wrong =
+                    app.post("/auth/mfa/verify", json!({"mfa_token": login.str("mfa_token"), "code": "000000"}));
+                let status = wrong.await.status;
+                checked.push(status);
+                if status == 423 {
+                    break;
+                }
+            }
+            checked
+        });
+    }
+    let statuses: Vec<u16> = tasks.join_all().await.into_iter().flatten().collect();
+    assert!(statuses.iter().filter(|s| **s == 400).count() <= 2, "{statuses:?}");
+    let login = app.post("/auth/login", json!({"email": user.email, "password": PASSWORD})).await;
+    assert_eq!(login.status, 423, "{statuses:?}");
 }
 
 #[tokio::test]

@@ -52,11 +52,19 @@ pub async fn failed_attempt(
     if failures >= max { ApiError::AccountLocked } else { wrong(Some(max - failures)) }
 }
 
-/// A right first factor: the failure count cleared, then either the MFA step (when TOTP is
-/// on) or the session.
+/// A right first factor. Without a second factor this is the whole login: the failure count
+/// is cleared and a session starts. With one, only this attempt's own count is taken back:
+/// earlier failures, wrong second factors included, keep counting until a whole login
+/// succeeds, so that logging in again never buys more authenticator guesses
+/// (docs/SECURITY.md, "Lockout").
 async fn logged_in(app: &App, user: User, origin: &Origin) -> Result<Response<Body>, ApiError> {
-    app.store.clear_failures(&user.email).await?;
-    if user.mfa_enabled { mfa_challenge(app, &user).await } else { complete_login(app, user, origin).await }
+    if user.mfa_enabled {
+        app.store.release_attempt(&user.email).await?;
+        mfa_challenge(app, &user).await
+    } else {
+        app.store.clear_failures(&user.email).await?;
+        complete_login(app, user, origin).await
+    }
 }
 
 /// Instead of a session: a short-lived, single-purpose MFA token for `POST /auth/mfa/verify`.

@@ -518,6 +518,25 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn release_attempt(&self, email: &Email) -> anyhow::Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(format!("EMAIL#{email}"), "LOCKOUT")))
+            .update_expression("ADD failures :minus_one")
+            .condition_expression("failures > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(e).context("releasing a login attempt"),
+        }
+    }
+
     async fn clear_failures(&self, email: &Email) -> anyhow::Result<()> {
         self.client
             .delete_item()

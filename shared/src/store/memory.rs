@@ -188,6 +188,13 @@ impl Store for MemoryStore {
         Ok(Attempt::Allowed { failures: *failures })
     }
 
+    async fn release_attempt(&self, email: &Email) -> anyhow::Result<()> {
+        if let Some(failures) = self.lock().failures.get_mut(email.as_str()) {
+            *failures = failures.saturating_sub(1);
+        }
+        Ok(())
+    }
+
     async fn clear_failures(&self, email: &Email) -> anyhow::Result<()> {
         self.lock().failures.remove(email.as_str());
         Ok(())

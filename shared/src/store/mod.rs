@@ -426,7 +426,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// get past the limit.
     async fn begin_attempt(&self, email: &Email, max: u32) -> anyhow::Result<Attempt>;
 
-    /// Resets the email's failure count (a successful login, or an admin's unlock).
+    /// Takes back the one failure that [`Store::begin_attempt`] counted for an attempt whose
+    /// secret was right but which is not yet a whole login (a right password before the
+    /// second factor). Earlier failures stay counted (docs/SECURITY.md, "Lockout").
+    async fn release_attempt(&self, email: &Email) -> anyhow::Result<()>;
+
+    /// Resets the email's failure count (a whole login, or an admin's unlock).
     async fn clear_failures(&self, email: &Email) -> anyhow::Result<()>;
 
     /// The failures counted for each email, in order.
