@@ -111,6 +111,7 @@ fn refresh_rotation(c: &mut Criterion) {
             email,
             name: String::new(),
             user_id: None,
+            user_version: None,
             expires_at: clock.now() + 900,
         };
         app.store.put_grant(&grant).await.expect("grant");

@@ -238,3 +238,54 @@ async fn locked_accounts_cannot_reset_unless_configured() {
         );
     }
 }
+
+/// A reset token is bound to the state it was issued in: a password change, logout-all or
+/// another completed reset since then kills it.
+#[tokio::test]
+async fn reset_tokens_die_with_a_change_logout_all_or_another_reset() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("reset-bound");
+    let access = app.sign_up(&email).await.str("access_token");
+    let bearer = format!("Bearer {access}");
+
+    let before_change = reset_token(&app, &email).await;
+    app.clock.advance(60);
+    let change = json!({"current_password": PASSWORD, "password": NEW, "confirm_password": NEW});
+    let changed = app.request("POST", "/auth/password/change", change, &[("authorization", &bearer)]).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let stale = app.post("/auth/password/reset", reset_body(&before_change, "Third-Horse-9-Battery")).await;
+    assert_eq!((stale.status, stale.error()), (400, "invalid_reset_token"), "a change kills it");
+
+    app.clock.advance(60);
+    let before_logout_all = reset_token(&app, &email).await;
+    let bearer = format!("Bearer {}", changed.str("access_token"));
+    let all = app.request("POST", "/auth/logout/all", Value::Null, &[("authorization", &bearer)]).await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    let stale = app.post("/auth/password/reset", reset_body(&before_logout_all, "Third-Horse-9-Battery")).await;
+    assert_eq!(stale.error(), "invalid_reset_token", "logout-all kills it");
+
+    app.clock.advance(60);
+    let first = reset_token(&app, &email).await;
+    app.clock.advance(60);
+    let second = reset_token(&app, &email).await;
+    assert_eq!(app.post("/auth/password/reset", reset_body(&second, "Third-Horse-9-Battery")).await.status, 200);
+    let stale = app.post("/auth/password/reset", reset_body(&first, "Fourth-Horse-10-Battery")).await;
+    assert_eq!(stale.error(), "invalid_reset_token", "another reset kills it");
+}
+
+/// A reset token obtained before the account locked does not reset (or unlock) it while
+/// resets may not unlock; the account stays locked with its password unchanged.
+#[tokio::test]
+async fn a_reset_token_from_before_the_lock_does_not_unlock() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("reset-before-lock");
+    app.sign_up(&email).await;
+    let token = reset_token(&app, &email).await;
+    for _ in 0..3 {
+        app.post("/auth/login", json!({"email": email, "password": "Wrong-Password-1"})).await;
+    }
+    let reset = app.post("/auth/password/reset", reset_body(&token, NEW)).await;
+    assert_eq!((reset.status, reset.error()), (423, "account_locked"), "{}", reset.text);
+    let login = app.post("/auth/login", json!({"email": email, "password": NEW})).await;
+    assert_eq!(login.status, 423, "still locked, and the new password was never set");
+}

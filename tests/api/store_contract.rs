@@ -32,6 +32,7 @@ fn grant(token_hash: &str, email: &Email, expires_at: i64) -> Grant {
         email: email.clone(),
         name: "N".into(),
         user_id: None,
+        user_version: None,
         expires_at,
     }
 }
@@ -424,13 +425,18 @@ async fn totp_enrols_once_and_steps_work_once(store: Arc<dyn Store>) {
 
 async fn mfa_grants_allow_bounded_attempts_and_one_use(store: Arc<dyn Store>) {
     let u = stored_user(&store, "mfa-grant", T0).await;
-    let mfa = Grant { kind: GrantKind::Mfa, user_id: Some(u.id.clone()), ..grant("m1", &u.email, T0 + 300) };
+    let mfa = Grant {
+        kind: GrantKind::Mfa,
+        user_id: Some(u.id.clone()),
+        user_version: Some(7),
+        ..grant("m1", &u.email, T0 + 300)
+    };
     store.put_grant(&mfa).await.unwrap();
     assert_eq!(store.attempt_grant("m1", GrantKind::Signup, 5, T0).await.unwrap(), None, "kinds do not mix");
     for _ in 0..5 {
         assert_eq!(
-            store.attempt_grant("m1", GrantKind::Mfa, 5, T0).await.unwrap().and_then(|g| g.user_id),
-            Some(u.id.clone())
+            store.attempt_grant("m1", GrantKind::Mfa, 5, T0).await.unwrap().map(|g| (g.user_id, g.user_version)),
+            Some((Some(u.id.clone()), Some(7)))
         );
     }
     assert_eq!(store.attempt_grant("m1", GrantKind::Mfa, 5, T0).await.unwrap(), None, "attempts are bounded");

@@ -412,3 +412,59 @@ fn the_documented_code_helper_matches_rfc_6238() {
         assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), code, "t = {time}");
     }
 }
+
+/// An MFA token is bound to the state it was issued in: logout-all, a password reset or
+/// change, and the authenticator turned off (and on again) each kill a pending one.
+#[tokio::test]
+async fn pending_mfa_tokens_die_with_everything_that_ends_sessions() {
+    let app = TestApp::spawn().await;
+    let user = enrolled(&app, "totp-token-bound").await;
+    let access = user.session.str("access_token");
+    let verify = |token: String, offset: i64| {
+        let body = json!({"mfa_token": token, "code": code(&app, &user.email, &user.secret, offset)});
+        app.post("/auth/mfa/verify", body)
+    };
+
+    let pending = mfa_token(&app, &user.email).await;
+    let all = post_as(&app, "/auth/logout/all", &access, Value::Null).await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    app.clock.advance(30);
+    let answer = verify(pending, 0).await;
+    assert_eq!((answer.status, answer.error()), (401, "invalid_mfa_token"), "logout-all kills it");
+
+    let pending = mfa_token(&app, &user.email).await;
+    let other = mfa_token(&app, &user.email).await;
+    app.clock.advance(30);
+    let session = verify(other, 0).await;
+    assert_eq!(session.status, 200, "{}", session.text);
+    let change =
+        json!({"current_password": PASSWORD, "password": "Changed-Horse-8!", "confirm_password": "Changed-Horse-8!"});
+    let changed = post_as(&app, "/auth/password/change", &session.str("access_token"), change).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    app.clock.advance(30);
+    assert_eq!(verify(pending, 0).await.error(), "invalid_mfa_token", "a password change kills it");
+
+    let login = app.post("/auth/login", json!({"email": user.email, "password": "Changed-Horse-8!"})).await;
+    let pending = login.str("mfa_token");
+    app.post("/auth/password/forgot", json!({"email": user.email})).await;
+    let emailed = app.last_code(&user.email).await;
+    let reset_token =
+        app.post("/auth/password/verify", json!({"email": user.email, "code": emailed})).await.str("reset_token");
+    let new = "Reset-Horse-9-Battery";
+    let body = json!({"reset_token": reset_token, "password": new, "confirm_password": new});
+    assert_eq!(app.post("/auth/password/reset", body).await.status, 200);
+    app.clock.advance(30);
+    assert_eq!(verify(pending, 0).await.error(), "invalid_mfa_token", "a reset kills it");
+
+    let login = app.post("/auth/login", json!({"email": user.email, "password": new})).await;
+    let pending = login.str("mfa_token");
+    let other = app.post("/auth/login", json!({"email": user.email, "password": new})).await.str("mfa_token");
+    app.clock.advance(30);
+    let session = verify(other, 0).await;
+    app.clock.advance(30);
+    let off = json!({"password": new, "code": code(&app, &user.email, &user.secret, 0)});
+    let disabled = post_as(&app, "/auth/totp/disable", &session.str("access_token"), off).await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    app.clock.advance(30);
+    assert_eq!(verify(pending, 0).await.error(), "invalid_mfa_token", "turning the authenticator off kills it");
+}

@@ -77,6 +77,7 @@ async fn mfa_challenge(app: &App, user: &User) -> Result<Response<Body>, ApiErro
         email: user.email.clone(),
         name: String::new(),
         user_id: Some(user.id.clone()),
+        user_version: Some(user.token_version),
         expires_at: app.now() + lifetime as i64,
     };
     app.store.put_grant(&grant).await?;

@@ -81,6 +81,7 @@ pub async fn password_verify(app: &App, req: Request) -> Result<Response<Body>, 
         kind: GrantKind::PasswordReset,
         email,
         name: String::new(),
+        user_version: Some(user.token_version),
         user_id: Some(user.id),
         expires_at: now + lifetime as i64,
     };
@@ -98,9 +99,17 @@ pub async fn password_reset(app: &App, req: Request) -> Result<Response<Body>, A
 
     let now = app.now();
     let grant_hash = digest(&token);
-    let grant = app.store.grant(&grant_hash, GrantKind::PasswordReset, now).await?;
-    let user_id = grant.and_then(|g| g.user_id).ok_or(ApiError::InvalidResetToken)?;
-    let user = app.store.user(&user_id).await?.ok_or(ApiError::InvalidResetToken)?;
+    let grant =
+        app.store.grant(&grant_hash, GrantKind::PasswordReset, now).await?.ok_or(ApiError::InvalidResetToken)?;
+    // Bound to the state it was issued in: a password change, another reset or logout-all
+    // since kills it (docs/SECURITY.md, "Issued tokens").
+    let user = app.store.user(grant.user_id.as_deref().unwrap_or_default()).await?;
+    let user = user.filter(|u| grant.is_current_for(u)).ok_or(ApiError::InvalidResetToken)?;
+    // The setting is kept when the reset completes too: a token obtained before the lock
+    // must not open the account (docs/SECURITY.md, "Lockout").
+    if !app.config.reset_unlocks && is_locked(app, &app.store.failures(std::slice::from_ref(&user.email)).await?) {
+        return Err(ApiError::AccountLocked);
+    }
     if reused(&password, &user).await? {
         return Err(reused_error());
     }

@@ -42,6 +42,7 @@ pub async fn signup_verify(app: &App, req: Request) -> Result<Response<Body>, Ap
                 email,
                 name: context.unwrap_or_default(),
                 user_id: None,
+                user_version: None,
                 expires_at: now + lifetime as i64,
             };
             app.store.put_grant(&grant).await?;

@@ -148,8 +148,10 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
 
     let token_hash = digest(&token);
     let grant = app.store.attempt_grant(&token_hash, GrantKind::Mfa, MAX_MFA_ATTEMPTS, app.now()).await?;
-    let user_id = grant.and_then(|g| g.user_id).ok_or(ApiError::InvalidMfaToken)?;
-    let user = app.store.user(&user_id).await?.filter(|u| u.mfa_enabled).ok_or(ApiError::InvalidMfaToken)?;
+    let grant = grant.ok_or(ApiError::InvalidMfaToken)?;
+    // The token dies with everything that ends sessions (docs/SECURITY.md, "Issued tokens").
+    let user = app.store.user(grant.user_id.as_deref().unwrap_or_default()).await?;
+    let user = user.filter(|u| u.mfa_enabled && grant.is_current_for(u)).ok_or(ApiError::InvalidMfaToken)?;
     let failures = begin_attempt(app, &user.email).await?;
     if !use_factor(app, &user, &factor).await? {
         let wrong = |remaining| ApiError::InvalidAuthenticatorCode { remaining };

@@ -346,6 +346,9 @@ impl Store for DynamoStore {
         if let Some(user_id) = &grant.user_id {
             item.insert("user_id".to_owned(), s(user_id));
         }
+        if let Some(version) = grant.user_version {
+            item.insert("user_version".to_owned(), n(version));
+        }
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.context("storing a grant")?;
         Ok(())
     }
@@ -900,6 +903,7 @@ fn parse_grant(token_hash: &str, kind: GrantKind, item: &Item) -> anyhow::Result
         email: Email::from_stored(get_s(item, "email")?),
         name: get_s(item, "name")?,
         user_id: opt_s(item, "user_id"),
+        user_version: item.contains_key("user_version").then(|| get_n(item, "user_version")).transpose()?,
         expires_at: get_n(item, "expires_at")?,
     })
 }

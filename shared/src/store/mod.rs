@@ -316,10 +316,20 @@ pub struct Grant {
     pub email: Email,
     /// The name given at sign-up (empty for other kinds).
     pub name: String,
-    /// The user a reset grant is for.
+    /// The user a reset or MFA grant is for.
     pub user_id: Option<String>,
+    /// That user's token version when the grant was issued: the grant dies when it moves on
+    /// (logout-all, a password reset or change, the authenticator turned on or off).
+    pub user_version: Option<u64>,
     /// When the grant stops working.
     pub expires_at: UnixTime,
+}
+
+impl Grant {
+    /// Whether the grant was issued to `user` in the state the user is still in.
+    pub fn is_current_for(&self, user: &User) -> bool {
+        self.user_id.as_deref() == Some(user.id.as_str()) && self.user_version == Some(user.token_version)
+    }
 }
 
 /// The answer to [`Store::create_user`].
