@@ -127,14 +127,21 @@ pub async fn refresh(app: &App, presented: &str) -> Result<Tokens, ApiError> {
     }
 }
 
-/// Ends the session a refresh token belongs to, if any: whose session it was.
+/// Ends the session a refresh token belongs to, if the token is its current one: whose
+/// session it was. The id alone (also every access token's `sid`) ends nothing
+/// (docs/SECURITY.md, "Sessions").
 pub async fn end(app: &App, presented: &str) -> Result<Option<String>, ApiError> {
-    let Some((id, _)) = parse_refresh(presented) else {
+    let Some((id, secret)) = parse_refresh(presented) else {
         return Ok(None);
     };
-    let session = app.store.session(id, app.now()).await?;
+    let Some(session) = app.store.session(id, app.now()).await? else {
+        return Ok(None);
+    };
+    if verify_slices_are_equal(digest(secret).as_bytes(), session.token_hash.as_bytes()).is_err() {
+        return Ok(None);
+    }
     app.store.delete_session(id).await?;
-    Ok(session.map(|s| s.user_id))
+    Ok(Some(session.user_id))
 }
 
 /// The access token of a request: `Authorization: Bearer` first, then the cookie.

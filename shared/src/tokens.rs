@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 
+/// The `typ` header of an access token (RFC 9068); verification refuses any other.
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
 /// What a JWT may be used for; a token of one use is refused as any other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,7 +90,7 @@ impl Keys {
         // RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order.
         let thumbprint = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
         let kid = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, thumbprint.as_bytes()));
-        let header = serde_json::json!({"alg": "RS256", "typ": "at+jwt", "kid": kid});
+        let header = serde_json::json!({"alg": "RS256", "typ": ACCESS_TOKEN_TYPE, "kid": kid});
         let jwks = serde_json::json!({"keys": [{
             "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e,
         }]});
@@ -132,7 +135,12 @@ impl Keys {
             || header.x5u.is_some()
             || header.x5c.is_some()
             || header.crit.is_some();
-        if header.alg != Algorithm::RS256 || refers_elsewhere {
+        // RFC 8725 §3.11: only a token typed as an access token (RFC 9068) is one.
+        let access_typed = header.typ.as_deref().is_some_and(|typ| {
+            let typ = typ.to_ascii_lowercase();
+            typ.strip_prefix("application/").unwrap_or(&typ) == ACCESS_TOKEN_TYPE
+        });
+        if header.alg != Algorithm::RS256 || refers_elsewhere || !access_typed {
             return None;
         }
         let key = self.verifying.get(header.kid.as_deref()?)?;

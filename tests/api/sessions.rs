@@ -146,6 +146,29 @@ async fn logout_with_only_an_access_token_ends_that_session() {
     assert_eq!(idempotent.status, 200);
 }
 
+/// The session id is no secret (it is every access token's `sid`): logout with the id and any
+/// other secret, a forged one or one already rotated, ends nothing; the current one does.
+#[tokio::test]
+async fn logout_needs_the_current_refresh_secret_not_just_the_session_id() {
+    let app = TestApp::spawn().await;
+    let created = app.sign_up(&unique_email("logout-forged")).await;
+    let refresh = created.str("refresh_token");
+    let (id, _) = refresh.split_once('.').expect("id.secret");
+    let forged = format!("{id}.{}", "A".repeat(43));
+    let out = app.post("/auth/logout", json!({"refresh_token": forged})).await;
+    assert_eq!(out.status, 200, "logout stays idempotent and says nothing");
+    let rotated = app.post("/auth/token/refresh", json!({"refresh_token": refresh})).await;
+    assert_eq!(rotated.status, 200, "the session lives on: {}", rotated.text);
+    let out = app.post("/auth/logout", json!({"refresh_token": refresh})).await;
+    assert_eq!(out.status, 200);
+    let current = rotated.str("refresh_token");
+    let still = app.post("/auth/token/refresh", json!({"refresh_token": current})).await;
+    assert_eq!(still.status, 200, "a spent secret ends nothing either: {}", still.text);
+    app.post("/auth/logout", json!({"refresh_token": still.str("refresh_token")})).await;
+    let ended = app.post("/auth/token/refresh", json!({"refresh_token": still.str("refresh_token")})).await;
+    assert_eq!(ended.status, 401, "the current secret ends it");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_refreshes_of_one_token_give_at_most_one_success() {
     let app = std::sync::Arc::new(TestApp::spawn().await);

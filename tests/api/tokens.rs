@@ -35,7 +35,14 @@ async fn forged_tokens_are_refused() {
     let with_header = |header: Header, claims: &Value| jsonwebtoken::encode(&header, claims, &rsa).expect("encode");
     let mut rs256 = Header::new(Algorithm::RS256);
     rs256.kid = Some(kid.clone());
+    rs256.typ = Some("at+jwt".into());
     assert_eq!(app.get_as("/users/me", &with_header(rs256.clone(), &payload)).await.status, 200, "control");
+    // RFC 8725 §3.11: an access token says so in its header (RFC 9068's at+jwt).
+    for typ in [Some("JWT"), Some("id_token+jwt"), None] {
+        let mut other = rs256.clone();
+        other.typ = typ.map(str::to_owned);
+        assert_refused(&app, &with_header(other, &payload), &format!("typ {typ:?}")).await;
+    }
 
     let none = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT", "kid": kid})), b64(&payload));
     assert_refused(&app, &none, "alg none").await;
