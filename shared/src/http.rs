@@ -284,6 +284,10 @@ pub fn origin(req: &Request) -> Origin {
     }
 }
 
+/// `Strict-Transport-Security`, on every answer (page, assets, JSON, errors): two years,
+/// subdomains included (docs/SECURITY.md, "Transport").
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=63072000; includeSubDomains";
+
 /// A JSON response that no cache may keep.
 pub fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
     // Serialising plain data structures cannot fail; an empty object is the safe fallback.
@@ -298,6 +302,7 @@ pub fn raw_json(status: StatusCode, text: String) -> Response<Body> {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
     response
 }
 

@@ -128,3 +128,22 @@ async fn wrong_methods_and_unknown_paths_answer_json() {
         assert_eq!((answer.status, answer.error()), (404, "not_found"), "{path}");
     }
 }
+
+/// Every answer tells the browser to use HTTPS only: the page, its assets, JSON successes,
+/// errors of every kind and unknown routes (docs/SECURITY.md, "Transport").
+#[tokio::test]
+async fn every_answer_carries_strict_transport_security() {
+    let app = TestApp::spawn().await;
+    let created = app.sign_up(&unique_email("hsts")).await;
+    let mut answers = vec![("sign-up", created)];
+    for path in ["/", "/app.js", "/app.css", "/.well-known/jwks.json", "/nowhere"] {
+        answers.push((path, app.request("GET", path, Value::Null, &[]).await));
+    }
+    answers.push(("wrong method", app.request("DELETE", "/auth/login", Value::Null, &[]).await));
+    answers.push(("bad JSON", app.raw("POST", "/auth/login", "application/json", b"{".to_vec()).await));
+    answers.push(("no token", app.request("GET", "/users/me", Value::Null, &[]).await));
+    for (what, answer) in answers {
+        let hsts = answer.headers.get("strict-transport-security").map(|v| v.to_str().expect("ascii").to_owned());
+        assert_eq!(hsts.as_deref(), Some("max-age=63072000; includeSubDomains"), "{what}");
+    }
+}

@@ -6,6 +6,7 @@ use lambda_http::{Body, Request, Response};
 
 use crate::app::App;
 use crate::error::ApiError;
+use crate::http::STRICT_TRANSPORT_SECURITY;
 
 /// Every asset: path, content type, content.
 const ASSETS: [(&str, &str, &str); 3] = [
@@ -39,5 +40,6 @@ pub fn serve(req: &Request) -> Result<Response<Body>, ApiError> {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
     Ok(response)
 }
