@@ -62,7 +62,9 @@ impl std::fmt::Display for Email {
 /// The longest display name, in code points.
 pub const MAX_NAME_CHARS: usize = 100;
 
-/// A display name, trimmed; any script, but no control or text-direction override characters.
+/// A display name, trimmed; any script, but no control characters (Cc), no format characters
+/// (Cf: direction marks and overrides, zero-width characters, tags, the byte-order mark) and
+/// no line or paragraph separators (docs/SECURITY.md, "Input").
 pub fn name(text: &str) -> Result<String, Problem> {
     let name = text.trim();
     if name.is_empty() {
@@ -72,12 +74,11 @@ pub fn name(text: &str) -> Result<String, Problem> {
         return Err("must be at most 100 characters long".into());
     }
     let forbidden = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
-            || matches!(c, '\u{FFF9}'..='\u{FFFB}' | '\u{FEFF}')
+        use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory as _};
+        matches!(c.general_category(), G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator)
     };
     if name.chars().any(forbidden) {
-        return Err("must not contain control or text-direction characters".into());
+        return Err("must not contain control, format or text-direction characters".into());
     }
     Ok(name.to_owned())
 }
@@ -125,6 +126,9 @@ mod tests {
         assert!(name("   ").is_err());
         assert!(name("evil\u{202E}gnp.exe").is_err());
         assert!(name("line\nbreak").is_err());
+        for format in ['\u{061C}', '\u{200B}', '\u{200D}', '\u{2028}', '\u{2029}', '\u{E0041}', '\u{110BD}'] {
+            assert!(name(&format!("Ann{format}Lee")).is_err(), "{format:?}");
+        }
         assert!(name(&"x".repeat(101)).is_err());
         assert!(name(&"é".repeat(100)).is_ok());
     }

@@ -313,3 +313,31 @@ async fn weak_passwords_name_every_failed_rule() {
         .await;
     assert_eq!(fine.status, 201, "a rejected password does not use up the token");
 }
+
+/// Anyone can start a sign-up for any address, so the code mail carries nothing the
+/// requester wrote: a "name" that reads like a message from support never reaches the
+/// stranger's inbox, by the first send or by a resend. The name is still the account's once
+/// the address is proved.
+#[tokio::test]
+async fn the_sign_up_mail_carries_no_text_the_requester_chose() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("phish");
+    let name = "Support: your account is suspended, verify at https://evil.example";
+    let started = app.post("/auth/signup", json!({"name": name, "email": email})).await;
+    assert_eq!(started.status, 202, "{}", started.text);
+    app.clock.advance(60);
+    let resent = app.post("/auth/code/resend", json!({"email": email, "purpose": "signup"})).await;
+    assert_eq!(resent.status, 202, "{}", resent.text);
+    let mails = app.mails_to(&email).await;
+    assert_eq!(mails.len(), 2);
+    for mail in &mails {
+        assert!(!mail.body.contains("evil.example") && !mail.body.contains("Support"), "{}", mail.body);
+        assert!(!mail.subject.contains("evil.example"), "{}", mail.subject);
+    }
+    let code = app.last_code(&email).await;
+    let verified = app.post("/auth/signup/verify", json!({"email": email, "code": code})).await;
+    let body =
+        json!({"signup_token": verified.str("signup_token"), "password": PASSWORD, "confirm_password": PASSWORD});
+    let created = app.post("/auth/signup/complete", body).await;
+    assert_eq!((created.status, created.body["user"]["name"].as_str()), (201, Some(name)));
+}

@@ -49,7 +49,7 @@ pub async fn send_code(
     origin: &Origin,
 ) -> Result<(), ApiError> {
     let code = Code::generate(&*app.random);
-    let stored = NewCode { hash: app.pepper.hash(purpose, email, &code), context: name.clone() };
+    let stored = NewCode { hash: app.pepper.hash(purpose, email, &code), context: name };
     if let Issued::Throttled { retry_after } =
         app.store.issue_code(email, purpose, stored, app.now(), &app.config.codes).await?
     {
@@ -61,7 +61,7 @@ pub async fn send_code(
     let user = app.store.user_by_email(email).await?;
     let mail = match (purpose, user) {
         (Purpose::Signup, Some(user)) => templates::already_registered(product, to, &user.name),
-        (Purpose::Signup, None) => templates::signup_code(product, to, name.as_deref(), &code, minutes),
+        (Purpose::Signup, None) => templates::signup_code(product, to, &code, minutes),
         (Purpose::Login, Some(user)) => {
             activity::record(app, &user.id, Event::CodeSent, origin).await;
             templates::login_code(product, to, Some(&user.name), &code, minutes)

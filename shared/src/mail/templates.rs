@@ -73,9 +73,11 @@ fn code_mail(product: &str, to: &str, name: Option<&str>, code: &Code, minutes: 
     )
 }
 
-/// The code that proves an email address at sign-up.
-pub fn signup_code(product: &str, to: &str, name: Option<&str>, code: &Code, minutes: u64) -> Mail {
-    code_mail(product, to, name, code, minutes, "sign-up", "If you did not ask to sign up, ignore this mail.")
+/// The code that proves an email address at sign-up. The address has proved nothing yet, so
+/// the mail carries no text the requester chose, not even the name they gave: anyone can
+/// start a sign-up for any address (docs/SECURITY.md, "Mail").
+pub fn signup_code(product: &str, to: &str, code: &Code, minutes: u64) -> Mail {
+    code_mail(product, to, None, code, minutes, "sign-up", "If you did not ask to sign up, ignore this mail.")
 }
 
 /// The code that logs in without a password.
@@ -207,7 +209,7 @@ mod tests {
 
     fn all_mails(code: &Code) -> Vec<Mail> {
         vec![
-            signup_code("stepauth", "a@example.com", Some("Ann"), code, 10),
+            signup_code("stepauth", "a@example.com", code, 10),
             login_code("stepauth", "a@example.com", Some("Ann"), code, 10),
             reset_code("stepauth", "a@example.com", None, code, 10),
             already_registered("stepauth", "a@example.com", "Ann"),
@@ -247,7 +249,7 @@ mod tests {
     #[test]
     fn names_are_escaped_in_html() {
         let code = Code::parse("123456").expect("code");
-        let mail = signup_code("stepauth", "a@example.com", Some("<script>x</script>"), &code, 10);
+        let mail = login_code("stepauth", "a@example.com", Some("<script>x</script>"), &code, 10);
         assert!(!mail.html.contains("<script>"));
         assert!(mail.html.contains("&lt;script&gt;"));
     }
