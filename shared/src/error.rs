@@ -91,6 +91,10 @@ pub enum ApiError {
     /// The caller may not do this.
     #[error("You are not allowed to do this.")]
     Forbidden,
+    /// A cookie-authenticated state change came from another site (`Origin` or
+    /// `Sec-Fetch-Site`): refused, whatever it asked for.
+    #[error("This request came from another site. Use the page this service serves, or a bearer token.")]
+    CrossSiteRequest,
     /// No account has this email (said only to admins).
     #[error("No user has this email.")]
     UserNotFound,
@@ -130,7 +134,7 @@ impl ApiError {
             | Self::InvalidCredentials { .. }
             | Self::InvalidMfaToken => StatusCode::UNAUTHORIZED,
             Self::AccountLocked => StatusCode::LOCKED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::CrossSiteRequest => StatusCode::FORBIDDEN,
             Self::EmailTaken
             | Self::Conflict
             | Self::MfaAlreadyEnabled
@@ -159,6 +163,7 @@ impl ApiError {
             Self::MfaSetupRequired => "mfa_setup_required",
             Self::MfaNotEnabled => "mfa_not_enabled",
             Self::Forbidden => "forbidden",
+            Self::CrossSiteRequest => "cross_site_request",
             Self::UserNotFound => "user_not_found",
             Self::Conflict => "conflict",
             Self::AuthenticationRequired => "authentication_required",

@@ -54,6 +54,11 @@ impl JsonBody {
             return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
         }
         if bytes.iter().all(u8::is_ascii_whitespace) {
+            // A body-less POST typed as a form or as text is what a cross-site HTML form
+            // sends: never an API call (docs/SECURITY.md, "Cross-site requests").
+            if is_form_or_text(req) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
             return Ok(None);
         }
         if !is_json(req) {
@@ -167,6 +172,36 @@ impl<T> Complete for Optional<T> {
     type Output = Option<T>;
     fn complete(self) -> Option<Self::Output> {
         Some(self.0)
+    }
+}
+
+/// Whether the content type is one an HTML form (or `fetch` without CORS) can send across
+/// sites: `application/x-www-form-urlencoded`, `multipart/form-data` or `text/*`.
+fn is_form_or_text(req: &Request) -> bool {
+    let media = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next());
+    media.is_some_and(|media| {
+        let media = media.trim().to_ascii_lowercase();
+        media == "application/x-www-form-urlencoded" || media == "multipart/form-data" || media.starts_with("text/")
+    })
+}
+
+/// Whether the request says it came from another site: `Sec-Fetch-Site` other than
+/// `same-origin` or `none` (typed by the user), or an `Origin` whose host is not this one
+/// (`null` included). A request with neither header (curl, a server) is not cross-site.
+pub fn is_cross_site(req: &Request) -> bool {
+    let header = |name: header::HeaderName| req.headers().get(name).map(|v| v.to_str().unwrap_or("?").trim());
+    if let Some(site) = header(header::HeaderName::from_static("sec-fetch-site")) {
+        if !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none")) {
+            return true;
+        }
+    }
+    match header(header::ORIGIN) {
+        None => false,
+        Some(origin) => {
+            let host = origin.split_once("://").map(|(_, rest)| rest);
+            let here = header(header::HOST);
+            !matches!((host, here), (Some(host), Some(here)) if host.eq_ignore_ascii_case(here))
+        }
     }
 }
 

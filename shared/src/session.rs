@@ -6,12 +6,13 @@
 //! the user's token version (logout-all).
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
+use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::{bearer, cookie, set_cookies};
+use crate::http::{bearer, cookie, is_cross_site, set_cookies};
 use crate::random;
 use crate::store::{Rotated, Session, User};
 use crate::tokens::{Claims, TokenUse, digest};
@@ -149,9 +150,21 @@ pub fn presented_access_token(req: &Request) -> Option<&str> {
     bearer(req).or_else(|| cookie(req, ACCESS_COOKIE))
 }
 
+/// A session cookie (access or refresh) may only authorise a state change that the page of
+/// this origin sent: a browser attaches cookies to cross-site requests too (SameSite is the
+/// first barrier, this the second; docs/SECURITY.md, "Cross-site requests"). Bearer tokens,
+/// which no other site can attach, are not checked.
+pub fn check_cookie_request(req: &Request) -> Result<(), ApiError> {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && is_cross_site(req) { Err(ApiError::CrossSiteRequest) } else { Ok(()) }
+}
+
 /// The request's caller: a valid access token whose session is live and whose user's token
 /// version it carries. Every failure is the same `InvalidToken`.
 pub async fn authenticate(app: &App, req: &Request) -> Result<Caller, ApiError> {
+    if bearer(req).is_none() && cookie(req, ACCESS_COOKIE).is_some() {
+        check_cookie_request(req)?;
+    }
     let token = presented_access_token(req).ok_or(ApiError::AuthenticationRequired)?;
     let now = app.now();
     let claims = app.keys.verify(token, TokenUse::Access, now).ok_or(ApiError::InvalidToken)?;

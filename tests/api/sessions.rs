@@ -169,6 +169,56 @@ async fn logout_needs_the_current_refresh_secret_not_just_the_session_id() {
     assert_eq!(ended.status, 401, "the current secret ends it");
 }
 
+/// A browser sends the session cookies with cross-site requests too (SameSite is the first
+/// barrier): a cookie-authenticated state change whose `Origin` or `Sec-Fetch-Site` names
+/// another site is refused and changes nothing, on every route that takes a cookie; reads,
+/// same-origin requests and bearer clients go through. A body-less POST typed as a form or
+/// as text is refused whatever authenticates it.
+#[tokio::test]
+async fn cross_site_cookie_requests_change_nothing() {
+    let app = TestApp::spawn().await;
+    let created = app.sign_up(&unique_email("csrf")).await;
+    let access = format!("__Host-stepauth_access={}", created.str("access_token"));
+    let refresh = format!("__Secure-stepauth_refresh={}", created.str("refresh_token"));
+    let evil = ("origin", "https://evil.example");
+    let refused = [
+        ("/auth/logout/all", &access, evil),
+        ("/auth/totp/setup", &access, evil),
+        ("/auth/totp/setup", &access, ("origin", "null")),
+        ("/auth/totp/setup", &access, ("sec-fetch-site", "cross-site")),
+        ("/auth/totp/setup", &access, ("sec-fetch-site", "same-site")),
+        ("/auth/logout", &access, evil),
+        ("/auth/logout", &refresh, evil),
+        ("/auth/token/refresh", &refresh, evil),
+        ("/auth/token/refresh", &refresh, ("sec-fetch-site", "cross-site")),
+    ];
+    for (path, cookie, header) in refused {
+        let answer = app.request("POST", path, Value::Null, &[("cookie", cookie), header]).await;
+        assert_eq!((answer.status, answer.error()), (403, "cross_site_request"), "{path} {header:?}");
+    }
+    let me = app.request("GET", "/users/me", Value::Null, &[("cookie", &access), evil]).await;
+    assert_eq!(me.status, 200, "the session lives on, and reads are not state changes: {}", me.text);
+    let profile = app.request("PATCH", "/users/me", json!({"name": "Mallory"}), &[("cookie", &access), evil]).await;
+    assert_eq!(profile.error(), "cross_site_request", "a JSON body does not make it same-site");
+
+    let here = app.address.clone();
+    let same = [("origin", here.as_str()), ("sec-fetch-site", "same-origin")];
+    let setup = app.request("POST", "/auth/totp/setup", Value::Null, &[("cookie", &access), same[0], same[1]]).await;
+    assert_eq!(setup.status, 200, "the page of this origin: {}", setup.text);
+    let bearer = format!("Bearer {}", created.str("access_token"));
+    let setup = app.request("POST", "/auth/totp/setup", Value::Null, &[("authorization", &bearer), evil]).await;
+    assert_eq!(setup.status, 200, "bearer clients are not checked: {}", setup.text);
+    let rotated = app.request("POST", "/auth/token/refresh", Value::Null, &[("cookie", &refresh), same[0]]).await;
+    assert_eq!(rotated.status, 200, "the refresh cookie was never spent: {}", rotated.text);
+
+    let token = rotated.str("access_token");
+    for content_type in ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain"] {
+        let answer = app.raw_as("POST", "/auth/logout/all", content_type, Vec::new(), Some(&token)).await;
+        assert_eq!((answer.status, answer.error()), (415, "unsupported_media_type"), "{content_type}");
+    }
+    assert_eq!(app.get_as("/users/me", &token).await.status, 200, "still signed in");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_refreshes_of_one_token_give_at_most_one_success() {
     let app = std::sync::Arc::new(TestApp::spawn().await);

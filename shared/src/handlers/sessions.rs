@@ -7,8 +7,8 @@ use super::{message, opaque_token, session_response};
 use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::{JsonBody, Optional, cookie, no_fields, origin};
-use crate::session::{self, REFRESH_COOKIE, clear_session_cookies, presented_access_token};
+use crate::http::{JsonBody, Optional, bearer, cookie, no_fields, origin};
+use crate::session::{self, ACCESS_COOKIE, REFRESH_COOKIE, clear_session_cookies, presented_access_token};
 use crate::tokens::TokenUse;
 
 /// The refresh token from the body's `refresh_token`, else from the cookie.
@@ -20,7 +20,13 @@ fn presented_refresh_token(req: &Request) -> Result<Option<String>, ApiError> {
         }
         None => None,
     };
-    Ok(from_body.or_else(|| cookie(req, REFRESH_COOKIE).map(str::to_owned)))
+    match from_body {
+        Some(token) => Ok(Some(token)),
+        None => match cookie(req, REFRESH_COOKIE) {
+            Some(token) => session::check_cookie_request(req).map(|()| Some(token.to_owned())),
+            None => Ok(None),
+        },
+    }
 }
 
 /// `POST /auth/token/refresh` (refresh token in the cookie or the body) → 200 with rotated
@@ -44,6 +50,9 @@ pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let mut user_id = None;
     if let Some(refresh) = presented_refresh_token(&req)? {
         user_id = session::end(app, &refresh).await?;
+    }
+    if bearer(&req).is_none() && cookie(&req, ACCESS_COOKIE).is_some() {
+        session::check_cookie_request(&req)?;
     }
     let access = presented_access_token(&req).and_then(|t| app.keys.verify(t, TokenUse::Access, app.now()));
     if let Some(claims) = access {
