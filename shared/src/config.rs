@@ -80,6 +80,9 @@ pub struct Config {
     pub tokens: TokenLifetimes,
     /// Failed logins (password or emailed code) per email before the account locks.
     pub max_login_failures: u32,
+    /// How long failures below the lock are remembered after the last one; a reached lock
+    /// stays until an admin unlocks it.
+    pub failure_window: Duration,
     /// Whether a password reset works for a locked account (and unlocks it). Off by default:
     /// a lock means someone hammered the account, and the product's rule is that an admin
     /// looks before it opens again ("Account locked. Contact admin.").
@@ -101,6 +104,7 @@ impl Default for Config {
             codes: CodeLimits::default(),
             tokens: TokenLifetimes::default(),
             max_login_failures: 3,
+            failure_window: Duration::from_secs(24 * 60 * 60),
             reset_unlocks: false,
             admin_emails: Vec::new(),
             activity_retention: Duration::from_secs(90 * 24 * 60 * 60),
@@ -132,6 +136,7 @@ impl Config {
         t.signup = seconds("STEPAUTH_SIGNUP_TOKEN_TTL_SECONDS", t.signup)?;
         t.reset = seconds("STEPAUTH_RESET_TOKEN_TTL_SECONDS", t.reset)?;
         config.max_login_failures = number("STEPAUTH_MAX_LOGIN_FAILURES", config.max_login_failures)?;
+        config.failure_window = seconds("STEPAUTH_FAILURE_WINDOW_SECONDS", config.failure_window)?;
         if let Some(v) = var("STEPAUTH_RESET_UNLOCKS") {
             config.reset_unlocks = match v.trim() {
                 "true" | "1" | "yes" => true,
@@ -164,6 +169,9 @@ impl Config {
         }
         if self.codes.max_attempts == 0 || self.codes.max_sends_per_window == 0 || self.max_login_failures == 0 {
             bail!("code limits must be positive");
+        }
+        if self.failure_window.is_zero() {
+            bail!("STEPAUTH_FAILURE_WINDOW_SECONDS must be positive");
         }
         Ok(())
     }

@@ -190,10 +190,10 @@ fn is_form_or_text(req: &Request) -> bool {
 /// (`null` included). A request with neither header (curl, a server) is not cross-site.
 pub fn is_cross_site(req: &Request) -> bool {
     let header = |name: header::HeaderName| req.headers().get(name).map(|v| v.to_str().unwrap_or("?").trim());
-    if let Some(site) = header(header::HeaderName::from_static("sec-fetch-site")) {
-        if !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none")) {
-            return true;
-        }
+    if let Some(site) = header(header::HeaderName::from_static("sec-fetch-site"))
+        && !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"))
+    {
+        return true;
     }
     match header(header::ORIGIN) {
         None => false,

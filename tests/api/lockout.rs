@@ -189,3 +189,58 @@ async fn admins_page_through_users_newest_first() {
         assert_eq!((answer.status, answer.error()), (400, "validation_failed"), "{bad}");
     }
 }
+
+/// Failures below the lock are forgotten a window (24 hours by default) after the last one:
+/// two old failures and one typo a day later do not lock. A reached lock stays.
+#[tokio::test]
+async fn failures_below_the_lock_decay_but_a_lock_stays() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("decay");
+    app.sign_up(&email).await;
+    let wrong = || app.post("/auth/login", json!({"email": email, "password": "Wrong-Password-1"}));
+    for _ in 0..2 {
+        wrong().await;
+    }
+    app.clock.advance(24 * 60 * 60 - 1);
+    let address = stepauth::validate::Email::parse(&email).expect("an email");
+    let counted = app.app.store.failures(std::slice::from_ref(&address), app.app.now()).await.expect("failures");
+    assert_eq!(counted, [2], "within the window the count holds");
+    app.clock.advance(1);
+    let typo = wrong().await;
+    assert_eq!((typo.status, typo.body["attempts_remaining"].as_u64()), (401, Some(2)), "{}", typo.text);
+    wrong().await;
+    assert_eq!(wrong().await.status, 423);
+    app.clock.advance(30 * 24 * 60 * 60);
+    assert_eq!(
+        app.post("/auth/login", json!({"email": email, "password": PASSWORD})).await.status,
+        423,
+        "locked until an admin unlocks"
+    );
+}
+
+/// Concurrent logins of one account: ten right ones all get a session (none is told the
+/// account is locked), and fifty wrong ones get exactly the configured number of checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_right_logins_all_succeed_and_wrong_ones_get_exactly_the_limit() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let email = unique_email("concurrent-right");
+    app.sign_up(&email).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (app, email) = (app.clone(), email.clone());
+        tasks.spawn(async move { app.post("/auth/login", json!({"email": email, "password": PASSWORD})).await.status });
+    }
+    let statuses = tasks.join_all().await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let (app, email) = (app.clone(), email.clone());
+        tasks.spawn(async move {
+            app.post("/auth/login", json!({"email": email, "password": "Wrong-Password-1"})).await.status
+        });
+    }
+    let statuses = tasks.join_all().await;
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 2, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 423).count(), 48, "{statuses:?}");
+}

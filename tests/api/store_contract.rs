@@ -241,41 +241,104 @@ async fn stored_user(store: &Arc<dyn Store>, label: &str, created_at: i64) -> Us
     u
 }
 
-async fn attempts_are_counted_before_they_are_checked(store: Arc<dyn Store>) {
+const DAY: i64 = 86_400;
+
+/// A whole attempt that fails: a slot, then the failure. The failures now counted.
+async fn fail_once(store: &Arc<dyn Store>, e: &Email, now: i64) -> u32 {
+    assert_eq!(store.begin_attempt(e, 3, now).await.unwrap(), Attempt::Allowed);
+    store.record_failure(e, 3, DAY, now).await.unwrap()
+}
+
+async fn attempts_take_slots_before_they_are_checked(store: Arc<dyn Store>) {
     let e = email("lockout");
-    assert_eq!(store.begin_attempt(&e, 3).await.unwrap(), Attempt::Allowed { failures: 1 });
+    assert_eq!(fail_once(&store, &e, T0).await, 1);
     store.clear_failures(&e).await.unwrap();
     for n in 1..=3 {
-        assert_eq!(store.begin_attempt(&e, 3).await.unwrap(), Attempt::Allowed { failures: n });
+        assert_eq!(fail_once(&store, &e, T0).await, n);
     }
-    assert_eq!(store.begin_attempt(&e, 3).await.unwrap(), Attempt::Locked);
-    assert_eq!(store.failures(&[e.clone(), email("clean")]).await.unwrap(), [3, 0]);
+    assert_eq!(store.begin_attempt(&e, 3, T0).await.unwrap(), Attempt::Locked);
+    assert_eq!(store.begin_attempt(&e, 3, T0 + 100 * DAY).await.unwrap(), Attempt::Locked, "a lock stays");
+    assert_eq!(store.failures(&[e.clone(), email("clean")], T0 + 100 * DAY).await.unwrap(), [3, 0]);
     store.clear_failures(&e).await.unwrap();
-    assert_eq!(store.failures(std::slice::from_ref(&e)).await.unwrap(), [0]);
+    assert_eq!(store.failures(std::slice::from_ref(&e), T0).await.unwrap(), [0]);
 
+    let busy = email("lockout-busy");
+    for _ in 0..3 {
+        assert_eq!(store.begin_attempt(&busy, 3, T0).await.unwrap(), Attempt::Allowed);
+    }
+    assert_eq!(store.begin_attempt(&busy, 3, T0).await.unwrap(), Attempt::Busy { retry_after: 60 }, "not locked");
+    store.release_attempt(&busy).await.unwrap();
+    assert_eq!(store.begin_attempt(&busy, 3, T0 + 1).await.unwrap(), Attempt::Allowed, "a slot came back");
+    assert!(matches!(store.begin_attempt(&busy, 3, T0 + 60).await.unwrap(), Attempt::Busy { .. }));
+    assert_eq!(store.begin_attempt(&busy, 3, T0 + 61).await.unwrap(), Attempt::Allowed, "stale slots come back");
+    assert_eq!(store.failures(std::slice::from_ref(&busy), T0 + 61).await.unwrap(), [0], "no failure counted");
+}
+
+async fn fifty_concurrent_guesses_get_exactly_the_limit(store: Arc<dyn Store>) {
     let racing = email("lockout-race");
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let (store, racing) = (store.clone(), racing.clone());
-        tasks.spawn(async move { store.begin_attempt(&racing, 3).await.unwrap() });
+        tasks.spawn(async move {
+            let attempt = store.begin_attempt(&racing, 3, T0).await.unwrap();
+            if attempt == Attempt::Allowed {
+                store.record_failure(&racing, 3, DAY, T0).await.unwrap();
+            }
+            attempt
+        });
     }
     let answers = tasks.join_all().await;
-    let allowed = answers.iter().filter(|a| matches!(a, Attempt::Allowed { .. })).count();
-    assert_eq!(allowed, 3, "fifty concurrent guesses get exactly three tries");
+    let checked = answers.iter().filter(|a| **a == Attempt::Allowed).count();
+    assert_eq!(checked, 3, "fifty concurrent guesses get exactly three checks: {answers:?}");
+    assert_eq!(store.begin_attempt(&racing, 3, T0).await.unwrap(), Attempt::Locked);
+
+    let right = email("lockout-right");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (store, right) = (store.clone(), right.clone());
+        tasks.spawn(async move {
+            loop {
+                match store.begin_attempt(&right, 3, T0).await.unwrap() {
+                    Attempt::Allowed => break store.release_attempt(&right).await.unwrap(),
+                    Attempt::Busy { .. } => tokio::task::yield_now().await,
+                    Attempt::Locked => panic!("right answers never lock"),
+                }
+            }
+        });
+    }
+    tasks.join_all().await;
+    assert_eq!(store.failures(std::slice::from_ref(&right), T0).await.unwrap(), [0]);
 }
 
-async fn a_released_attempt_takes_back_only_its_own_count(store: Arc<dyn Store>) {
+async fn failures_below_the_lock_decay(store: Arc<dyn Store>) {
+    let e = email("lockout-decay");
+    assert_eq!(fail_once(&store, &e, T0).await, 1);
+    assert_eq!(fail_once(&store, &e, T0 + 10).await, 2);
+    let counted = |at| {
+        let (store, e) = (store.clone(), e.clone());
+        async move { store.failures(std::slice::from_ref(&e), at).await.unwrap()[0] }
+    };
+    assert_eq!(counted(T0 + 10 + DAY - 1).await, 2, "a window after the last failure");
+    assert_eq!(counted(T0 + 10 + DAY).await, 0);
+    assert_eq!(fail_once(&store, &e, T0 + 10 + DAY).await, 1, "a typo a day later starts again from one");
+}
+
+async fn a_released_attempt_takes_back_only_its_own_slot(store: Arc<dyn Store>) {
     let e = email("release");
     store.release_attempt(&e).await.unwrap();
-    assert_eq!(store.failures(std::slice::from_ref(&e)).await.unwrap(), [0], "nothing to release");
+    assert_eq!(store.failures(std::slice::from_ref(&e), T0).await.unwrap(), [0], "nothing to release");
+    assert_eq!(fail_once(&store, &e, T0).await, 1);
+    assert_eq!(store.begin_attempt(&e, 3, T0).await.unwrap(), Attempt::Allowed);
+    store.release_attempt(&e).await.unwrap();
+    store.release_attempt(&e).await.unwrap();
+    assert_eq!(store.failures(std::slice::from_ref(&e), T0).await.unwrap(), [1], "the earlier failure stays");
     for _ in 0..2 {
-        store.begin_attempt(&e, 3).await.unwrap();
+        assert_eq!(store.begin_attempt(&e, 3, T0).await.unwrap(), Attempt::Allowed);
     }
-    store.release_attempt(&e).await.unwrap();
-    assert_eq!(store.failures(std::slice::from_ref(&e)).await.unwrap(), [1], "the earlier failure stays");
-    store.release_attempt(&e).await.unwrap();
-    store.release_attempt(&e).await.unwrap();
-    assert_eq!(store.failures(std::slice::from_ref(&e)).await.unwrap(), [0], "never below zero");
+    assert!(
+        matches!(store.begin_attempt(&e, 3, T0).await.unwrap(), Attempt::Busy { .. }),
+        "one failure, two in flight"
+    );
 }
 
 async fn passwords_change_only_from_the_current_one(store: Arc<dyn Store>) {
@@ -479,8 +542,10 @@ contract!(
     fifty_concurrent_creations_give_one_user,
     logins_and_token_versions_are_recorded,
     sessions_rotate_only_from_the_current_token,
-    attempts_are_counted_before_they_are_checked,
-    a_released_attempt_takes_back_only_its_own_count,
+    attempts_take_slots_before_they_are_checked,
+    fifty_concurrent_guesses_get_exactly_the_limit,
+    failures_below_the_lock_decay,
+    a_released_attempt_takes_back_only_its_own_slot,
     passwords_change_only_from_the_current_one,
     resets_use_their_grant_once,
     fifty_concurrent_resets_give_one_change,

@@ -61,7 +61,7 @@ pub async fn admin_users(app: &App, req: Request) -> Result<Response<Body>, ApiE
     let (limit, start) = page_params(&req, user_key)?;
     let page = app.store.users(limit, start.as_deref()).await?;
     let emails: Vec<Email> = page.items.iter().map(|u| u.email.clone()).collect();
-    let failures = app.store.failures(&emails).await?;
+    let failures = app.store.failures(&emails, app.now()).await?;
     let view = |(user, failures): (User, u32)| AdminUserView {
         id: user.id,
         email: user.email.as_str().to_owned(),

@@ -67,7 +67,7 @@ pub async fn send_code(
             templates::login_code(product, to, Some(&user.name), &code, minutes)
         }
         (Purpose::PasswordReset, Some(user)) => {
-            let failures = app.store.failures(std::slice::from_ref(email)).await?;
+            let failures = app.store.failures(std::slice::from_ref(email), app.now()).await?;
             let locked = failures.first().is_some_and(|f| *f >= app.config.max_login_failures);
             if locked && !app.config.reset_unlocks {
                 templates::reset_blocked(product, to, &user.name)

@@ -1,6 +1,8 @@
 //! Logging in: by password or by emailed code. Both count failures per email toward the
 //! lockout (SECURITY.md item 19), for unknown emails exactly as for accounts.
 
+use std::time::Duration;
+
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -19,26 +21,48 @@ use crate::tokens::digest;
 use crate::validate::Email;
 use crate::{random, session};
 
-/// Counts a login attempt for `email` before anything is checked: the failures so far,
-/// this attempt included, or `AccountLocked`.
-pub async fn begin_attempt(app: &App, email: &Email) -> Result<u32, ApiError> {
-    match app.store.begin_attempt(email, app.config.max_login_failures).await? {
-        Attempt::Allowed { failures } => Ok(failures),
-        Attempt::Locked => Err(ApiError::AccountLocked),
+/// Takes a lockout slot for an attempt on `email` before anything is checked
+/// (docs/SECURITY.md, "Lockout"): `AccountLocked` once the failures reach the limit. While
+/// every slot is held by attempts still in flight (concurrent logins of one account), waits
+/// for one to end, a few seconds at most, then answers 429 with `Retry-After`.
+pub async fn begin_attempt(app: &App, email: &Email) -> Result<(), ApiError> {
+    let mut pause = Duration::from_millis(20);
+    let mut waited = Duration::ZERO;
+    loop {
+        match app.store.begin_attempt(email, app.config.max_login_failures, app.now()).await? {
+            Attempt::Allowed => return Ok(()),
+            Attempt::Locked => return Err(ApiError::AccountLocked),
+            Attempt::Busy { retry_after } if waited >= MAX_SLOT_WAIT => {
+                return Err(ApiError::TooManyRequests { retry_after: retry_after.min(5) });
+            }
+            Attempt::Busy { .. } => {
+                tokio::time::sleep(pause).await;
+                waited += pause;
+                pause = (pause * 2).min(Duration::from_millis(250));
+            }
+        }
     }
 }
 
-/// The answer to a failed attempt, `failures` of them counted: `wrong(remaining)` while
-/// attempts remain, `AccountLocked` once none do. The account's owner, if there is one, has
-/// the failure (and the lock) in their activity and a mail when it locks.
+/// How long an attempt waits for a lockout slot held by attempts in flight.
+const MAX_SLOT_WAIT: Duration = Duration::from_secs(3);
+
+/// The answer to a failed attempt: the failure counted, then `wrong(remaining)` while
+/// attempts remain and `AccountLocked` once none do. The account's owner, if there is one,
+/// has the failure (and the lock) in their activity and a mail when it locks.
 pub async fn failed_attempt(
     app: &App,
+    email: &Email,
     user: Option<&User>,
-    failures: u32,
     origin: &Origin,
     wrong: impl FnOnce(Option<u32>) -> ApiError,
 ) -> ApiError {
     let max = app.config.max_login_failures;
+    let window = app.config.failure_window.as_secs() as i64;
+    let failures = match app.store.record_failure(email, max, window, app.now()).await {
+        Ok(failures) => failures,
+        Err(error) => return ApiError::Unexpected(error),
+    };
     if let Some(user) = user {
         activity::record(app, &user.id, Event::LoginFailure, origin).await;
         if failures >= max {
@@ -104,12 +128,12 @@ pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
     let (email, password) = body.finish((email, password))?;
     let origin = origin(&req);
 
-    let failures = begin_attempt(app, &email).await?;
+    begin_attempt(app, &email).await?;
     let user = app.store.user_by_email(&email).await?;
     let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match user {
         Some(user) if matches => logged_in(app, user, &origin).await,
-        user => Err(failed_attempt(app, user.as_ref(), failures, &origin, |remaining| ApiError::InvalidCredentials {
+        user => Err(failed_attempt(app, &email, user.as_ref(), &origin, |remaining| ApiError::InvalidCredentials {
             remaining,
         })
         .await),
@@ -132,14 +156,18 @@ pub async fn login_code_verify(app: &App, req: Request) -> Result<Response<Body>
     let (email, code) = email_and_code(&req)?;
     let origin = origin(&req);
 
-    let failures = begin_attempt(app, &email).await?;
+    begin_attempt(app, &email).await?;
     let redeemed = redeem(app, &email, Purpose::Login, &code, app.now()).await?;
     let user = app.store.user_by_email(&email).await?;
     match (redeemed, user) {
         (Redeemed::Redeemed { .. }, Some(user)) => logged_in(app, user, &origin).await,
-        (Redeemed::Exhausted { retry_after }, _) => Err(ApiError::TooManyRequests { retry_after }),
+        (Redeemed::Exhausted { retry_after }, _) => {
+            // No code was checked: the slot goes back, uncounted.
+            app.store.release_attempt(&email).await?;
+            Err(ApiError::TooManyRequests { retry_after })
+        }
         (_, user) => {
-            Err(failed_attempt(app, user.as_ref(), failures, &origin, |remaining| ApiError::InvalidCode { remaining })
+            Err(failed_attempt(app, &email, user.as_ref(), &origin, |remaining| ApiError::InvalidCode { remaining })
                 .await)
         }
     }

@@ -71,7 +71,7 @@ pub async fn password_verify(app: &App, req: Request) -> Result<Response<Body>, 
     }
     // Codes go only to accounts, but one may have been deleted or locked since.
     let user = app.store.user_by_email(&email).await?.ok_or(ApiError::InvalidCode { remaining: None })?;
-    if !app.config.reset_unlocks && is_locked(app, &app.store.failures(std::slice::from_ref(&email)).await?) {
+    if !app.config.reset_unlocks && is_locked(app, &app.store.failures(std::slice::from_ref(&email), now).await?) {
         return Err(ApiError::AccountLocked);
     }
     let token = random::token::<32>(&*app.random);
@@ -107,7 +107,7 @@ pub async fn password_reset(app: &App, req: Request) -> Result<Response<Body>, A
     let user = user.filter(|u| grant.is_current_for(u)).ok_or(ApiError::InvalidResetToken)?;
     // The setting is kept when the reset completes too: a token obtained before the lock
     // must not open the account (docs/SECURITY.md, "Lockout").
-    if !app.config.reset_unlocks && is_locked(app, &app.store.failures(std::slice::from_ref(&user.email)).await?) {
+    if !app.config.reset_unlocks && is_locked(app, &app.store.failures(std::slice::from_ref(&user.email), now).await?) {
         return Err(ApiError::AccountLocked);
     }
     if reused(&password, &user).await? {
@@ -143,10 +143,10 @@ pub async fn password_change(app: &App, req: Request) -> Result<Response<Body>, 
     let origin = origin(&req);
     let user = caller.user;
 
-    let failures = begin_attempt(app, &user.email).await?;
+    begin_attempt(app, &user.email).await?;
     if !password::verify(current, Some(user.password_hash.clone())).await? {
         let wrong = |remaining| ApiError::InvalidCredentials { remaining };
-        return Err(failed_attempt(app, Some(&user), failures, &origin, wrong).await);
+        return Err(failed_attempt(app, &user.email, Some(&user), &origin, wrong).await);
     }
     app.store.clear_failures(&user.email).await?;
     if reused(&password, &user).await? {

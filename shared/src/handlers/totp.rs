@@ -124,11 +124,11 @@ pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, Api
         return Err(ApiError::MfaNotEnabled);
     }
     let origin = origin(&req);
-    let failures = begin_attempt(app, &user.email).await?;
+    begin_attempt(app, &user.email).await?;
     let password_ok = password::verify(password, Some(user.password_hash.clone())).await?;
     if !(password_ok && use_factor(app, &user, &factor).await?) {
         let wrong = |remaining| ApiError::InvalidCredentials { remaining };
-        return Err(failed_attempt(app, Some(&user), failures, &origin, wrong).await);
+        return Err(failed_attempt(app, &user.email, Some(&user), &origin, wrong).await);
     }
     app.store.clear_failures(&user.email).await?;
     app.store.disable_totp(&user.id).await?;
@@ -152,12 +152,13 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     // The token dies with everything that ends sessions (docs/SECURITY.md, "Issued tokens").
     let user = app.store.user(grant.user_id.as_deref().unwrap_or_default()).await?;
     let user = user.filter(|u| u.mfa_enabled && grant.is_current_for(u)).ok_or(ApiError::InvalidMfaToken)?;
-    let failures = begin_attempt(app, &user.email).await?;
+    begin_attempt(app, &user.email).await?;
     if !use_factor(app, &user, &factor).await? {
         let wrong = |remaining| ApiError::InvalidAuthenticatorCode { remaining };
-        return Err(failed_attempt(app, Some(&user), failures, &origin, wrong).await);
+        return Err(failed_attempt(app, &user.email, Some(&user), &origin, wrong).await);
     }
     if !app.store.take_grant(&token_hash).await? {
+        app.store.release_attempt(&user.email).await?;
         return Err(ApiError::InvalidMfaToken);
     }
     app.store.clear_failures(&user.email).await?;

@@ -31,6 +31,7 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update,
 };
 
+use super::lockout::{LEASE_SECONDS, Lockout};
 use super::{
     Activity, Attempt, CodeState, Created, Grant, GrantKind, Issued, NewCode, Page, Redeemed, Reset, Role, Rotated,
     Session, Store, User, activity_key, page, user_order_key,
@@ -99,6 +100,38 @@ impl DynamoStore {
 
     fn key(pk: String, sk: &str) -> Item {
         HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+    }
+
+    fn lockout_key(email: &Email) -> Item {
+        Self::key(format!("EMAIL#{email}"), "LOCKOUT")
+    }
+
+    /// Stores `next` in place of `current` (as read), if nobody changed it meanwhile.
+    async fn replace_lockout(&self, email: &Email, current: Option<&Lockout>, next: &Lockout) -> anyhow::Result<bool> {
+        let mut item = Self::lockout_key(email);
+        item.extend([
+            ("kind".to_owned(), s("lockout")),
+            ("used".to_owned(), n(next.used)),
+            ("failures".to_owned(), n(next.failures)),
+            ("lease_until".to_owned(), n(next.lease_until)),
+        ]);
+        if let Some(at) = next.expires_at {
+            item.insert("expires_at".to_owned(), n(at));
+        }
+        let request = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let request = match current {
+            None => request.condition_expression("attribute_not_exists(pk)"),
+            Some(current) => request
+                .condition_expression("used = :used AND failures = :failures AND lease_until = :lease")
+                .expression_attribute_values(":used", n(current.used))
+                .expression_attribute_values(":failures", n(current.failures))
+                .expression_attribute_values(":lease", n(current.lease_until)),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(e).context("replacing a lockout counter"),
+        }
     }
 
     fn code_key(email: &Email, purpose: Purpose) -> Item {
@@ -500,25 +533,81 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn begin_attempt(&self, email: &Email, max: u32) -> anyhow::Result<Attempt> {
+    async fn begin_attempt(&self, email: &Email, max: u32, now: UnixTime) -> anyhow::Result<Attempt> {
+        let lease = now + LEASE_SECONDS;
+        // The usual case in one conditional write: a slot is free, nothing has decayed and
+        // no lease has ended. Anything else is decided by the rules on what is stored.
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(format!("EMAIL#{email}"), "LOCKOUT")))
-            .update_expression("SET kind = :kind ADD failures :one")
-            .condition_expression("attribute_not_exists(failures) OR failures < :max")
+            .set_key(Some(Self::lockout_key(email)))
+            .update_expression(
+                "SET kind = :kind, used = if_not_exists(used, :zero) + :one, failures = if_not_exists(failures, :zero), \
+                 lease_until = :lease, expires_at = if_not_exists(expires_at, :lease)",
+            )
+            .condition_expression(
+                "(attribute_not_exists(used) OR used < :max) AND (attribute_not_exists(expires_at) OR expires_at > :now) \
+                 AND (attribute_not_exists(lease_until) OR lease_until > :now)",
+            )
             .expression_attribute_values(":kind", s("lockout"))
+            .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":lease", n(lease))
             .expression_attribute_values(":max", n(max))
-            .return_values(ReturnValue::UpdatedNew)
+            .expression_attribute_values(":now", n(now))
             .send()
             .await;
         match result {
-            Ok(output) => Ok(Attempt::Allowed { failures: get_n(&output.attributes.unwrap_or_default(), "failures")? }),
-            Err(e) if condition_failed(&e) => Ok(Attempt::Locked),
-            Err(e) => Err(e).context("counting a login attempt"),
+            Ok(_) => return Ok(Attempt::Allowed),
+            Err(e) if condition_failed(&e) => {}
+            Err(e) => return Err(e).context("counting a login attempt"),
         }
+        for _ in 0..3 {
+            let stored = self.get(Self::lockout_key(email), "a lockout counter").await?;
+            let current = stored.as_ref().map(parse_lockout).transpose()?;
+            let next = match Lockout::begin(current.as_ref(), max, now) {
+                Ok(next) => next,
+                Err(refused) => return Ok(refused),
+            };
+            if self.replace_lockout(email, current.as_ref(), &next).await? {
+                return Ok(Attempt::Allowed);
+            }
+        }
+        Ok(Attempt::Busy { retry_after: 1 })
+    }
+
+    async fn record_failure(&self, email: &Email, max: u32, window: i64, now: UnixTime) -> anyhow::Result<u32> {
+        let update = |tail: &str| {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::lockout_key(email)))
+                .update_expression(format!(
+                    "SET kind = :kind, used = if_not_exists(used, :one), lease_until = if_not_exists(lease_until, :now){tail}"
+                ))
+                .expression_attribute_values(":kind", s("lockout"))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(now))
+                .return_values(ReturnValue::UpdatedNew)
+        };
+        // Below the lock the failures decay a window after this one; the failure that
+        // reaches the lock removes the expiry, so that the lock stays.
+        let below = update(", expires_at = :exp ADD failures :one")
+            .condition_expression("attribute_not_exists(failures) OR failures < :last")
+            .expression_attribute_values(":exp", n(now + window))
+            .expression_attribute_values(":last", n(max.saturating_sub(1)))
+            .send()
+            .await;
+        let output = match below {
+            Ok(output) => output,
+            Err(e) if condition_failed(&e) => update(" ADD failures :one REMOVE expires_at")
+                .send()
+                .await
+                .context("counting the failure that locks")?,
+            Err(e) => return Err(e).context("counting a failed login"),
+        };
+        get_n(&output.attributes.unwrap_or_default(), "failures")
     }
 
     async fn release_attempt(&self, email: &Email) -> anyhow::Result<()> {
@@ -526,11 +615,10 @@ impl Store for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(format!("EMAIL#{email}"), "LOCKOUT")))
-            .update_expression("ADD failures :minus_one")
-            .condition_expression("failures > :zero")
+            .set_key(Some(Self::lockout_key(email)))
+            .update_expression("ADD used :minus_one")
+            .condition_expression("used > failures")
             .expression_attribute_values(":minus_one", n(-1))
-            .expression_attribute_values(":zero", n(0))
             .send()
             .await;
         match result {
@@ -544,14 +632,14 @@ impl Store for DynamoStore {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(format!("EMAIL#{email}"), "LOCKOUT")))
+            .set_key(Some(Self::lockout_key(email)))
             .send()
             .await
             .context("clearing login failures")?;
         Ok(())
     }
 
-    async fn failures(&self, emails: &[Email]) -> anyhow::Result<Vec<u32>> {
+    async fn failures(&self, emails: &[Email], now: UnixTime) -> anyhow::Result<Vec<u32>> {
         let mut counts: HashMap<String, u32> = HashMap::new();
         for chunk in emails.chunks(100) {
             let mut keys: Vec<Item> = chunk.iter().map(|e| Self::key(format!("EMAIL#{e}"), "LOCKOUT")).collect();
@@ -567,7 +655,7 @@ impl Store for DynamoStore {
                     .context("reading login failures")?;
                 for item in output.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
                     let email = get_s(&item, "pk")?.trim_start_matches("EMAIL#").to_owned();
-                    counts.insert(email, get_n(&item, "failures")?);
+                    counts.insert(email, parse_lockout(&item)?.live_failures(now));
                 }
                 match output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
                     Some(rest) if !rest.keys().is_empty() => request = rest,
@@ -905,6 +993,15 @@ fn parse_grant(token_hash: &str, kind: GrantKind, item: &Item) -> anyhow::Result
         user_id: opt_s(item, "user_id"),
         user_version: item.contains_key("user_version").then(|| get_n(item, "user_version")).transpose()?,
         expires_at: get_n(item, "expires_at")?,
+    })
+}
+
+fn parse_lockout(item: &Item) -> anyhow::Result<Lockout> {
+    Ok(Lockout {
+        used: opt_n(item, "used")?.unwrap_or(0),
+        failures: opt_n(item, "failures")?.unwrap_or(0),
+        lease_until: opt_n(item, "lease_until")?.unwrap_or(0),
+        expires_at: opt_n(item, "expires_at")?,
     })
 }
 

@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use super::lockout::Lockout;
 use super::{
     Activity, Attempt, CodeState, Created, Grant, GrantKind, Issued, NewCode, Page, Redeemed, Reset, Rotated, Session,
     Store, User, activity_key, page, user_order_key,
@@ -29,8 +30,8 @@ struct Inner {
     /// Grant hash → uses counted.
     grant_attempts: HashMap<String, u32>,
     sessions: HashMap<String, Session>,
-    /// Email → failed attempts counted.
-    failures: HashMap<String, u32>,
+    /// Email → its lockout counter.
+    lockouts: HashMap<String, Lockout>,
     /// User id → activity by sort key, with each entry's expiry.
     activity: HashMap<String, BTreeMap<String, (Activity, UnixTime)>>,
 }
@@ -178,31 +179,39 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn begin_attempt(&self, email: &Email, max: u32) -> anyhow::Result<Attempt> {
+    async fn begin_attempt(&self, email: &Email, max: u32, now: UnixTime) -> anyhow::Result<Attempt> {
         let mut inner = self.lock();
-        let failures = inner.failures.entry(email.as_str().to_owned()).or_default();
-        if *failures >= max {
-            return Ok(Attempt::Locked);
+        match Lockout::begin(inner.lockouts.get(email.as_str()), max, now) {
+            Ok(next) => {
+                inner.lockouts.insert(email.as_str().to_owned(), next);
+                Ok(Attempt::Allowed)
+            }
+            Err(refused) => Ok(refused),
         }
-        *failures += 1;
-        Ok(Attempt::Allowed { failures: *failures })
+    }
+
+    async fn record_failure(&self, email: &Email, max: u32, window: i64, now: UnixTime) -> anyhow::Result<u32> {
+        let mut inner = self.lock();
+        let next = Lockout::fail(inner.lockouts.get(email.as_str()), max, window, now);
+        inner.lockouts.insert(email.as_str().to_owned(), next);
+        Ok(next.failures)
     }
 
     async fn release_attempt(&self, email: &Email) -> anyhow::Result<()> {
-        if let Some(failures) = self.lock().failures.get_mut(email.as_str()) {
-            *failures = failures.saturating_sub(1);
+        if let Some(lockout) = self.lock().lockouts.get_mut(email.as_str()) {
+            *lockout = lockout.release();
         }
         Ok(())
     }
 
     async fn clear_failures(&self, email: &Email) -> anyhow::Result<()> {
-        self.lock().failures.remove(email.as_str());
+        self.lock().lockouts.remove(email.as_str());
         Ok(())
     }
 
-    async fn failures(&self, emails: &[Email]) -> anyhow::Result<Vec<u32>> {
+    async fn failures(&self, emails: &[Email], now: UnixTime) -> anyhow::Result<Vec<u32>> {
         let inner = self.lock();
-        Ok(emails.iter().map(|e| inner.failures.get(e.as_str()).copied().unwrap_or(0)).collect())
+        Ok(emails.iter().map(|e| inner.lockouts.get(e.as_str()).map_or(0, |l| l.live_failures(now))).collect())
     }
 
     async fn set_password(

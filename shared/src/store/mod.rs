@@ -6,6 +6,7 @@
 //! [`dynamo::DynamoStore`] for Lambda and [`memory::MemoryStore`] for the local server.
 
 pub mod dynamo;
+pub mod lockout;
 pub mod memory;
 
 use async_trait::async_trait;
@@ -101,11 +102,13 @@ impl Role {
 /// The answer to [`Store::begin_attempt`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempt {
-    /// The attempt may go ahead; it is already counted as a failure (`failures` so far,
-    /// this one included) until [`Store::clear_failures`] says it succeeded.
-    Allowed {
-        /// Failures counted, this attempt included.
-        failures: u32,
+    /// The attempt holds a slot and may be checked; [`Store::record_failure`],
+    /// [`Store::release_attempt`] or [`Store::clear_failures`] says how it ended.
+    Allowed,
+    /// Every slot is held by failures and attempts still in flight: try again shortly.
+    Busy {
+        /// Seconds until the slots' leases end at the latest.
+        retry_after: u64,
     },
     /// The email has used up its attempts: locked until an admin unlocks it.
     Locked,
@@ -431,21 +434,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Ends a session (its whole refresh-token family).
     async fn delete_session(&self, id: &str) -> anyhow::Result<()>;
 
-    /// Counts a login attempt for `email` before its secret is checked, unless `max`
-    /// failures are already counted (SECURITY.md items 19, 22): concurrent guesses cannot
-    /// get past the limit.
-    async fn begin_attempt(&self, email: &Email, max: u32) -> anyhow::Result<Attempt>;
+    /// Takes a slot for a login attempt on `email` before its secret is checked, as
+    /// [`lockout::Lockout::begin`] rules: at most `max` slots, failures included, so that
+    /// concurrent guesses cannot get past the limit (docs/SECURITY.md, "Lockout").
+    async fn begin_attempt(&self, email: &Email, max: u32, now: UnixTime) -> anyhow::Result<Attempt>;
 
-    /// Takes back the one failure that [`Store::begin_attempt`] counted for an attempt whose
-    /// secret was right but which is not yet a whole login (a right password before the
-    /// second factor). Earlier failures stay counted (docs/SECURITY.md, "Lockout").
+    /// Turns an attempt's slot into a failure; failures below `max` decay `window` seconds
+    /// after the last one. The failures now counted (`max` or more: locked).
+    async fn record_failure(&self, email: &Email, max: u32, window: i64, now: UnixTime) -> anyhow::Result<u32>;
+
+    /// Gives back the slot of an attempt whose secret was right but which is not yet a whole
+    /// login (a right password before the second factor). Failures stay counted.
     async fn release_attempt(&self, email: &Email) -> anyhow::Result<()>;
 
-    /// Resets the email's failure count (a whole login, or an admin's unlock).
+    /// Forgets the email's counter (a whole login, or an admin's unlock).
     async fn clear_failures(&self, email: &Email) -> anyhow::Result<()>;
 
-    /// The failures counted for each email, in order.
-    async fn failures(&self, emails: &[Email]) -> anyhow::Result<Vec<u32>>;
+    /// The failures that count at `now` for each email, in order.
+    async fn failures(&self, emails: &[Email], now: UnixTime) -> anyhow::Result<Vec<u32>>;
 
     /// Replaces the password if it is still `old_hash`, keeps `history`, and moves the token
     /// version on (ending every session). `false` if the password changed meanwhile.
