@@ -39,6 +39,8 @@ pub enum Event {
     MfaDisabled,
     /// A recovery code was used.
     RecoveryCodeUsed,
+    /// An admin removed Google Authenticator (and ended every session).
+    MfaRemovedByAdmin,
 }
 
 impl Event {
@@ -58,6 +60,7 @@ impl Event {
             Self::ProfileUpdate => "profile_update",
             Self::MfaEnabled => "mfa_enabled",
             Self::MfaDisabled => "mfa_disabled",
+            Self::MfaRemovedByAdmin => "mfa_removed_by_admin",
             Self::RecoveryCodeUsed => "recovery_code_used",
         }
     }

@@ -91,6 +91,7 @@ routes! {
     "activity"          activity:          GET   "/users/me/activity"       => handlers::profile::activity;
     "admin-unlock"      admin_unlock:      POST  "/admin/users/unlock"      => handlers::admin::admin_unlock;
     "admin-users"       admin_users:       GET   "/admin/users"             => handlers::admin::admin_users;
+    "admin-mfa-reset"   admin_mfa_reset:   POST  "/admin/users/mfa/reset"   => handlers::admin::admin_mfa_reset;
     "totp-setup"        totp_setup:        POST  "/auth/totp/setup"         => handlers::totp::totp_setup;
     "totp-confirm"      totp_confirm:      POST  "/auth/totp/confirm"       => handlers::totp::totp_confirm;
     "totp-disable"      totp_disable:      POST  "/auth/totp/disable"       => handlers::totp::totp_disable;

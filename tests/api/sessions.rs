@@ -203,10 +203,14 @@ async fn cross_site_cookie_requests_change_nothing() {
 
     let here = app.address.clone();
     let same = [("origin", here.as_str()), ("sec-fetch-site", "same-origin")];
-    let setup = app.request("POST", "/auth/totp/setup", Value::Null, &[("cookie", &access), same[0], same[1]]).await;
+    let setup = app
+        .request("POST", "/auth/totp/setup", json!({"password": PASSWORD}), &[("cookie", &access), same[0], same[1]])
+        .await;
     assert_eq!(setup.status, 200, "the page of this origin: {}", setup.text);
     let bearer = format!("Bearer {}", created.str("access_token"));
-    let setup = app.request("POST", "/auth/totp/setup", Value::Null, &[("authorization", &bearer), evil]).await;
+    let setup = app
+        .request("POST", "/auth/totp/setup", json!({"password": PASSWORD}), &[("authorization", &bearer), evil])
+        .await;
     assert_eq!(setup.status, 200, "bearer clients are not checked: {}", setup.text);
     let rotated = app.request("POST", "/auth/token/refresh", Value::Null, &[("cookie", &refresh), same[0]]).await;
     assert_eq!(rotated.status, 200, "the refresh cookie was never spent: {}", rotated.text);

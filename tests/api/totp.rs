@@ -28,7 +28,7 @@ async fn post_as(app: &TestApp, path: &str, token: &str, body: Value) -> Answer 
 async fn enrolled(app: &TestApp, label: &str) -> Enrolled {
     let email = unique_email(label);
     let token = app.sign_up(&email).await.str("access_token");
-    let setup = post_as(app, "/auth/totp/setup", &token, Value::Null).await;
+    let setup = post_as(app, "/auth/totp/setup", &token, json!({"password": PASSWORD})).await;
     assert_eq!(setup.status, 200, "{}", setup.text);
     let secret = setup.str("secret");
     let confirmed = post_as(app, "/auth/totp/confirm", &token, json!({"code": code(app, &email, &secret, 0)})).await;
@@ -74,7 +74,7 @@ async fn enrol_confirm_logout_login_and_verify() {
     let this = app.log_in(&email).await;
     let token = this.str("access_token");
 
-    let setup = post_as(&app, "/auth/totp/setup", &token, Value::Null).await;
+    let setup = post_as(&app, "/auth/totp/setup", &token, json!({"password": PASSWORD})).await;
     assert_eq!(setup.status, 200, "{}", setup.text);
     assert_eq!(setup.headers["cache-control"], "no-store");
     let (uri, secret) = (setup.str("otpauth_uri"), setup.str("secret"));
@@ -83,7 +83,7 @@ async fn enrol_confirm_logout_login_and_verify() {
     assert!(uri.contains(&format!("secret={secret}")) && !uri.contains("algorithm=SHA256"));
     assert_eq!(base32_len(&secret), 20, "160 bits");
 
-    let again = post_as(&app, "/auth/totp/setup", &token, Value::Null).await;
+    let again = post_as(&app, "/auth/totp/setup", &token, json!({"password": PASSWORD})).await;
     let replaced = again.str("secret");
     assert_ne!(replaced, secret, "setup again replaces the pending secret");
     let stale = post_as(&app, "/auth/totp/confirm", &token, json!({"code": code(&app, &email, &secret, 0)})).await;
@@ -95,7 +95,7 @@ async fn enrol_confirm_logout_login_and_verify() {
     assert_eq!(app.get_as("/users/me", &other.str("access_token")).await.status, 401, "other sessions end");
     let fresh = confirmed.str("access_token");
     assert_eq!(app.get_as("/users/me", &fresh).await.body["mfa_enabled"], true);
-    let active = post_as(&app, "/auth/totp/setup", &fresh, Value::Null).await;
+    let active = post_as(&app, "/auth/totp/setup", &fresh, json!({"password": PASSWORD})).await;
     assert_eq!((active.status, active.error()), (409, "mfa_already_enabled"), "never replaces an active secret");
 
     app.post("/auth/logout", json!({"refresh_token": confirmed.str("refresh_token")})).await;
@@ -389,7 +389,7 @@ async fn confirm_needs_a_pending_secret_and_a_right_code() {
     let token = app.sign_up(&email).await.str("access_token");
     let early = post_as(&app, "/auth/totp/confirm", &token, json!({"code": "123456"})).await;
     assert_eq!((early.status, early.error()), (409, "mfa_setup_required"));
-    let secret = post_as(&app, "/auth/totp/setup", &token, Value::Null).await.str("secret");
+    let secret = post_as(&app, "/auth/totp/setup", &token, json!({"password": PASSWORD})).await.str("secret");
     let wrong = post_as(&app, "/auth/totp/confirm", &token, json!({"code": "12345"})).await;
     assert_eq!(wrong.error(), "validation_failed");
     let far = post_as(&app, "/auth/totp/confirm", &token, json!({"code": code(&app, &email, &secret, 3)})).await;
@@ -467,4 +467,103 @@ async fn pending_mfa_tokens_die_with_everything_that_ends_sessions() {
     assert_eq!(disabled.status, 200, "{}", disabled.text);
     app.clock.advance(30);
     assert_eq!(verify(pending, 0).await.error(), "invalid_mfa_token", "turning the authenticator off kills it");
+}
+
+/// A stolen access token alone cannot put the thief's authenticator on the account: enrolling
+/// needs the current password, and wrong ones count toward the lockout (across fresh setups
+/// too). Turning it on mails the owner.
+#[tokio::test]
+async fn enrolling_needs_the_current_password_and_tells_the_owner() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("totp-stolen");
+    let token = app.sign_up(&email).await.str("access_token");
+    let bare = post_as(&app, "/auth/totp/setup", &token, Value::Null).await;
+    assert_eq!((bare.status, bare.error()), (400, "invalid_json"), "{}", bare.text);
+    let empty = post_as(&app, "/auth/totp/setup", &token, json!({})).await;
+    assert_eq!((empty.status, empty.error()), (400, "validation_failed"), "{}", empty.text);
+    for remaining in [2, 1] {
+        let wrong = post_as(&app, "/auth/totp/setup", &token, json!({"password": "Not-The-Password-1"})).await;
+        assert_eq!((wrong.status, wrong.body["attempts_remaining"].as_u64()), (401, Some(remaining)), "{}", wrong.text);
+    }
+    let locked = post_as(&app, "/auth/totp/setup", &token, json!({"password": "Not-The-Password-1"})).await;
+    assert_eq!(locked.status, 423, "guessing the password here locks the account as a login would");
+    assert_eq!(app.post("/auth/login", json!({"email": email, "password": PASSWORD})).await.status, 423);
+
+    let email = unique_email("totp-owner");
+    let token = app.sign_up(&email).await.str("access_token");
+    let setup = post_as(&app, "/auth/totp/setup", &token, json!({"password": PASSWORD})).await;
+    assert_eq!(setup.status, 200, "{}", setup.text);
+    let confirmed =
+        post_as(&app, "/auth/totp/confirm", &token, json!({"code": code(&app, &email, &setup.str("secret"), 0)})).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let mails = app.mails_to(&email).await;
+    assert!(mails.iter().any(|m| m.subject.contains("Google Authenticator was turned on")), "the owner is told");
+}
+
+/// Turning the authenticator off ends every other session (this one gets fresh tokens) and
+/// mails the owner; logging in with a recovery code mails the owner too.
+#[tokio::test]
+async fn turning_it_off_ends_other_sessions_and_recovery_codes_tell_the_owner() {
+    let app = TestApp::spawn().await;
+    let user = enrolled(&app, "totp-off-sessions").await;
+    app.clock.advance(30);
+    let other = app
+        .post(
+            "/auth/mfa/verify",
+            json!({"mfa_token": mfa_token(&app, &user.email).await, "recovery_code": user.recovery_codes[0]}),
+        )
+        .await;
+    assert_eq!(other.status, 200, "{}", other.text);
+    let mails = app.mails_to(&user.email).await;
+    let notice = mails.iter().find(|m| m.subject.contains("recovery code was used")).expect("a recovery-code mail");
+    assert!(notice.body.contains("9 unused recovery codes are left"), "{}", notice.body);
+
+    let off = json!({"password": PASSWORD, "code": code(&app, &user.email, &user.secret, 0)});
+    let disabled = post_as(&app, "/auth/totp/disable", &user.session.str("access_token"), off).await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    assert_eq!(app.get_as("/users/me", &other.str("access_token")).await.status, 401, "the other session ended");
+    let refresh = app.post("/auth/token/refresh", json!({"refresh_token": other.str("refresh_token")})).await;
+    assert_eq!(refresh.status, 401);
+    let me = app.get_as("/users/me", &disabled.str("access_token")).await;
+    assert_eq!((me.status, me.body["mfa_enabled"].as_bool()), (200, Some(false)), "this client continues");
+}
+
+/// An admin can remove a user's authenticator (lost phone and codes, or an enrolment the
+/// owner did not make): every session and pending MFA token of the account ends, the owner
+/// is mailed and sees it in the activity. Only admins, only accounts that have one.
+#[tokio::test]
+async fn an_admin_removes_an_authenticator_and_every_session_ends() {
+    let admin = unique_email("totp-admin");
+    let app = TestApp::spawn_with(Config { admin_emails: vec![admin.clone()], ..Config::default() }).await;
+    let admin_token = app.sign_up(&admin).await.str("access_token");
+    let user = enrolled(&app, "totp-removed").await;
+    let pending = mfa_token(&app, &user.email).await;
+    let reset = |token: String, email: String| {
+        let app = &app;
+        async move { post_as(app, "/admin/users/mfa/reset", &token, json!({"email": email})).await }
+    };
+
+    let not_admin = reset(user.session.str("access_token"), user.email.clone()).await;
+    assert_eq!((not_admin.status, not_admin.error()), (403, "forbidden"));
+    let unknown = reset(admin_token.clone(), unique_email("nobody")).await;
+    assert_eq!((unknown.status, unknown.error()), (404, "user_not_found"));
+    let without = reset(admin_token.clone(), admin.clone()).await;
+    assert_eq!((without.status, without.error()), (409, "mfa_not_enabled"));
+
+    let removed = reset(admin_token.clone(), user.email.clone()).await;
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    assert_eq!(app.get_as("/users/me", &user.session.str("access_token")).await.status, 401, "sessions end");
+    app.clock.advance(30);
+    let late = app
+        .post("/auth/mfa/verify", json!({"mfa_token": pending, "code": code(&app, &user.email, &user.secret, 0)}))
+        .await;
+    assert_eq!(late.error(), "invalid_mfa_token", "a pending MFA token dies too");
+    let mails = app.mails_to(&user.email).await;
+    assert!(mails.iter().any(|m| m.subject.contains("An admin removed Google Authenticator")));
+    let login = app.post("/auth/login", json!({"email": user.email, "password": PASSWORD})).await;
+    assert_eq!((login.status, login.body["mfa_required"].as_bool()), (200, None), "{}", login.text);
+    let activity = app.get_as("/users/me/activity", &login.str("access_token")).await;
+    let events: Vec<&str> =
+        activity.body["items"].as_array().expect("items").iter().filter_map(|e| e["event"].as_str()).collect();
+    assert!(events.contains(&"mfa_removed_by_admin"), "{events:?}");
 }

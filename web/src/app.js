@@ -181,19 +181,32 @@ Alpine.data("stepauth", () => ({
       if (result.data.message === "User created successfully") {
         this.access = result.data.access_token;
         this.user = result.data.user;
+        // The password just set is the fresh proof that enrolling an authenticator needs.
+        const password = this.password;
         this.password = this.confirm = "";
-        await this.startTotp();
+        await this.startTotp(password);
       }
     });
   },
 
-  // Google Authentication: a new secret and its QR code, then the first code.
-  async startTotp() {
+  // Google Authentication: the current password, then a new secret and its QR code, then
+  // the first code.
+  async startTotp(password) {
     this.totp = null;
     this.go("totp");
-    const result = await api("POST", "/auth/totp/setup", undefined, this.access);
+    const result = await api("POST", "/auth/totp/setup", { password }, this.access);
     if (!result.ok) return this.fail(result);
     this.totp = result.data;
+  },
+
+  // From the signed-in card: the password first, then the same card as at sign-up.
+  enrollTotp() {
+    return this.run(async () => {
+      const password = this.currentPassword;
+      this.currentPassword = "";
+      this.panel = "";
+      await this.startTotp(password);
+    });
   },
 
   enableTotp() {
@@ -331,9 +344,10 @@ Alpine.data("stepauth", () => ({
         : { password: this.currentPassword, code: this.code };
       const result = await api("POST", "/auth/totp/disable", body, this.access);
       if (!result.ok) return this.fail(result);
+      this.access = result.data.access_token;
       this.currentPassword = this.code = this.recoveryCode = "";
       await this.home();
-      this.info = "Google Authenticator is off.";
+      this.info = "Google Authenticator is off. Other sessions were logged out.";
     });
   },
 

@@ -118,6 +118,40 @@ test("log out, then log in with the password and an authenticator code", async (
   await page.close();
 });
 
+test("signed in: turn Google Authenticator on with the password, then off", async () => {
+  const email = uniqueEmail("browser-enrol");
+  await apiUser(server.base, email);
+  const page = await newPage();
+  await page.fill("#login-email", email);
+  await page.fill("#login-password", PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await onCard(page, "home");
+  await page.getByRole("button", { name: "Turn on Google Authenticator" }).click();
+  const cont = page.getByRole("button", { name: "Continue" });
+  assert.equal(await cont.isDisabled(), true, "the password comes first");
+  await page.fill("#enable-password", PASSWORD);
+  await cont.click();
+
+  await onCard(page, "totp");
+  await page.locator("[data-secret]").filter({ hasText: /^[A-Z2-7]{32}$/ }).waitFor();
+  const secret = (await page.locator("[data-secret]").innerText()).trim();
+  await page.fill("#totp-code", totpCode(secret));
+  await page.getByRole("button", { name: "Turn on" }).click();
+  await onCard(page, "recovery");
+  await page.getByRole("button", { name: "I saved them" }).click();
+  await onCard(page, "home");
+  await page.locator("[data-mfa-status]").filter({ hasText: "Google Authenticator: on" }).waitFor();
+
+  await page.getByRole("button", { name: "Turn off Google Authenticator" }).click();
+  await page.fill("#disable-password", PASSWORD);
+  await page.fill("#disable-code", totpCode(secret, 1));
+  await page.getByRole("button", { name: "Turn off", exact: true }).click();
+  await page.locator('[data-card="home"] .info').filter({ hasText: "Google Authenticator is off" }).waitFor();
+  await page.locator("[data-mfa-status]").filter({ hasText: "Google Authenticator: off" }).waitFor();
+  await shot(page, "11-authenticator-off");
+  await page.close();
+});
+
 test("a wrong emailed code shows the API's message by the card", async () => {
   const page = await newPage();
   const email = uniqueEmail("browser-wrong");

@@ -102,7 +102,7 @@ export async function apiUser(base, email, { totp = false } = {}) {
   });
   if (!totp) return { email };
   const token = created.body.access_token;
-  const setup = await json(base, "POST", "/auth/totp/setup", undefined, token);
+  const setup = await json(base, "POST", "/auth/totp/setup", { password: PASSWORD }, token);
   const confirmed = await json(base, "POST", "/auth/totp/confirm", { code: totpCode(setup.body.secret) }, token);
   return { email, secret: setup.body.secret, recoveryCodes: confirmed.body.recovery_codes };
 }

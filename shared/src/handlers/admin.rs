@@ -1,4 +1,5 @@
-//! Admin routes: unlock an account, list users. Only users with the admin role.
+//! Admin routes: unlock an account, remove an account's authenticator, list users. Only
+//! users with the admin role.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -11,6 +12,7 @@ use crate::app::App;
 use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::http::{JsonBody, cursor, json, origin, page_params};
+use crate::mail::templates;
 use crate::session::{self, Caller};
 use crate::store::{Role, User};
 use crate::validate::Email;
@@ -32,6 +34,28 @@ pub async fn admin_unlock(app: &App, req: Request) -> Result<Response<Body>, Api
     activity::record(app, &user.id, Event::Unlocked, &origin(&req)).await;
     tracing::info!(admin = caller.user.id, user = user.id, "account unlocked");
     Ok(message(StatusCode::OK, "The account is unlocked."))
+}
+
+/// `POST /admin/users/mfa/reset` with an admin access token and `{email}` → 200: the
+/// account's Google Authenticator is removed and every session (and pending MFA token) of
+/// the account ends; the owner gets a mail and an activity entry. For an owner who lost the
+/// phone and the recovery codes, or whose account someone else enrolled.
+pub async fn admin_mfa_reset(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = admin(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let email = body.required("email", Email::parse);
+    let (email,) = body.finish((email,))?;
+    let user = app.store.user_by_email(&email).await?.ok_or(ApiError::UserNotFound)?;
+    if !user.mfa_enabled && user.totp_pending.is_none() {
+        return Err(ApiError::MfaNotEnabled);
+    }
+    if !app.store.disable_totp(&user.id).await? {
+        return Err(ApiError::UserNotFound);
+    }
+    activity::record(app, &user.id, Event::MfaRemovedByAdmin, &origin(&req)).await;
+    app.mailer.send(templates::mfa_removed_by_admin(&app.config.product_name, user.email.as_str(), &user.name)).await?;
+    tracing::info!(admin = caller.user.id, user = user.id, "authenticator removed by an admin");
+    Ok(message(StatusCode::OK, "Google Authenticator is removed and every session of the account has ended."))
 }
 
 /// A user as an admin sees them.

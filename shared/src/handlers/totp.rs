@@ -6,11 +6,11 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use super::login::{begin_attempt, complete_login, failed_attempt};
-use super::{message, opaque_token, session_response};
+use super::{opaque_token, session_response};
 use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::{JsonBody, json, no_fields, origin};
+use crate::http::{JsonBody, json, origin};
 use crate::mail::templates;
 use crate::password::{self, Password};
 use crate::store::{GrantKind, User};
@@ -58,16 +58,27 @@ async fn use_factor(app: &App, user: &User, factor: &Factor) -> Result<bool, Api
     }
 }
 
-/// `POST /auth/totp/setup` with an access token → 200 `{qr_code_url, otpauth_uri, secret}`:
-/// a fresh secret, pending until a code confirms it. Replaces a pending secret, never an
-/// active one.
+/// `POST /auth/totp/setup` with an access token and `{password}` → 200 `{qr_code_url,
+/// otpauth_uri, secret}`: a fresh secret, pending until a code confirms it. Replaces a pending
+/// secret, never an active one. The current password is fresh proof of the account: an
+/// access token alone (stolen from a page, say) cannot put an authenticator of its holder's
+/// on the account (docs/SECURITY.md, "Second factor"). Wrong passwords count toward the
+/// lockout.
 pub async fn totp_setup(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = session::authenticate(app, &req).await?;
-    no_fields(&req)?;
+    let mut body = JsonBody::parse(&req)?;
+    let password = body.required("password", Password::parse_existing);
+    let (password,) = body.finish((password,))?;
     let user = caller.user;
     if user.mfa_enabled {
         return Err(ApiError::MfaAlreadyEnabled);
     }
+    begin_attempt(app, &user.email).await?;
+    if !password::verify(password, Some(user.password_hash.clone())).await? {
+        let wrong = |remaining| ApiError::InvalidCredentials { remaining };
+        return Err(failed_attempt(app, &user.email, Some(&user), &origin(&req), wrong).await);
+    }
+    app.store.clear_failures(&user.email).await?;
     let secret = totp::new_secret(&*app.random);
     if !app.store.set_totp_pending(&user.id, &secret).await? {
         return Err(ApiError::MfaAlreadyEnabled);
@@ -103,6 +114,7 @@ pub async fn totp_confirm(app: &App, req: Request) -> Result<Response<Body>, Api
     let user = app.store.user(&user.id).await?.ok_or(ApiError::InvalidToken)?;
     let tokens = session::start(app, &user).await?;
     activity::record(app, &user.id, Event::MfaEnabled, &origin(&req)).await;
+    app.mailer.send(templates::mfa_enabled(&app.config.product_name, user.email.as_str(), &user.name)).await?;
     let body = json!({
         "message": "Google Authenticator is on. Keep these recovery codes somewhere safe: each works once.",
         "recovery_codes": codes,
@@ -111,8 +123,9 @@ pub async fn totp_confirm(app: &App, req: Request) -> Result<Response<Body>, Api
 }
 
 /// `POST /auth/totp/disable` with an access token and `{password, code}` (or
-/// `{password, recovery_code}`) → 200; a mail tells the owner. Wrong answers count toward the
-/// lockout.
+/// `{password, recovery_code}`) → 200 with a fresh session for this client: every other
+/// session (and pending MFA token) ends and a mail tells the owner. Wrong answers count
+/// toward the lockout.
 pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = session::authenticate(app, &req).await?;
     let mut body = JsonBody::parse(&req)?;
@@ -131,10 +144,16 @@ pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, Api
         return Err(failed_attempt(app, &user.email, Some(&user), &origin, wrong).await);
     }
     app.store.clear_failures(&user.email).await?;
-    app.store.disable_totp(&user.id).await?;
+    if !app.store.disable_totp(&user.id).await? {
+        return Err(ApiError::InvalidToken);
+    }
+    app.store.delete_session(&caller.claims.sid).await?;
+    let user = app.store.user(&user.id).await?.ok_or(ApiError::InvalidToken)?;
+    let tokens = session::start(app, &user).await?;
     activity::record(app, &user.id, Event::MfaDisabled, &origin).await;
     app.mailer.send(templates::mfa_disabled(&app.config.product_name, user.email.as_str(), &user.name)).await?;
-    Ok(message(StatusCode::OK, "Google Authenticator is off."))
+    let body = json!({ "message": "Google Authenticator is off. Other sessions were logged out." });
+    session_response(StatusCode::OK, body, &tokens)
 }
 
 /// `POST /auth/mfa/verify` `{mfa_token, code}` or `{mfa_token, recovery_code}` → a session.
@@ -164,6 +183,9 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     app.store.clear_failures(&user.email).await?;
     if matches!(factor, Factor::Recovery(_)) {
         activity::record(app, &user.id, Event::RecoveryCodeUsed, &origin).await;
+        let left = user.recovery_codes.len().saturating_sub(1);
+        let mail = templates::recovery_code_used(&app.config.product_name, user.email.as_str(), &user.name, left);
+        app.mailer.send(mail).await?;
     }
     complete_login(app, user, &origin).await
 }

@@ -176,6 +176,60 @@ pub fn password_changed(product: &str, to: &str, name: &str) -> Mail {
     )
 }
 
+/// Tells the owner the second factor was turned on.
+pub fn mfa_enabled(product: &str, to: &str, name: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Google Authenticator was turned on for your {product} account"),
+        Some(name),
+        &[
+            Part::Text(
+                "From now on your account asks for a code from your authenticator app at every login.".to_owned(),
+            ),
+            Part::Text(
+                "If you did not do this, someone else has your password: reset it now and contact an admin, who can \
+                 remove the authenticator."
+                    .to_owned(),
+            ),
+        ],
+    )
+}
+
+/// Tells the owner a recovery code was used to log in.
+pub fn recovery_code_used(product: &str, to: &str, name: &str, left: usize) -> Mail {
+    compose(
+        product,
+        to,
+        format!("A recovery code was used for your {product} account"),
+        Some(name),
+        &[
+            Part::Text(format!(
+                "Someone logged in to your account with one of your recovery codes. {left} unused recovery codes are left."
+            )),
+            Part::Text("If this was not you, reset your password now and contact an admin.".to_owned()),
+        ],
+    )
+}
+
+/// Tells the owner an admin removed their second factor.
+pub fn mfa_removed_by_admin(product: &str, to: &str, name: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("An admin removed Google Authenticator from your {product} account"),
+        Some(name),
+        &[
+            Part::Text(
+                "An admin turned off Google Authenticator for your account and ended all of its sessions. You can \
+                 log in with your password and turn it on again with a new QR code."
+                    .to_owned(),
+            ),
+            Part::Text("If you did not ask for this, contact an admin.".to_owned()),
+        ],
+    )
+}
+
 /// Tells the owner the second factor was turned off.
 pub fn mfa_disabled(product: &str, to: &str, name: &str) -> Mail {
     compose(
@@ -219,6 +273,9 @@ mod tests {
             password_changed("stepauth", "a@example.com", "Ann"),
             account_locked("stepauth", "a@example.com", "Ann", 3),
             mfa_disabled("stepauth", "a@example.com", "Ann"),
+            mfa_enabled("stepauth", "a@example.com", "Ann"),
+            recovery_code_used("stepauth", "a@example.com", "Ann", 9),
+            mfa_removed_by_admin("stepauth", "a@example.com", "Ann"),
         ]
     }
 

@@ -882,10 +882,12 @@ impl Store for DynamoStore {
         let update = self
             .user_update(user_id)
             .update_expression(
-                "SET mfa_enabled = :false REMOVE totp_secret, totp_pending, totp_last_step, recovery_codes",
+                "SET mfa_enabled = :false ADD token_version :one \
+                 REMOVE totp_secret, totp_pending, totp_last_step, recovery_codes",
             )
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":false", AttributeValue::Bool(false));
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":one", n(1));
         self.conditional(update.send().await, "disabling TOTP")
     }
 

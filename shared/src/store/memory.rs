@@ -343,6 +343,7 @@ impl Store for MemoryStore {
                 user.totp_pending = None;
                 user.totp_last_step = None;
                 user.recovery_codes.clear();
+                user.token_version += 1;
             })
             .is_some())
     }

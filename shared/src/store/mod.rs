@@ -507,7 +507,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Uses up the recovery code with this hash, if it is unused and TOTP is active.
     async fn use_recovery_code(&self, user_id: &str, hash: &str) -> anyhow::Result<bool>;
 
-    /// Turns TOTP off: the secrets, the last step and the recovery codes go.
+    /// Turns TOTP off: the secrets, the last step and the recovery codes go, and the token
+    /// version moves on (every session and pending MFA token ends). `false` if there is no
+    /// such user.
     async fn disable_totp(&self, user_id: &str) -> anyhow::Result<bool>;
 
     /// Counts one use of a live grant of `kind`, if fewer than `max` were counted: the grant.
