@@ -38,6 +38,22 @@ impl Default for CodeLimits {
     }
 }
 
+/// Limits per source address, across every email (docs/SECURITY.md, "Source limits"): they
+/// stop one client from spraying passwords over many accounts or flooding many inboxes.
+#[derive(Debug, Clone)]
+pub struct SourceLimits {
+    /// Failed login checks (password, emailed code, second factor) per address per hour.
+    pub failed_logins_per_hour: u32,
+    /// Code mails asked for per address per hour (sign-up, login, reset, resend).
+    pub mails_per_hour: u32,
+}
+
+impl Default for SourceLimits {
+    fn default() -> Self {
+        Self { failed_logins_per_hour: 30, mails_per_hour: 20 }
+    }
+}
+
 /// Lifetimes of the tokens stepauth issues.
 #[derive(Debug, Clone)]
 pub struct TokenLifetimes {
@@ -83,6 +99,8 @@ pub struct Config {
     /// How long failures below the lock are remembered after the last one; a reached lock
     /// stays until an admin unlocks it.
     pub failure_window: Duration,
+    /// Limits per source address (API Gateway's `sourceIp`), across every email.
+    pub sources: SourceLimits,
     /// Whether a password reset works for a locked account (and unlocks it). Off by default:
     /// a lock means someone hammered the account, and the product's rule is that an admin
     /// looks before it opens again ("Account locked. Contact admin.").
@@ -105,6 +123,7 @@ impl Default for Config {
             tokens: TokenLifetimes::default(),
             max_login_failures: 3,
             failure_window: Duration::from_secs(24 * 60 * 60),
+            sources: SourceLimits::default(),
             reset_unlocks: false,
             admin_emails: Vec::new(),
             activity_retention: Duration::from_secs(90 * 24 * 60 * 60),
@@ -137,6 +156,10 @@ impl Config {
         t.reset = seconds("STEPAUTH_RESET_TOKEN_TTL_SECONDS", t.reset)?;
         config.max_login_failures = number("STEPAUTH_MAX_LOGIN_FAILURES", config.max_login_failures)?;
         config.failure_window = seconds("STEPAUTH_FAILURE_WINDOW_SECONDS", config.failure_window)?;
+        let sources = &mut config.sources;
+        sources.failed_logins_per_hour =
+            number("STEPAUTH_SOURCE_FAILED_LOGINS_PER_HOUR", sources.failed_logins_per_hour)?;
+        sources.mails_per_hour = number("STEPAUTH_SOURCE_MAILS_PER_HOUR", sources.mails_per_hour)?;
         if let Some(v) = var("STEPAUTH_RESET_UNLOCKS") {
             config.reset_unlocks = match v.trim() {
                 "true" | "1" | "yes" => true,
@@ -169,6 +192,9 @@ impl Config {
         }
         if self.codes.max_attempts == 0 || self.codes.max_sends_per_window == 0 || self.max_login_failures == 0 {
             bail!("code limits must be positive");
+        }
+        if self.sources.failed_logins_per_hour == 0 || self.sources.mails_per_hour == 0 {
+            bail!("the per-source-address limits must be positive");
         }
         if self.failure_window.is_zero() {
             bail!("STEPAUTH_FAILURE_WINDOW_SECONDS must be positive");

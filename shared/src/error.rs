@@ -110,9 +110,29 @@ pub enum ApiError {
         /// Seconds until a retry can succeed.
         retry_after: u64,
     },
+    /// A part stepauth depends on is overloaded or unreachable for now (a throttled table):
+    /// nothing was done, and retrying shortly may succeed.
+    #[error("The service is busy. Try again in {retry_after} seconds.")]
+    Unavailable {
+        /// Seconds to wait before retrying.
+        retry_after: u64,
+    },
     /// Anything unexpected: a store or mail failure, a bug. Logged, never shown.
     #[error("Something went wrong on our side. Try again later.")]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(anyhow::Error),
+}
+
+impl From<anyhow::Error> for ApiError {
+    /// A failure the store marked [`Unavailable`](crate::store::Unavailable) is a 503 the
+    /// client may retry; any other is unexpected.
+    fn from(error: anyhow::Error) -> Self {
+        if error.downcast_ref::<crate::store::Unavailable>().is_some() {
+            tracing::warn!(error = format!("{error:#}"), "a dependency is unavailable");
+            Self::Unavailable { retry_after: 1 }
+        } else {
+            Self::Unexpected(error)
+        }
+    }
 }
 
 impl ApiError {
@@ -141,6 +161,7 @@ impl ApiError {
             | Self::MfaSetupRequired
             | Self::MfaNotEnabled => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -171,6 +192,7 @@ impl ApiError {
             Self::InvalidCredentials { .. } => "invalid_credentials",
             Self::EmailTaken => "email_taken",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unavailable { .. } => "service_unavailable",
             Self::Unexpected(_) => "internal_error",
         }
     }
@@ -216,7 +238,7 @@ impl ApiError {
         let mut response = crate::http::json(self.status(), &body);
         let headers = response.headers_mut();
         match &self {
-            Self::TooManyRequests { retry_after } => {
+            Self::TooManyRequests { retry_after } | Self::Unavailable { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             Self::MethodNotAllowed { allow } => {

@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod app;
+pub mod attempts;
 pub mod clock;
 pub mod codes;
 pub mod config;

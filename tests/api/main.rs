@@ -16,6 +16,7 @@ mod passwords;
 mod profile;
 mod sessions;
 mod signup;
+mod source_limits;
 mod store_contract;
 mod tokens;
 mod totp;

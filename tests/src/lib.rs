@@ -6,6 +6,7 @@
 //! `GET /moto-api/data.json`. The moto endpoint comes from `STEPAUTH_TEST_MOTO`, which
 //! `scripts/test` sets after starting moto server.
 
+pub mod fault_proxy;
 pub mod runtime_api;
 
 use std::sync::{Arc, OnceLock};
@@ -210,6 +211,29 @@ impl TestApp {
         let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
         let store: Arc<dyn Store> = Arc::new(moto_store().await);
         Self::start(config, store, Arc::new(SesMailer::new(ses, FROM))).await
+    }
+
+    /// stepauth on moto whose DynamoDB calls go through `endpoint` (a
+    /// [`fault_proxy::FaultProxy`] in front of moto).
+    pub async fn spawn_through(config: Config, endpoint: &str) -> Self {
+        verify_ses_identity().await;
+        let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
+        let table = moto_table().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&stepauth_local::moto::sdk_config(endpoint).await);
+        let store: Arc<dyn Store> = Arc::new(DynamoStore::new(dynamodb, table));
+        Self::start(config, store, Arc::new(SesMailer::new(ses, FROM))).await
+    }
+
+    /// `POST path` with a JSON body from another source address on the loopback network
+    /// (`127.0.0.2`, say): API Gateway's `sourceIp` for the request.
+    pub async fn post_from(&self, source: std::net::IpAddr, path: &str, body: Value) -> Answer {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .local_address(source)
+            .build()
+            .expect("an HTTP client on that address");
+        answer(client.post(format!("{}{path}", self.address)).json(&body).send().await.expect("the server answers"))
+            .await
     }
 
     async fn start(config: Config, store: Arc<dyn Store>, mailer: Arc<dyn stepauth::mail::Mailer>) -> Self {

@@ -6,12 +6,13 @@ use lambda_http::{Body, Request, Response};
 use super::message;
 use crate::activity::{self, Event};
 use crate::app::App;
+use crate::attempts;
 use crate::clock::UnixTime;
 use crate::codes::{Code, Purpose};
 use crate::error::ApiError;
 use crate::http::{JsonBody, Origin, Problem, origin};
 use crate::mail::templates;
-use crate::store::{Issued, NewCode, Redeemed};
+use crate::store::{Issued, NewCode, Redeemed, SourceCounter};
 use crate::validate::Email;
 
 /// The answer every code request gets, whatever happened behind it.
@@ -38,9 +39,10 @@ pub async fn redeem(
     Ok(app.store.redeem_code(email, purpose, &hash, now, &app.config.codes).await?)
 }
 
-/// Stores a fresh code of `purpose` for `email` (within the cooldown and hourly cap, which
-/// apply to every address alike) and mails it to an account that can use it, or mails
-/// whoever owns the address why not. The caller's answer is the same either way.
+/// Stores a fresh code of `purpose` for `email` (within the source address's hourly mail
+/// limit, and the cooldown and hourly cap of the email, which apply to every address alike)
+/// and mails it to an account that can use it, or mails whoever owns the address why not.
+/// The caller's answer is the same either way.
 pub async fn send_code(
     app: &App,
     email: &Email,
@@ -48,11 +50,14 @@ pub async fn send_code(
     name: Option<String>,
     origin: &Origin,
 ) -> Result<(), ApiError> {
+    let slot = attempts::take_source_slot(app, origin, SourceCounter::Mails).await?;
     let code = Code::generate(&*app.random);
     let stored = NewCode { hash: app.pepper.hash(purpose, email, &code), context: name };
     if let Issued::Throttled { retry_after } =
         app.store.issue_code(email, purpose, stored, app.now(), &app.config.codes).await?
     {
+        // No mail leaves: the source address keeps its slot.
+        attempts::give_back(app, &slot).await?;
         return Err(ApiError::TooManyRequests { retry_after });
     }
     let product = &app.config.product_name;

@@ -1,8 +1,6 @@
 //! Logging in: by password or by emailed code. Both count failures per email toward the
 //! lockout (SECURITY.md item 19), for unknown emails exactly as for accounts.
 
-use std::time::Duration;
-
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -11,82 +9,25 @@ use super::codes::{SENT, email_and_code, redeem, send_code};
 use super::{UserView, message, session_response};
 use crate::activity::{self, Event};
 use crate::app::App;
+use crate::attempts::LoginAttempt;
 use crate::codes::Purpose;
 use crate::error::ApiError;
 use crate::http::{JsonBody, Origin, json, origin};
-use crate::mail::templates;
 use crate::password::{self, Password};
-use crate::store::{Attempt, Grant, GrantKind, Redeemed, User};
+use crate::store::{Grant, GrantKind, Redeemed, User};
 use crate::tokens::digest;
 use crate::validate::Email;
 use crate::{random, session};
 
-/// Takes a lockout slot for an attempt on `email` before anything is checked
-/// (docs/SECURITY.md, "Lockout"): `AccountLocked` once the failures reach the limit. While
-/// every slot is held by attempts still in flight (concurrent logins of one account), waits
-/// for one to end, a few seconds at most, then answers 429 with `Retry-After`.
-pub async fn begin_attempt(app: &App, email: &Email) -> Result<(), ApiError> {
-    let mut pause = Duration::from_millis(20);
-    let mut waited = Duration::ZERO;
-    loop {
-        match app.store.begin_attempt(email, app.config.max_login_failures, app.now()).await? {
-            Attempt::Allowed => return Ok(()),
-            Attempt::Locked => return Err(ApiError::AccountLocked),
-            Attempt::Busy { retry_after } if waited >= MAX_SLOT_WAIT => {
-                return Err(ApiError::TooManyRequests { retry_after: retry_after.min(5) });
-            }
-            Attempt::Busy { .. } => {
-                tokio::time::sleep(pause).await;
-                waited += pause;
-                pause = (pause * 2).min(Duration::from_millis(250));
-            }
-        }
-    }
-}
-
-/// How long an attempt waits for a lockout slot held by attempts in flight.
-const MAX_SLOT_WAIT: Duration = Duration::from_secs(3);
-
-/// The answer to a failed attempt: the failure counted, then `wrong(remaining)` while
-/// attempts remain and `AccountLocked` once none do. The account's owner, if there is one,
-/// has the failure (and the lock) in their activity and a mail when it locks.
-pub async fn failed_attempt(
-    app: &App,
-    email: &Email,
-    user: Option<&User>,
-    origin: &Origin,
-    wrong: impl FnOnce(Option<u32>) -> ApiError,
-) -> ApiError {
-    let max = app.config.max_login_failures;
-    let window = app.config.failure_window.as_secs() as i64;
-    let failures = match app.store.record_failure(email, max, window, app.now()).await {
-        Ok(failures) => failures,
-        Err(error) => return ApiError::Unexpected(error),
-    };
-    if let Some(user) = user {
-        activity::record(app, &user.id, Event::LoginFailure, origin).await;
-        if failures >= max {
-            activity::record(app, &user.id, Event::Locked, origin).await;
-            let mail = templates::account_locked(&app.config.product_name, user.email.as_str(), &user.name, failures);
-            if let Err(error) = app.mailer.send(mail).await {
-                return ApiError::Unexpected(error);
-            }
-        }
-    }
-    if failures >= max { ApiError::AccountLocked } else { wrong(Some(max - failures)) }
-}
-
-/// A right first factor. Without a second factor this is the whole login: the failure count
-/// is cleared and a session starts. With one, only this attempt's own count is taken back:
-/// earlier failures, wrong second factors included, keep counting until a whole login
-/// succeeds, so that logging in again never buys more authenticator guesses
-/// (docs/SECURITY.md, "Lockout").
-async fn logged_in(app: &App, user: User, origin: &Origin) -> Result<Response<Body>, ApiError> {
+/// A right first factor. Without a second factor this is the whole login: the failures are
+/// forgotten and a session starts. With one, only this attempt's own slots go back, and the
+/// MFA step follows (docs/SECURITY.md, "Lockout").
+async fn logged_in(app: &App, attempt: LoginAttempt, user: User, origin: &Origin) -> Result<Response<Body>, ApiError> {
     if user.mfa_enabled {
-        app.store.release_attempt(&user.email).await?;
+        attempt.first_factor_passed(app).await?;
         mfa_challenge(app, &user).await
     } else {
-        app.store.clear_failures(&user.email).await?;
+        attempt.succeeded(app).await?;
         complete_login(app, user, origin).await
     }
 }
@@ -128,15 +69,15 @@ pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
     let (email, password) = body.finish((email, password))?;
     let origin = origin(&req);
 
-    begin_attempt(app, &email).await?;
+    let attempt = LoginAttempt::begin(app, &email, &origin).await?;
     let user = app.store.user_by_email(&email).await?;
     let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match user {
-        Some(user) if matches => logged_in(app, user, &origin).await,
-        user => Err(failed_attempt(app, &email, user.as_ref(), &origin, |remaining| ApiError::InvalidCredentials {
-            remaining,
-        })
-        .await),
+        Some(user) if matches => logged_in(app, attempt, user, &origin).await,
+        user => {
+            let wrong = |remaining| ApiError::InvalidCredentials { remaining };
+            Err(attempt.failed(app, user.as_ref(), &origin, wrong).await)
+        }
     }
 }
 
@@ -156,19 +97,18 @@ pub async fn login_code_verify(app: &App, req: Request) -> Result<Response<Body>
     let (email, code) = email_and_code(&req)?;
     let origin = origin(&req);
 
-    begin_attempt(app, &email).await?;
+    let attempt = LoginAttempt::begin(app, &email, &origin).await?;
     let redeemed = redeem(app, &email, Purpose::Login, &code, app.now()).await?;
     let user = app.store.user_by_email(&email).await?;
     match (redeemed, user) {
-        (Redeemed::Redeemed { .. }, Some(user)) => logged_in(app, user, &origin).await,
+        (Redeemed::Redeemed { .. }, Some(user)) => logged_in(app, attempt, user, &origin).await,
         (Redeemed::Exhausted { retry_after }, _) => {
-            // No code was checked: the slot goes back, uncounted.
-            app.store.release_attempt(&email).await?;
+            // No code was checked: the slots go back, uncounted.
+            attempt.abandoned(app).await?;
             Err(ApiError::TooManyRequests { retry_after })
         }
         (_, user) => {
-            Err(failed_attempt(app, &email, user.as_ref(), &origin, |remaining| ApiError::InvalidCode { remaining })
-                .await)
+            Err(attempt.failed(app, user.as_ref(), &origin, |remaining| ApiError::InvalidCode { remaining }).await)
         }
     }
 }

@@ -5,10 +5,10 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use super::codes::{SENT, email_and_code, redeem, send_code};
-use super::login::{begin_attempt, failed_attempt};
 use super::{message, new_password, opaque_token, session_response};
 use crate::activity::{self, Event};
 use crate::app::App;
+use crate::attempts::LoginAttempt;
 use crate::codes::Purpose;
 use crate::error::ApiError;
 use crate::http::{JsonBody, json, origin};
@@ -143,12 +143,12 @@ pub async fn password_change(app: &App, req: Request) -> Result<Response<Body>, 
     let origin = origin(&req);
     let user = caller.user;
 
-    begin_attempt(app, &user.email).await?;
+    let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
     if !password::verify(current, Some(user.password_hash.clone())).await? {
         let wrong = |remaining| ApiError::InvalidCredentials { remaining };
-        return Err(failed_attempt(app, &user.email, Some(&user), &origin, wrong).await);
+        return Err(attempt.failed(app, Some(&user), &origin, wrong).await);
     }
-    app.store.clear_failures(&user.email).await?;
+    attempt.succeeded(app).await?;
     if reused(&password, &user).await? {
         return Err(reused_error());
     }

@@ -5,10 +5,11 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use super::login::{begin_attempt, complete_login, failed_attempt};
+use super::login::complete_login;
 use super::{opaque_token, session_response};
 use crate::activity::{self, Event};
 use crate::app::App;
+use crate::attempts::LoginAttempt;
 use crate::error::ApiError;
 use crate::http::{JsonBody, json, origin};
 use crate::mail::templates;
@@ -73,12 +74,12 @@ pub async fn totp_setup(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     if user.mfa_enabled {
         return Err(ApiError::MfaAlreadyEnabled);
     }
-    begin_attempt(app, &user.email).await?;
+    let attempt = LoginAttempt::begin(app, &user.email, &origin(&req)).await?;
     if !password::verify(password, Some(user.password_hash.clone())).await? {
         let wrong = |remaining| ApiError::InvalidCredentials { remaining };
-        return Err(failed_attempt(app, &user.email, Some(&user), &origin(&req), wrong).await);
+        return Err(attempt.failed(app, Some(&user), &origin(&req), wrong).await);
     }
-    app.store.clear_failures(&user.email).await?;
+    attempt.succeeded(app).await?;
     let secret = totp::new_secret(&*app.random);
     if !app.store.set_totp_pending(&user.id, &secret).await? {
         return Err(ApiError::MfaAlreadyEnabled);
@@ -137,13 +138,13 @@ pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, Api
         return Err(ApiError::MfaNotEnabled);
     }
     let origin = origin(&req);
-    begin_attempt(app, &user.email).await?;
+    let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
     let password_ok = password::verify(password, Some(user.password_hash.clone())).await?;
     if !(password_ok && use_factor(app, &user, &factor).await?) {
         let wrong = |remaining| ApiError::InvalidCredentials { remaining };
-        return Err(failed_attempt(app, &user.email, Some(&user), &origin, wrong).await);
+        return Err(attempt.failed(app, Some(&user), &origin, wrong).await);
     }
-    app.store.clear_failures(&user.email).await?;
+    attempt.succeeded(app).await?;
     if !app.store.disable_totp(&user.id).await? {
         return Err(ApiError::InvalidToken);
     }
@@ -171,16 +172,16 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     // The token dies with everything that ends sessions (docs/SECURITY.md, "Issued tokens").
     let user = app.store.user(grant.user_id.as_deref().unwrap_or_default()).await?;
     let user = user.filter(|u| u.mfa_enabled && grant.is_current_for(u)).ok_or(ApiError::InvalidMfaToken)?;
-    begin_attempt(app, &user.email).await?;
+    let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
     if !use_factor(app, &user, &factor).await? {
         let wrong = |remaining| ApiError::InvalidAuthenticatorCode { remaining };
-        return Err(failed_attempt(app, &user.email, Some(&user), &origin, wrong).await);
+        return Err(attempt.failed(app, Some(&user), &origin, wrong).await);
     }
     if !app.store.take_grant(&token_hash).await? {
-        app.store.release_attempt(&user.email).await?;
+        attempt.abandoned(app).await?;
         return Err(ApiError::InvalidMfaToken);
     }
-    app.store.clear_failures(&user.email).await?;
+    attempt.succeeded(app).await?;
     if matches!(factor, Factor::Recovery(_)) {
         activity::record(app, &user.id, Event::RecoveryCodeUsed, &origin).await;
         let left = user.recovery_codes.len().saturating_sub(1);

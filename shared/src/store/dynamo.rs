@@ -9,6 +9,7 @@
 //! | grant         | `GRANT#<digest>`  | `GRANT`            |
 //! | session       | `SESSION#<id>`    | `SESSION`          |
 //! | lockout       | `EMAIL#<email>`   | `LOCKOUT`          |
+//! | source counter| `SOURCE#<ip>`     | `<counter>#<window start>` |
 //! | activity      | `USER#<id>`       | `ACT#<time>#<id>`  |
 //!
 //! Users also carry `gsi1pk = "USER"` and `gsi1sk = <created_at>#<id>`, so that the index
@@ -34,7 +35,8 @@ use aws_sdk_dynamodb::types::{
 use super::lockout::{LEASE_SECONDS, Lockout};
 use super::{
     Activity, Attempt, CodeState, Created, Grant, GrantKind, Issued, NewCode, Page, Redeemed, Reset, Role, Rotated,
-    Session, Store, User, activity_key, page, user_order_key,
+    SOURCE_WINDOW_SECONDS, Session, SourceCounter, SourceSlot, Store, Unavailable, User, activity_key, page,
+    user_order_key,
 };
 use crate::clock::UnixTime;
 use crate::codes::Purpose;
@@ -100,6 +102,10 @@ impl DynamoStore {
 
     fn key(pk: String, sk: &str) -> Item {
         HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+    }
+
+    fn source_key(slot: &SourceSlot) -> Item {
+        Self::key(format!("SOURCE#{}", slot.source), &format!("{}#{:012}", slot.counter.as_str(), slot.window_start))
     }
 
     fn lockout_key(email: &Email) -> Item {
@@ -228,6 +234,31 @@ impl DynamoStore {
 /// Whether an SDK error is a failed condition (an expected outcome, not a failure).
 fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
     error.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException")
+}
+
+/// The error for a failed call: [`Unavailable`] when retrying shortly may succeed (throttled,
+/// overloaded, timed out, no connection), with the SDK's error as its cause; otherwise the
+/// SDK's error with `what` as context.
+fn call_failed<E, R>(error: SdkError<E, R>, what: &'static str) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let transient = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        other => matches!(
+            other.as_service_error().and_then(ProvideErrorMetadata::code),
+            Some(
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+            )
+        ),
+    };
+    let error = anyhow::Error::new(error).context(what);
+    if transient { error.context(Unavailable { what }) } else { error }
 }
 
 #[async_trait]
@@ -625,6 +656,53 @@ impl Store for DynamoStore {
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(e).context("releasing a login attempt"),
+        }
+    }
+
+    async fn take_source_slot(
+        &self,
+        source: &str,
+        counter: SourceCounter,
+        max: u32,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<SourceSlot>> {
+        let slot = SourceSlot::at(source, counter, now);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::source_key(&slot)))
+            .update_expression("SET kind = :kind, expires_at = :exp ADD taken :one")
+            .condition_expression("attribute_not_exists(taken) OR taken < :max")
+            .expression_attribute_values(":kind", s("source_counter"))
+            .expression_attribute_values(":exp", n(slot.window_start + 2 * SOURCE_WINDOW_SECONDS))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(max))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Some(slot)),
+            Err(e) if condition_failed(&e) => Ok(None),
+            Err(e) => Err(call_failed(e, "counting a request of a source address")),
+        }
+    }
+
+    async fn release_source_slot(&self, slot: &SourceSlot) -> anyhow::Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::source_key(slot)))
+            .update_expression("ADD taken :minus_one")
+            .condition_expression("taken > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(call_failed(e, "giving back a source address's slot")),
         }
     }
 

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use super::lockout::Lockout;
 use super::{
-    Activity, Attempt, CodeState, Created, Grant, GrantKind, Issued, NewCode, Page, Redeemed, Reset, Rotated, Session,
-    Store, User, activity_key, page, user_order_key,
+    Activity, Attempt, CodeState, Created, Grant, GrantKind, Issued, NewCode, Page, Redeemed, Reset, Rotated,
+    SOURCE_WINDOW_SECONDS, Session, SourceCounter, SourceSlot, Store, User, activity_key, page, user_order_key,
 };
 use crate::clock::UnixTime;
 use crate::codes::Purpose;
@@ -32,6 +32,8 @@ struct Inner {
     sessions: HashMap<String, Session>,
     /// Email → its lockout counter.
     lockouts: HashMap<String, Lockout>,
+    /// (source, counter, window start) → slots taken.
+    sources: HashMap<(String, SourceCounter, UnixTime), u32>,
     /// User id → activity by sort key, with each entry's expiry.
     activity: HashMap<String, BTreeMap<String, (Activity, UnixTime)>>,
 }
@@ -200,6 +202,32 @@ impl Store for MemoryStore {
     async fn release_attempt(&self, email: &Email) -> anyhow::Result<()> {
         if let Some(lockout) = self.lock().lockouts.get_mut(email.as_str()) {
             *lockout = lockout.release();
+        }
+        Ok(())
+    }
+
+    async fn take_source_slot(
+        &self,
+        source: &str,
+        counter: SourceCounter,
+        max: u32,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<SourceSlot>> {
+        let slot = SourceSlot::at(source, counter, now);
+        let mut inner = self.lock();
+        inner.sources.retain(|(_, _, start), _| start + 2 * SOURCE_WINDOW_SECONDS > now);
+        let taken = inner.sources.entry((slot.source.clone(), counter, slot.window_start)).or_default();
+        if *taken >= max {
+            return Ok(None);
+        }
+        *taken += 1;
+        Ok(Some(slot))
+    }
+
+    async fn release_source_slot(&self, slot: &SourceSlot) -> anyhow::Result<()> {
+        let key = (slot.source.clone(), slot.counter, slot.window_start);
+        if let Some(taken) = self.lock().sources.get_mut(&key) {
+            *taken = taken.saturating_sub(1);
         }
         Ok(())
     }

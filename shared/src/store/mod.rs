@@ -114,6 +114,63 @@ pub enum Attempt {
     Locked,
 }
 
+/// What a per-source-address counter counts (docs/SECURITY.md, "Source limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceCounter {
+    /// Login checks (password, emailed code, second factor) that failed, across addresses.
+    FailedLogins,
+    /// Code mails asked for, across addresses.
+    Mails,
+}
+
+impl SourceCounter {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FailedLogins => "failed_logins",
+            Self::Mails => "mails",
+        }
+    }
+}
+
+/// The window per-source counters count in: one hour, fixed (the window's start is in the
+/// key, so a new window starts from nothing and the old item expires).
+pub const SOURCE_WINDOW_SECONDS: i64 = 60 * 60;
+
+/// A slot taken on a per-source counter, to give back if what it was taken for did not
+/// happen (a right password, a mail that was not sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSlot {
+    /// The source address.
+    pub source: String,
+    /// The counter.
+    pub counter: SourceCounter,
+    /// The start of the window the slot was taken in.
+    pub window_start: UnixTime,
+}
+
+impl SourceSlot {
+    /// The slot at `now` for `source` and `counter`.
+    pub fn at(source: &str, counter: SourceCounter, now: UnixTime) -> Self {
+        Self { source: source.to_owned(), counter, window_start: now - now.rem_euclid(SOURCE_WINDOW_SECONDS) }
+    }
+
+    /// Seconds from `now` until the slot's window ends.
+    pub fn retry_after(&self, now: UnixTime) -> u64 {
+        seconds_until(self.window_start + SOURCE_WINDOW_SECONDS, now)
+    }
+}
+
+/// The store could not be reached or refused for load (DynamoDB throttling, a hang): the
+/// request may succeed if retried shortly. Carried inside `anyhow::Error`; the API answers
+/// 503 with `Retry-After`.
+#[derive(Debug, thiserror::Error)]
+#[error("the store is unavailable for now ({what})")]
+pub struct Unavailable {
+    /// What was being done.
+    pub what: &'static str,
+}
+
 /// One entry of a user's activity log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Activity {
@@ -446,6 +503,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Gives back the slot of an attempt whose secret was right but which is not yet a whole
     /// login (a right password before the second factor). Failures stay counted.
     async fn release_attempt(&self, email: &Email) -> anyhow::Result<()>;
+
+    /// Takes a slot on `source`'s `counter` in the window of `now`, unless `max` are taken:
+    /// the slot, or `None` when the limit is reached. One conditional write.
+    async fn take_source_slot(
+        &self,
+        source: &str,
+        counter: SourceCounter,
+        max: u32,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<SourceSlot>>;
+
+    /// Gives a slot back to its window's counter.
+    async fn release_source_slot(&self, slot: &SourceSlot) -> anyhow::Result<()>;
 
     /// Forgets the email's counter (a whole login, or an admin's unlock).
     async fn clear_failures(&self, email: &Email) -> anyhow::Result<()>;

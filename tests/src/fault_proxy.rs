@@ -1,0 +1,118 @@
+//! A fault-injecting HTTP proxy between stepauth's AWS clients and moto: every request goes
+//! on to moto unchanged, except those a [`Fault`] matches, which get the error AWS itself
+//! would send. The code under test runs its real SDK calls, retries included.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+
+/// Which requests fail, and how.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    /// The `X-Amz-Target` of the operation, e.g. `DynamoDB_20120810.UpdateItem`.
+    pub target: &'static str,
+    /// Text the request body must contain, e.g. a key prefix.
+    pub body_contains: &'static str,
+    /// The HTTP status of the error.
+    pub status: u16,
+    /// The AWS error type, e.g. `ProvisionedThroughputExceededException`.
+    pub error_type: &'static str,
+}
+
+/// A running proxy.
+#[derive(Debug)]
+pub struct FaultProxy {
+    /// `http://127.0.0.1:<port>`: the endpoint to give the SDK.
+    pub endpoint: String,
+    injected: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FaultProxy {
+    /// Starts a proxy in front of `upstream` that injects `fault`.
+    pub async fn start(upstream: String, fault: Fault) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("bound"));
+        let injected = Arc::new(AtomicUsize::new(0));
+        let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
+        let state = Arc::new((upstream, fault, client, injected.clone()));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let state = state.clone();
+                        async move { Ok::<_, Infallible>(forward(&state, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { endpoint, injected, task }
+    }
+
+    /// How many requests got the fault so far.
+    pub fn injected(&self) -> usize {
+        self.injected.load(Ordering::SeqCst)
+    }
+}
+
+type State = (String, Fault, reqwest::Client, Arc<AtomicUsize>);
+
+async fn forward(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (upstream, fault, client, injected) = state;
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if target == fault.target && String::from_utf8_lossy(&body).contains(fault.body_contains) {
+        injected.fetch_add(1, Ordering::SeqCst);
+        let error = serde_json::json!({
+            "__type": format!("com.amazonaws.dynamodb.v20120810#{}", fault.error_type),
+            "message": "injected by the test's fault proxy",
+        });
+        return Response::builder()
+            .status(fault.status)
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amzn-errortype", fault.error_type)
+            .body(Full::new(Bytes::from(error.to_string())))
+            .expect("a response");
+    }
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let mut request = client.request(parts.method.clone(), format!("{upstream}{path}"));
+    for (name, value) in &parts.headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    let answer = match request.body(body).send().await {
+        Ok(answer) => answer,
+        Err(error) => {
+            return Response::builder()
+                .status(502)
+                .body(Full::new(Bytes::from(error.to_string())))
+                .expect("a response");
+        }
+    };
+    let mut response = Response::builder().status(answer.status().as_u16());
+    for (name, value) in answer.headers() {
+        if name != "content-length" && name != "transfer-encoding" {
+            response = response.header(name, value);
+        }
+    }
+    let bytes = answer.bytes().await.unwrap_or_default();
+    response.body(Full::new(bytes)).expect("a response")
+}
