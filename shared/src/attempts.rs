@@ -17,8 +17,9 @@ use crate::mail::templates;
 use crate::store::{Attempt, SourceCounter, SourceSlot, User};
 use crate::validate::Email;
 
-/// How long an attempt waits for a lockout slot held by attempts in flight.
-const MAX_SLOT_WAIT: Duration = Duration::from_secs(3);
+/// How long an attempt waits for a lockout slot held by attempts in flight: well within the
+/// functions' 10-second timeout, and long enough for a few rounds of checks under load.
+const MAX_SLOT_WAIT: Duration = Duration::from_secs(6);
 
 /// The source address a request is counted under: API Gateway's `sourceIp` (never a
 /// client-supplied header such as `X-Forwarded-For`).
@@ -62,7 +63,7 @@ impl LoginAttempt {
     /// Takes the slots for a check of a secret of `email`, before anything is checked:
     /// `429` once the source address has failed too often this hour, `AccountLocked` once
     /// the email's failures reach the limit. While every lockout slot is held by attempts
-    /// still in flight (concurrent logins of one account), waits for one, a few seconds at
+    /// still in flight (concurrent logins of one account), waits for one, six seconds at
     /// most, then answers 429 with `Retry-After`.
     pub async fn begin(app: &App, email: &Email, origin: &Origin) -> Result<Self, ApiError> {
         let source = take_source_slot(app, origin, SourceCounter::FailedLogins).await?;
@@ -130,7 +131,9 @@ impl LoginAttempt {
 
 /// Takes a lockout slot of `email`, waiting while attempts in flight hold every slot.
 async fn lockout_slot(app: &App, email: &Email) -> Result<(), ApiError> {
-    let mut pause = Duration::from_millis(20);
+    // Each poll is a write that fails: back off quickly, so that many waiters do not load
+    // the table (or the attempts they wait for).
+    let mut pause = Duration::from_millis(50);
     let mut waited = Duration::ZERO;
     loop {
         match app.store.begin_attempt(email, app.config.max_login_failures, app.now()).await? {
@@ -142,7 +145,7 @@ async fn lockout_slot(app: &App, email: &Email) -> Result<(), ApiError> {
             Attempt::Busy { .. } => {
                 tokio::time::sleep(pause).await;
                 waited += pause;
-                pause = (pause * 2).min(Duration::from_millis(250));
+                pause = (pause * 2).min(Duration::from_secs(1));
             }
         }
     }
