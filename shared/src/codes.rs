@@ -1,5 +1,5 @@
 //! Emailed one-time codes: six digits from a CSPRNG, stored only as a keyed hash
-//! (SECURITY.md item 5), bound to one email and one purpose (item 7).
+//! (docs/SECURITY.md, "Emailed codes"), bound to one email and one purpose.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;

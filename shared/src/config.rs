@@ -1,14 +1,14 @@
 //! Configuration, read once at cold start from the environment.
 //!
 //! Every name and limit lives here; nothing else reads the environment. Defaults are the
-//! values `../shared/SECURITY.md` asks for; the Lambda functions must also be given the
+//! values `docs/SECURITY.md` sets out; the Lambda functions must also be given the
 //! table, the from-address, the signing key and the code pepper (see `infra/`).
 
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-/// Limits on emailed one-time codes (SECURITY.md items 5–9).
+/// Limits on emailed one-time codes (docs/SECURITY.md, "Emailed codes").
 #[derive(Debug, Clone)]
 pub struct CodeLimits {
     /// How long a code is valid.
@@ -182,13 +182,13 @@ impl Config {
     /// Refuses settings that would break a security rule.
     pub fn check(&self) -> anyhow::Result<()> {
         if self.codes.ttl > Duration::from_secs(600) {
-            bail!("emailed codes may live at most 10 minutes (SECURITY.md item 6)");
+            bail!("emailed codes may live at most 10 minutes (docs/SECURITY.md, rule 6)");
         }
         if self.totp_issuer.contains(':') || self.totp_issuer.trim().is_empty() {
             bail!("the TOTP issuer must be non-empty and may not contain ':' (it labels the otpauth URI)");
         }
         if self.tokens.access > Duration::from_secs(60 * 60) {
-            bail!("access tokens must live minutes, not hours (SECURITY.md item 15)");
+            bail!("access tokens must live minutes, not hours (docs/SECURITY.md, rule 26)");
         }
         if self.codes.max_attempts == 0 || self.codes.max_sends_per_window == 0 || self.max_login_failures == 0 {
             bail!("code limits must be positive");

@@ -1,4 +1,4 @@
-//! Passwords: the policy (SECURITY.md item 1), Argon2id hashing off the async executor
+//! Passwords: the policy (docs/SECURITY.md, "Passwords"), Argon2id hashing off the async executor
 //! (item 2), and verification against a dummy hash for unknown users (item 4).
 
 use std::sync::OnceLock;
@@ -143,7 +143,7 @@ pub fn is_common(password: &str) -> bool {
     listed(&lower) || (stem.chars().count() >= 4 && listed(stem))
 }
 
-/// The Argon2id parameters: m = 19 MiB, t = 2, p = 1 (OWASP's minimum; SECURITY.md item 2).
+/// The Argon2id parameters: m = 19 MiB, t = 2, p = 1 (OWASP's minimum; docs/SECURITY.md, rule 2).
 fn argon2() -> Argon2<'static> {
     // The constants are valid parameters; `Params::new` only rejects out-of-range values.
     let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();

@@ -1,5 +1,5 @@
 //! Sessions: an access token (RS256 JWT, minutes) and an opaque refresh token
-//! `<session id>.<secret>` whose secret is stored only as a digest (SECURITY.md items 15–17).
+//! `<session id>.<secret>` whose secret is stored only as a digest (docs/SECURITY.md, "Sessions").
 //!
 //! Every refresh rotates the secret; presenting any secret but the current one revokes the
 //! whole session (the refresh-token family). Access tokens die with their session and with

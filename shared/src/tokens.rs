@@ -1,4 +1,4 @@
-//! Access tokens (RS256 JWTs, SECURITY.md item 14), the JWKS that publishes their keys, and
+//! Access tokens (RS256 JWTs, docs/SECURITY.md, "Tokens"), the JWKS that publishes their keys, and
 //! the hashing of opaque tokens (refresh and sign-up tokens are stored only hashed).
 //!
 //! Signing uses an aws-lc RSA key parsed once per process; verification uses jsonwebtoken

@@ -1,5 +1,5 @@
 //! Google Authenticator: TOTP (RFC 6238) with the parameters every authenticator app accepts
-//! (SHA-1, 6 digits, 30-second steps; SECURITY.md items 10–13), the otpauth URI and its QR
+//! (SHA-1, 6 digits, 30-second steps; docs/SECURITY.md, "Second factor"), the otpauth URI and its QR
 //! code as a PNG data URL, and recovery codes.
 
 use anyhow::Context as _;

@@ -1,4 +1,4 @@
-//! Lockout (SECURITY.md item 19) and the admin routes that undo it.
+//! Lockout (docs/SECURITY.md, "Lockout") and the admin routes that undo it.
 
 use serde_json::{Value, json};
 use stepauth::config::Config;

@@ -1,4 +1,4 @@
-//! Forgotten passwords and password changes (SECURITY.md items 1–4, 7, 8).
+//! Forgotten passwords and password changes (docs/SECURITY.md, "Passwords" and "Emailed codes").
 
 use serde_json::{Value, json};
 use stepauth::config::Config;

@@ -1,4 +1,4 @@
-//! Forged and misused access tokens (SECURITY.md item 14), and the JWKS.
+//! Forged and misused access tokens (docs/SECURITY.md, "Tokens"), and the JWKS.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

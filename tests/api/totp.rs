@@ -1,4 +1,4 @@
-//! Google Authenticator end to end (SECURITY.md items 10–13), codes computed from the secret
+//! Google Authenticator end to end (docs/SECURITY.md, "Second factor"), codes computed from the secret
 //! the API hands out, the QR decoded back to the otpauth URI.
 
 use base64::Engine as _;

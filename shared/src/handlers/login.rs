@@ -1,5 +1,5 @@
 //! Logging in: by password or by emailed code. Both count failures per email toward the
-//! lockout (SECURITY.md item 19), for unknown emails exactly as for accounts.
+//! lockout (docs/SECURITY.md, "Lockout"), for unknown emails exactly as for accounts.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};

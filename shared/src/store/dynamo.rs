@@ -351,7 +351,7 @@ impl Store for DynamoStore {
         now: UnixTime,
         limits: &CodeLimits,
     ) -> anyhow::Result<Redeemed> {
-        // SECURITY.md item 9: one conditional write decides; fifty racers get one success.
+        // docs/SECURITY.md, rule 9: one conditional write decides; fifty racers get one success.
         let redeemed = self
             .client
             .update_item()

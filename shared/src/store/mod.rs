@@ -1,7 +1,7 @@
 //! Where users, pending sign-ups, one-time codes and sessions live.
 //!
 //! [`Store`] is narrow on purpose: each method is one atomic operation with the rules of
-//! `SECURITY.md` (items 6–9, 15, 16, 21–23) inside it, so that no handler can check-then-write.
+//! `docs/SECURITY.md` ("Emailed codes", "Lockout", "Sessions", "Data integrity") inside it, so that no handler can check-then-write.
 //! Two implementations keep the same contract, proved by one suite (`tests/api/store_contract.rs`):
 //! [`dynamo::DynamoStore`] for Lambda and [`memory::MemoryStore`] for the local server.
 
@@ -434,7 +434,7 @@ pub enum Rotated {
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Stores `code` for `email` and `purpose`, replacing the previous one, unless the
-    /// cooldown or the per-window cap forbids it (SECURITY.md item 8).
+    /// cooldown or the per-window cap forbids it (docs/SECURITY.md, "Emailed codes").
     async fn issue_code(
         &self,
         email: &Email,
@@ -446,7 +446,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Uses up the code whose hash is `hash` if it is live, has had fewer than the maximum
     /// wrong guesses and the window's failure budget is not spent; otherwise counts a
-    /// wrong guess against the code and the window (SECURITY.md items 8, 9).
+    /// wrong guess against the code and the window (docs/SECURITY.md, "Emailed codes").
     async fn redeem_code(
         &self,
         email: &Email,
@@ -463,7 +463,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn grant(&self, token_hash: &str, kind: GrantKind, now: UnixTime) -> anyhow::Result<Option<Grant>>;
 
     /// In one transaction: uses up the sign-up grant, claims the email and stores the user
-    /// (SECURITY.md item 21).
+    /// (docs/SECURITY.md, "Data integrity").
     async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created>;
 
     /// The user with this id.
@@ -571,7 +571,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn enable_totp(&self, user_id: &str, secret: &str, step: u64, recovery: &[String]) -> anyhow::Result<bool>;
 
     /// Records `step` as the last accepted one, only if TOTP is active and `step` is newer
-    /// than the last accepted (SECURITY.md item 12): a code works once.
+    /// than the last accepted (docs/SECURITY.md, "Second factor"): a code works once.
     async fn accept_totp_step(&self, user_id: &str, step: u64) -> anyhow::Result<bool>;
 
     /// Uses up the recovery code with this hash, if it is unused and TOTP is active.
