@@ -6,7 +6,9 @@ use crate::app::App;
 use crate::clock::rfc3339;
 use crate::http::Origin;
 use crate::random;
-use crate::store::Activity;
+use crate::store::{Activity, User};
+use crate::tokens::digest;
+use crate::validate::Email;
 
 /// What can appear in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +43,10 @@ pub enum Event {
     RecoveryCodeUsed,
     /// An admin removed Google Authenticator (and ended every session).
     MfaRemovedByAdmin,
+    /// A password reset was asked for while the account is locked (no code was sent).
+    ResetBlocked,
+    /// Someone tried to sign up with the account's address (no code was sent).
+    SignupAttempted,
 }
 
 impl Event {
@@ -61,6 +67,8 @@ impl Event {
             Self::MfaEnabled => "mfa_enabled",
             Self::MfaDisabled => "mfa_disabled",
             Self::MfaRemovedByAdmin => "mfa_removed_by_admin",
+            Self::ResetBlocked => "reset_blocked",
+            Self::SignupAttempted => "signup_attempted",
             Self::RecoveryCodeUsed => "recovery_code_used",
         }
     }
@@ -69,6 +77,27 @@ impl Event {
 /// Records `event` for the user. The log is an audit aid, not part of the operation: a
 /// failure to write it is logged and does not fail the request.
 pub async fn record(app: &App, user_id: &str, event: Event, origin: &Origin) {
+    write(app, user_id, event, origin, app.config.activity_retention.as_secs() as i64).await;
+}
+
+/// How long an entry for an address without an account is kept.
+const UNCLAIMED_RETENTION_SECONDS: i64 = 60 * 60;
+
+/// Records `event` for the account holding `email`, if there is one; for an address without
+/// one, writes the same entry to a log nobody reads (kept an hour). So a request costs the
+/// same store operations whether or not the address has an account, and its timing does not
+/// tell (docs/SECURITY.md, "Enumeration").
+pub async fn record_for(app: &App, user: Option<&User>, email: &Email, event: Event, origin: &Origin) {
+    match user {
+        Some(user) => record(app, &user.id, event, origin).await,
+        None => {
+            write(app, &format!("unclaimed-{}", digest(email.as_str())), event, origin, UNCLAIMED_RETENTION_SECONDS)
+                .await
+        }
+    }
+}
+
+async fn write(app: &App, user_id: &str, event: Event, origin: &Origin, retention: i64) {
     let now = app.now();
     // The id orders entries of the same second: the wall clock's nanoseconds (only a
     // tie-breaker; `at` comes from the injected clock), then randomness against collisions.
@@ -80,7 +109,7 @@ pub async fn record(app: &App, user_id: &str, event: Event, origin: &Origin) {
         source_ip: origin.source_ip.clone(),
         user_agent: origin.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
     };
-    let expires_at = now + app.config.activity_retention.as_secs() as i64;
+    let expires_at = now + retention;
     if let Err(error) = app.store.record_activity(user_id, &entry, expires_at).await {
         tracing::error!(error = format!("{error:#}"), event = event.as_str(), "recording activity failed");
     }

@@ -93,10 +93,12 @@ impl LoginAttempt {
             Ok(failures) => failures,
             Err(error) => return error.into(),
         };
-        if let Some(user) = user {
-            activity::record(app, &user.id, Event::LoginFailure, origin).await;
-            if failures >= max {
-                activity::record(app, &user.id, Event::Locked, origin).await;
+        // The same store operations with or without an account (docs/SECURITY.md,
+        // "Enumeration"); only the owner's lock mail differs.
+        activity::record_for(app, user, &self.email, Event::LoginFailure, origin).await;
+        if failures >= max {
+            activity::record_for(app, user, &self.email, Event::Locked, origin).await;
+            if let Some(user) = user {
                 let mail =
                     templates::account_locked(&app.config.product_name, user.email.as_str(), &user.name, failures);
                 if let Err(error) = app.mailer.send(mail).await {

@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod cargo_lambda;
+mod enumeration;
 mod events;
 mod lambda_binaries;
 mod layout;

@@ -7,6 +7,7 @@
 //! `scripts/test` sets after starting moto server.
 
 pub mod fault_proxy;
+pub mod recording_store;
 pub mod runtime_api;
 
 use std::sync::{Arc, OnceLock};
@@ -210,6 +211,14 @@ impl TestApp {
         verify_ses_identity().await;
         let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
         let store: Arc<dyn Store> = Arc::new(moto_store().await);
+        Self::start(config, store, Arc::new(SesMailer::new(ses, FROM))).await
+    }
+
+    /// stepauth on `store` (a [`recording_store::RecordingStore`] around moto's, say), with
+    /// mail through moto's SES.
+    pub async fn spawn_with_store(config: Config, store: Arc<dyn Store>) -> Self {
+        verify_ses_identity().await;
+        let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
         Self::start(config, store, Arc::new(SesMailer::new(ses, FROM))).await
     }
 

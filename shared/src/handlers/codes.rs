@@ -63,26 +63,30 @@ pub async fn send_code(
     let product = &app.config.product_name;
     let minutes = app.config.codes.ttl.as_secs() / 60;
     let to = email.as_str();
+    // The same store operations for every address (docs/SECURITY.md, "Enumeration"): the
+    // account, the lockout count and an activity entry, whether or not they matter here.
     let user = app.store.user_by_email(email).await?;
-    let mail = match (purpose, user) {
-        (Purpose::Signup, Some(user)) => templates::already_registered(product, to, &user.name),
-        (Purpose::Signup, None) => templates::signup_code(product, to, &code, minutes),
+    let failures = app.store.failures(std::slice::from_ref(email), app.now()).await?;
+    let locked = failures.first().is_some_and(|f| *f >= app.config.max_login_failures);
+    let (event, mail) = match (purpose, &user) {
+        (Purpose::Signup, Some(user)) => {
+            (Event::SignupAttempted, templates::already_registered(product, to, &user.name))
+        }
+        (Purpose::Signup, None) => (Event::CodeSent, templates::signup_code(product, to, &code, minutes)),
         (Purpose::Login, Some(user)) => {
-            activity::record(app, &user.id, Event::CodeSent, origin).await;
-            templates::login_code(product, to, Some(&user.name), &code, minutes)
+            (Event::CodeSent, templates::login_code(product, to, Some(&user.name), &code, minutes))
+        }
+        (Purpose::PasswordReset, Some(user)) if locked && !app.config.reset_unlocks => {
+            (Event::ResetBlocked, templates::reset_blocked(product, to, &user.name))
         }
         (Purpose::PasswordReset, Some(user)) => {
-            let failures = app.store.failures(std::slice::from_ref(email), app.now()).await?;
-            let locked = failures.first().is_some_and(|f| *f >= app.config.max_login_failures);
-            if locked && !app.config.reset_unlocks {
-                templates::reset_blocked(product, to, &user.name)
-            } else {
-                activity::record(app, &user.id, Event::CodeSent, origin).await;
-                templates::reset_code(product, to, Some(&user.name), &code, minutes)
-            }
+            (Event::CodeSent, templates::reset_code(product, to, Some(&user.name), &code, minutes))
         }
-        (Purpose::Login | Purpose::PasswordReset, None) => templates::no_account(product, to, purpose),
+        (Purpose::Login | Purpose::PasswordReset, None) => {
+            (Event::CodeSent, templates::no_account(product, to, purpose))
+        }
     };
+    activity::record_for(app, user.as_ref(), email, event, origin).await;
     app.mailer.send(mail).await?;
     Ok(())
 }

@@ -466,6 +466,9 @@ impl Store for DynamoStore {
 
     async fn user_by_email(&self, email: &Email) -> anyhow::Result<Option<User>> {
         let Some(claim) = self.get(Self::key(format!("EMAIL#{email}"), "CLAIM"), "an email claim").await? else {
+            // The same two reads as for an account, so that the time taken does not tell
+            // whether the address has one (docs/SECURITY.md, "Enumeration").
+            self.get(Self::key("USER#none".to_owned(), "USER"), "a user").await?;
             return Ok(None);
         };
         self.user(&get_s(&claim, "user_id")?).await

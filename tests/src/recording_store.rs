@@ -1,0 +1,252 @@
+//! A store that records the name of every operation called on it, then delegates it to a
+//! real store: a request's sequence of store operations, to compare across kinds of address
+//! (docs/SECURITY.md, "Enumeration").
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use stepauth::clock::UnixTime;
+use stepauth::codes::Purpose;
+use stepauth::config::CodeLimits;
+use stepauth::store::{
+    Activity, Attempt, Created, Grant, GrantKind, Issued, NewCode, Page, Redeemed, Reset, Rotated, Session,
+    SourceCounter, SourceSlot, Store, User,
+};
+use stepauth::validate::Email;
+
+/// The recording wrapper.
+#[derive(Debug)]
+pub struct RecordingStore {
+    inner: Arc<dyn Store>,
+    calls: Mutex<Vec<&'static str>>,
+}
+
+impl RecordingStore {
+    /// Records the operations called on `inner`.
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self { inner, calls: Mutex::new(Vec::new()) }
+    }
+
+    fn record(&self, name: &'static str) {
+        self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(name);
+    }
+
+    /// The operations recorded since the last call, in order; starts a new recording.
+    pub fn take(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
+#[async_trait]
+impl Store for RecordingStore {
+    async fn issue_code(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+        code: NewCode,
+        now: UnixTime,
+        limits: &CodeLimits,
+    ) -> anyhow::Result<Issued> {
+        self.record("issue_code");
+        self.inner.issue_code(email, purpose, code, now, limits).await
+    }
+
+    async fn redeem_code(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+        hash: &str,
+        now: UnixTime,
+        limits: &CodeLimits,
+    ) -> anyhow::Result<Redeemed> {
+        self.record("redeem_code");
+        self.inner.redeem_code(email, purpose, hash, now, limits).await
+    }
+
+    async fn put_grant(&self, grant: &Grant) -> anyhow::Result<()> {
+        self.record("put_grant");
+        self.inner.put_grant(grant).await
+    }
+
+    async fn grant(&self, token_hash: &str, kind: GrantKind, now: UnixTime) -> anyhow::Result<Option<Grant>> {
+        self.record("grant");
+        self.inner.grant(token_hash, kind, now).await
+    }
+
+    async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created> {
+        self.record("create_user");
+        self.inner.create_user(user, grant_hash, now).await
+    }
+
+    async fn user(&self, id: &str) -> anyhow::Result<Option<User>> {
+        self.record("user");
+        self.inner.user(id).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> anyhow::Result<Option<User>> {
+        self.record("user_by_email");
+        self.inner.user_by_email(email).await
+    }
+
+    async fn record_login(&self, user_id: &str, at: UnixTime) -> anyhow::Result<()> {
+        self.record("record_login");
+        self.inner.record_login(user_id, at).await
+    }
+
+    async fn bump_token_version(&self, user_id: &str) -> anyhow::Result<Option<u64>> {
+        self.record("bump_token_version");
+        self.inner.bump_token_version(user_id).await
+    }
+
+    async fn put_session(&self, session: &Session) -> anyhow::Result<()> {
+        self.record("put_session");
+        self.inner.put_session(session).await
+    }
+
+    async fn session(&self, id: &str, now: UnixTime) -> anyhow::Result<Option<Session>> {
+        self.record("session");
+        self.inner.session(id, now).await
+    }
+
+    async fn rotate_session(&self, id: &str, old: &str, new: &str, now: UnixTime) -> anyhow::Result<Rotated> {
+        self.record("rotate_session");
+        self.inner.rotate_session(id, old, new, now).await
+    }
+
+    async fn delete_session(&self, id: &str) -> anyhow::Result<()> {
+        self.record("delete_session");
+        self.inner.delete_session(id).await
+    }
+
+    async fn begin_attempt(&self, email: &Email, max: u32, now: UnixTime) -> anyhow::Result<Attempt> {
+        self.record("begin_attempt");
+        self.inner.begin_attempt(email, max, now).await
+    }
+
+    async fn record_failure(&self, email: &Email, max: u32, window: i64, now: UnixTime) -> anyhow::Result<u32> {
+        self.record("record_failure");
+        self.inner.record_failure(email, max, window, now).await
+    }
+
+    async fn release_attempt(&self, email: &Email) -> anyhow::Result<()> {
+        self.record("release_attempt");
+        self.inner.release_attempt(email).await
+    }
+
+    async fn take_source_slot(
+        &self,
+        source: &str,
+        counter: SourceCounter,
+        max: u32,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<SourceSlot>> {
+        self.record("take_source_slot");
+        self.inner.take_source_slot(source, counter, max, now).await
+    }
+
+    async fn release_source_slot(&self, slot: &SourceSlot) -> anyhow::Result<()> {
+        self.record("release_source_slot");
+        self.inner.release_source_slot(slot).await
+    }
+
+    async fn clear_failures(&self, email: &Email) -> anyhow::Result<()> {
+        self.record("clear_failures");
+        self.inner.clear_failures(email).await
+    }
+
+    async fn failures(&self, emails: &[Email], now: UnixTime) -> anyhow::Result<Vec<u32>> {
+        self.record("failures");
+        self.inner.failures(emails, now).await
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+    ) -> anyhow::Result<bool> {
+        self.record("set_password");
+        self.inner.set_password(user_id, old_hash, new_hash, history).await
+    }
+
+    async fn reset_password(
+        &self,
+        user_id: &str,
+        grant_hash: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+        now: UnixTime,
+    ) -> anyhow::Result<Reset> {
+        self.record("reset_password");
+        self.inner.reset_password(user_id, grant_hash, old_hash, new_hash, history, now).await
+    }
+
+    async fn set_name(&self, user_id: &str, name: &str) -> anyhow::Result<Option<User>> {
+        self.record("set_name");
+        self.inner.set_name(user_id, name).await
+    }
+
+    async fn record_activity(&self, user_id: &str, activity: &Activity, expires_at: UnixTime) -> anyhow::Result<()> {
+        self.record("record_activity");
+        self.inner.record_activity(user_id, activity, expires_at).await
+    }
+
+    async fn activity(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<Page<Activity>> {
+        self.record("activity");
+        self.inner.activity(user_id, now, limit, cursor).await
+    }
+
+    async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>> {
+        self.record("users");
+        self.inner.users(limit, cursor).await
+    }
+
+    async fn set_totp_pending(&self, user_id: &str, secret: &str) -> anyhow::Result<bool> {
+        self.record("set_totp_pending");
+        self.inner.set_totp_pending(user_id, secret).await
+    }
+
+    async fn enable_totp(&self, user_id: &str, secret: &str, step: u64, recovery: &[String]) -> anyhow::Result<bool> {
+        self.record("enable_totp");
+        self.inner.enable_totp(user_id, secret, step, recovery).await
+    }
+
+    async fn accept_totp_step(&self, user_id: &str, step: u64) -> anyhow::Result<bool> {
+        self.record("accept_totp_step");
+        self.inner.accept_totp_step(user_id, step).await
+    }
+
+    async fn use_recovery_code(&self, user_id: &str, hash: &str) -> anyhow::Result<bool> {
+        self.record("use_recovery_code");
+        self.inner.use_recovery_code(user_id, hash).await
+    }
+
+    async fn disable_totp(&self, user_id: &str) -> anyhow::Result<bool> {
+        self.record("disable_totp");
+        self.inner.disable_totp(user_id).await
+    }
+
+    async fn attempt_grant(
+        &self,
+        token_hash: &str,
+        kind: GrantKind,
+        max: u32,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Grant>> {
+        self.record("attempt_grant");
+        self.inner.attempt_grant(token_hash, kind, max, now).await
+    }
+
+    async fn take_grant(&self, token_hash: &str) -> anyhow::Result<bool> {
+        self.record("take_grant");
+        self.inner.take_grant(token_hash).await
+    }
+}
