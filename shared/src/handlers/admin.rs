@@ -22,15 +22,21 @@ async fn admin(app: &App, req: &Request) -> Result<Caller, ApiError> {
     if caller.user.role == Role::Admin { Ok(caller) } else { Err(ApiError::Forbidden) }
 }
 
-/// `POST /admin/users/unlock` with an admin access token and `{email}` → 200: the account's
-/// failure count is reset, so it can log in again.
-pub async fn admin_unlock(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let caller = admin(app, &req).await?;
-    let mut body = JsonBody::parse(&req)?;
+/// An admin's request about one account, `{email}`: the admin and the account's user.
+async fn admin_and_target(app: &App, req: &Request) -> Result<(Caller, User), ApiError> {
+    let caller = admin(app, req).await?;
+    let mut body = JsonBody::parse(req)?;
     let email = body.required("email", Email::parse);
     let (email,) = body.finish((email,))?;
     let user = app.store.user_by_email(&email).await?.ok_or(ApiError::UserNotFound)?;
-    app.store.clear_failures(&email).await?;
+    Ok((caller, user))
+}
+
+/// `POST /admin/users/unlock` with an admin access token and `{email}` → 200: the account's
+/// failure count is reset, so it can log in again.
+pub async fn admin_unlock(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let (caller, user) = admin_and_target(app, &req).await?;
+    app.store.clear_failures(&user.email).await?;
     activity::record(app, &user.id, Event::Unlocked, &origin(&req)).await;
     tracing::info!(admin = caller.user.id, user = user.id, "account unlocked");
     Ok(message(StatusCode::OK, "The account is unlocked."))
@@ -41,11 +47,7 @@ pub async fn admin_unlock(app: &App, req: Request) -> Result<Response<Body>, Api
 /// the account ends; the owner gets a mail and an activity entry. For an owner who lost the
 /// phone and the recovery codes, or whose account someone else enrolled.
 pub async fn admin_mfa_reset(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let caller = admin(app, &req).await?;
-    let mut body = JsonBody::parse(&req)?;
-    let email = body.required("email", Email::parse);
-    let (email,) = body.finish((email,))?;
-    let user = app.store.user_by_email(&email).await?.ok_or(ApiError::UserNotFound)?;
+    let (caller, user) = admin_and_target(app, &req).await?;
     if !user.mfa_enabled && user.totp_pending.is_none() {
         return Err(ApiError::MfaNotEnabled);
     }

@@ -77,7 +77,10 @@ async fn main() {
 
     println!("median ms over {iterations} iterations, DynamoDB store on moto (one request at a time)");
     println!("reference: one GetItem on the same moto, median {:.2} ms", median(&mut reference));
-    println!("{:<24}{:>10}{:>10}{:>10}{:>10}   same-answer spread (goal: within max(3 ms, 6 %))", "route", "account", "unknown", "pending", "locked");
+    println!(
+        "{:<24}{:>10}{:>10}{:>10}{:>10}   same-answer spread (goal: within max(3 ms, 6 %))",
+        "route", "account", "unknown", "pending", "locked"
+    );
     for (name, _, _) in routes {
         let mut row = format!("{name:<24}");
         let mut same = Vec::new();
