@@ -87,8 +87,10 @@ struct Browser {
 
 impl Browser {
     fn new() -> Self {
+        // The first request to each function builds it (cargo-lambda's own cargo build):
+        // minutes on two busy cores.
         let client =
-            reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(120)).build().expect("an HTTP client");
+            reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(300)).build().expect("an HTTP client");
         Self { client, cookies: Vec::new() }
     }
 
