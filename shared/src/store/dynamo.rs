@@ -271,73 +271,50 @@ impl Store for DynamoStore {
         now: UnixTime,
         limits: &CodeLimits,
     ) -> anyhow::Result<Issued> {
-        let window = limits.window.as_secs() as i64;
-        let values = |extra: &[(&str, AttributeValue)]| {
-            let mut values: Item = HashMap::from([
-                (":h".to_owned(), s(&code.hash)),
-                (":ce".to_owned(), n(now + limits.ttl.as_secs() as i64)),
-                (":zero".to_owned(), n(0)),
-                (":one".to_owned(), n(1)),
-                (":now".to_owned(), n(now)),
-                (":exp".to_owned(), n(now + window)),
-                (":kind".to_owned(), s("code")),
-            ]);
-            if let Some(context) = &code.context {
-                values.insert(":ctx".to_owned(), s(context));
-            }
-            values.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-            values
-        };
-        let set = "SET code_hash = :h, code_expires_at = :ce, attempts = :zero, last_sent_at = :now, \
-                   expires_at = :exp, kind = :kind";
-        // The previous context is kept unless a new one is given; a fresh window starts clean.
-        let (context_continue, context_fresh) = match code.context {
-            Some(_) => (", context = :ctx", ", context = :ctx"),
-            None => ("", " REMOVE context"),
-        };
-        for _ in 0..3 {
-            let continued = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(Self::code_key(email, purpose)))
-                .update_expression(format!("{set}, sends = sends + :one{context_continue}"))
-                .condition_expression(
-                    "expires_at > :now AND window_start > :floor AND last_sent_at <= :cool AND sends < :cap",
-                )
-                .set_expression_attribute_values(Some(values(&[
-                    (":floor", n(now - window)),
-                    (":cool", n(now - limits.cooldown.as_secs() as i64)),
-                    (":cap", n(limits.max_sends_per_window)),
-                ])))
-                .send()
-                .await;
-            match continued {
-                Ok(_) => return Ok(Issued::Issued),
-                Err(e) if condition_failed(&e) => {}
-                Err(e) => return Err(e).context("issuing a code"),
-            }
-            let fresh = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(Self::code_key(email, purpose)))
-                .update_expression(format!("{set}, window_start = :now, sends = :one, failures = :zero{context_fresh}"))
-                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now OR window_start <= :floor")
-                .set_expression_attribute_values(Some(values(&[(":floor", n(now - window))])))
-                .send()
-                .await;
-            match fresh {
-                Ok(_) => return Ok(Issued::Issued),
-                Err(e) if condition_failed(&e) => {}
-                Err(e) => return Err(e).context("issuing a code"),
-            }
-            // Neither condition held: the window is live and a limit applies, unless another
-            // request changed the item in between, in which case go round again.
+        // One read and one conditional write, whatever the address's state: a send costs the
+        // same round trips for an address with a code pending as for any other, so its
+        // timing does not tell them apart (docs/SECURITY.md, "Enumeration"). The write is
+        // conditioned on the counts read, so a concurrent send or guess makes it go round
+        // again and no count is lost.
+        for _ in 0..5 {
             let current = self.read_code(email, purpose).await?;
-            let probe = NewCode { hash: String::new(), context: None };
-            if let Err(retry_after) = CodeState::issue(current.as_ref(), probe, now, limits) {
-                return Ok(Issued::Throttled { retry_after });
+            let next = match CodeState::issue(current.as_ref(), code.clone(), now, limits) {
+                Ok(next) => next,
+                Err(retry_after) => return Ok(Issued::Throttled { retry_after }),
+            };
+            let mut item = Self::code_key(email, purpose);
+            item.extend([
+                ("kind".to_owned(), s("code")),
+                ("code_expires_at".to_owned(), n(next.code_expires_at)),
+                ("attempts".to_owned(), n(next.attempts)),
+                ("window_start".to_owned(), n(next.window_start)),
+                ("sends".to_owned(), n(next.sends)),
+                ("failures".to_owned(), n(next.failures)),
+                ("last_sent_at".to_owned(), n(next.last_sent_at)),
+                ("expires_at".to_owned(), n(next.expires_at)),
+            ]);
+            if let Some(hash) = &next.code_hash {
+                item.insert("code_hash".to_owned(), s(hash));
+            }
+            if let Some(context) = &next.context {
+                item.insert("context".to_owned(), s(context));
+            }
+            let request = self.client.put_item().table_name(&self.table).set_item(Some(item));
+            let request = match &current {
+                None => request.condition_expression("attribute_not_exists(pk)"),
+                Some(read) => request
+                    .condition_expression(
+                        "sends = :sends AND failures = :failures AND attempts = :attempts AND last_sent_at = :last",
+                    )
+                    .expression_attribute_values(":sends", n(read.sends))
+                    .expression_attribute_values(":failures", n(read.failures))
+                    .expression_attribute_values(":attempts", n(read.attempts))
+                    .expression_attribute_values(":last", n(read.last_sent_at)),
+            };
+            match request.send().await {
+                Ok(_) => return Ok(Issued::Issued),
+                Err(e) if condition_failed(&e) => continue,
+                Err(e) => return Err(e).context("issuing a code"),
             }
         }
         anyhow::bail!("issuing a code: the item kept changing under contention")
