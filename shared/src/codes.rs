@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 
-use crate::http::Problem;
+use crate::invalid::Invalid;
 use crate::random::{self, Random};
 use crate::validate::Email;
 
@@ -47,7 +47,7 @@ impl Code {
     }
 
     /// A code as typed by the user: six ASCII digits, surrounding white space ignored.
-    pub fn parse(text: &str) -> Result<Self, Problem> {
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
         let code = text.trim();
         if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(code.to_owned()))

@@ -1,11 +1,10 @@
-//! The API's errors: every client mistake has a stable machine-readable code, and this is
-//! the one place where an error becomes an HTTP status and body.
+//! The API's errors: every client mistake has a stable machine-readable code and status.
+//! Rendering one as a response is HTTP's job (`crate::http`, `ApiError::into_response`);
+//! nothing here depends on the HTTP helpers.
 
 use std::collections::BTreeMap;
 
-use lambda_http::http::{HeaderValue, StatusCode, header};
-use lambda_http::{Body, Response};
-use serde::Serialize;
+use lambda_http::http::StatusCode;
 
 /// Per-field messages, keyed by the request field's name.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
@@ -204,55 +203,6 @@ impl ApiError {
             password_rules: Vec::new(),
         }
     }
-
-    /// The response: `{"error", "message"}` plus `fields` and `password_rules` where they apply.
-    pub fn into_response(self) -> Response<Body> {
-        #[derive(Serialize)]
-        struct ErrorBody<'a> {
-            error: &'static str,
-            message: String,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            fields: Option<&'a FieldErrors>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            password_rules: Option<&'a [&'static str]>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            attempts_remaining: Option<u32>,
-        }
-        if let Self::Unexpected(error) = &self {
-            tracing::error!(error = format!("{error:#}"), "unexpected error");
-        }
-        let (fields, password_rules) = match &self {
-            Self::Validation { fields, password_rules } => {
-                (Some(fields), Some(password_rules.as_slice()).filter(|r| !r.is_empty()))
-            }
-            _ => (None, None),
-        };
-        let attempts_remaining = match &self {
-            Self::InvalidCredentials { remaining }
-            | Self::InvalidCode { remaining }
-            | Self::InvalidAuthenticatorCode { remaining } => *remaining,
-            _ => None,
-        };
-        let body =
-            ErrorBody { error: self.code(), message: self.to_string(), fields, password_rules, attempts_remaining };
-        let mut response = crate::http::json(self.status(), &body);
-        let headers = response.headers_mut();
-        match &self {
-            Self::TooManyRequests { retry_after } | Self::Unavailable { retry_after } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
-            }
-            Self::MethodNotAllowed { allow } => {
-                if let Ok(value) = HeaderValue::from_str(allow) {
-                    headers.insert(header::ALLOW, value);
-                }
-            }
-            Self::AuthenticationRequired | Self::InvalidToken => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            _ => {}
-        }
-        response
-    }
 }
 
 /// " N attempts remaining." for messages, or nothing.
@@ -261,52 +211,5 @@ fn remaining_text(remaining: Option<u32>) -> String {
         Some(1) => " 1 attempt remaining.".to_owned(),
         Some(n) => format!(" {n} attempts remaining."),
         None => String::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn failed_logins_say_how_many_attempts_remain() {
-        let response = ApiError::InvalidCredentials { remaining: Some(2) }.into_response();
-        assert_eq!(body(&response)["message"], "Invalid credentials. 2 attempts remaining.");
-        assert_eq!(body(&response)["attempts_remaining"], 2);
-        let response = ApiError::InvalidCredentials { remaining: Some(1) }.into_response();
-        assert_eq!(body(&response)["message"], "Invalid credentials. 1 attempt remaining.");
-        let response = ApiError::AccountLocked.into_response();
-        assert_eq!(
-            (response.status().as_u16(), body(&response)["message"].as_str()),
-            (423, Some("Account locked. Contact admin."))
-        );
-    }
-
-    fn body(response: &Response<Body>) -> serde_json::Value {
-        serde_json::from_slice(response.body().as_ref()).expect("error bodies are JSON")
-    }
-
-    #[test]
-    fn unexpected_errors_hide_their_detail() {
-        let response = ApiError::from(anyhow::anyhow!("table stepauth-prod: access denied")).into_response();
-        assert_eq!(response.status(), 500);
-        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-        assert!(!text.contains("stepauth-prod"), "{text}");
-        assert_eq!(body(&response)["error"], "internal_error");
-    }
-
-    #[test]
-    fn rate_limits_say_when_to_retry() {
-        let response = ApiError::TooManyRequests { retry_after: 42 }.into_response();
-        assert_eq!(response.status(), 429);
-        assert_eq!(response.headers()["retry-after"], "42");
-        assert_eq!(body(&response)["error"], "too_many_requests");
-    }
-
-    #[test]
-    fn validation_errors_list_fields() {
-        let response = ApiError::field("email", "is required").into_response();
-        assert_eq!(body(&response)["fields"]["email"][0], "is required");
-        assert!(body(&response).get("password_rules").is_none());
     }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, FieldErrors};
+use crate::invalid::Invalid;
 use crate::password::Rule;
 
 /// The largest request body any route accepts. Every request is a handful of short fields.
@@ -27,6 +28,18 @@ pub enum Problem {
 impl From<&str> for Problem {
     fn from(message: &str) -> Self {
         Self::Message(message.to_owned())
+    }
+}
+
+impl From<Invalid> for Problem {
+    fn from(Invalid(message): Invalid) -> Self {
+        Self::Message(message)
+    }
+}
+
+impl From<Vec<Rule>> for Problem {
+    fn from(rules: Vec<Rule>) -> Self {
+        Self::PasswordRules(rules)
     }
 }
 
@@ -72,7 +85,7 @@ impl JsonBody {
     }
 
     /// A required string field, checked by `parse`.
-    pub fn required<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, Problem>) -> Option<T> {
+    pub fn required<T, E: Into<Problem>>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Option<T> {
         match self.fields.remove(name) {
             None | Some(Value::Null) => self.error(name, "is required"),
             Some(value) => self.string(name, value, parse),
@@ -80,18 +93,23 @@ impl JsonBody {
     }
 
     /// An optional string field: absent or null is `None`, anything else is checked.
-    pub fn optional<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, Problem>) -> Option<T> {
+    pub fn optional<T, E: Into<Problem>>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Option<T> {
         match self.fields.remove(name) {
             None | Some(Value::Null) => None,
             Some(value) => self.string(name, value, parse),
         }
     }
 
-    fn string<T>(&mut self, name: &str, value: Value, parse: impl FnOnce(&str) -> Result<T, Problem>) -> Option<T> {
+    fn string<T, E: Into<Problem>>(
+        &mut self,
+        name: &str,
+        value: Value,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
         let Value::String(text) = value else {
             return self.error(name, "must be a string");
         };
-        match parse(&text) {
+        match parse(&text).map_err(Into::into) {
             Ok(parsed) => Some(parsed),
             Err(Problem::Message(message)) => self.error(name, message),
             Err(Problem::PasswordRules(rules)) => {
@@ -341,6 +359,58 @@ pub fn raw_json(status: StatusCode, text: String) -> Response<Body> {
     response
 }
 
+/// The one place an error becomes an HTTP answer.
+impl ApiError {
+    /// The response: `{"error", "message"}` plus `fields` and `password_rules` where they apply.
+    pub fn into_response(self) -> Response<Body> {
+        #[derive(Serialize)]
+        struct ErrorBody<'a> {
+            error: &'static str,
+            message: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            fields: Option<&'a FieldErrors>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            password_rules: Option<&'a [&'static str]>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            attempts_remaining: Option<u32>,
+        }
+        if let Self::Unexpected(error) = &self {
+            tracing::error!(error = format!("{error:#}"), "unexpected error");
+        }
+        let (fields, password_rules) = match &self {
+            Self::Validation { fields, password_rules } => {
+                (Some(fields), Some(password_rules.as_slice()).filter(|r| !r.is_empty()))
+            }
+            _ => (None, None),
+        };
+        let attempts_remaining = match &self {
+            Self::InvalidCredentials { remaining }
+            | Self::InvalidCode { remaining }
+            | Self::InvalidAuthenticatorCode { remaining } => *remaining,
+            _ => None,
+        };
+        let body =
+            ErrorBody { error: self.code(), message: self.to_string(), fields, password_rules, attempts_remaining };
+        let mut response = json(self.status(), &body);
+        let headers = response.headers_mut();
+        match &self {
+            Self::TooManyRequests { retry_after } | Self::Unavailable { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            Self::MethodNotAllowed { allow } => {
+                if let Ok(value) = HeaderValue::from_str(allow) {
+                    headers.insert(header::ALLOW, value);
+                }
+            }
+            Self::AuthenticationRequired | Self::InvalidToken => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
 /// Adds `Set-Cookie` headers.
 pub fn set_cookies(response: &mut Response<Body>, cookies: impl IntoIterator<Item = String>) {
     for cookie in cookies {
@@ -420,5 +490,47 @@ mod tests {
         assert_eq!(cookie(&req, "__Host-x"), Some("two"));
         assert_eq!(cookie(&req, "b"), None);
         assert_eq!(bearer(&req), Some("abc.def"));
+    }
+
+    #[test]
+    fn failed_logins_say_how_many_attempts_remain() {
+        let response = ApiError::InvalidCredentials { remaining: Some(2) }.into_response();
+        assert_eq!(error_body(&response)["message"], "Invalid credentials. 2 attempts remaining.");
+        assert_eq!(error_body(&response)["attempts_remaining"], 2);
+        let response = ApiError::InvalidCredentials { remaining: Some(1) }.into_response();
+        assert_eq!(error_body(&response)["message"], "Invalid credentials. 1 attempt remaining.");
+        let response = ApiError::AccountLocked.into_response();
+        assert_eq!(
+            (response.status().as_u16(), error_body(&response)["message"].as_str()),
+            (423, Some("Account locked. Contact admin."))
+        );
+    }
+
+    fn error_body(response: &Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(response.body().as_ref()).expect("error bodies are JSON")
+    }
+
+    #[test]
+    fn unexpected_errors_hide_their_detail() {
+        let response = ApiError::from(anyhow::anyhow!("table stepauth-prod: access denied")).into_response();
+        assert_eq!(response.status(), 500);
+        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        assert!(!text.contains("stepauth-prod"), "{text}");
+        assert_eq!(error_body(&response)["error"], "internal_error");
+    }
+
+    #[test]
+    fn rate_limits_say_when_to_retry() {
+        let response = ApiError::TooManyRequests { retry_after: 42 }.into_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "42");
+        assert_eq!(error_body(&response)["error"], "too_many_requests");
+    }
+
+    #[test]
+    fn validation_errors_list_fields() {
+        let response = ApiError::field("email", "is required").into_response();
+        assert_eq!(error_body(&response)["fields"]["email"][0], "is required");
+        assert!(error_body(&response).get("password_rules").is_none());
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod http;
+pub mod invalid;
 pub mod lambda;
 pub mod mail;
 pub mod password;

@@ -8,7 +8,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier 
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
-use crate::http::Problem;
+use crate::invalid::Invalid;
 use crate::random::{self, Random};
 
 /// Minimum length, in Unicode code points.
@@ -34,7 +34,7 @@ impl Password {
 
     /// A password given to prove who someone is (login, re-authentication): any non-empty
     /// text up to the maximum length; the policy is not applied to what already exists.
-    pub fn parse_existing(text: &str) -> Result<Self, Problem> {
+    pub fn parse_existing(text: &str) -> Result<Self, Invalid> {
         match text.chars().count() {
             0 => Err("is required".into()),
             n if n > MAX_CHARS => Err("must be at most 128 characters long".into()),
@@ -42,10 +42,10 @@ impl Password {
         }
     }
 
-    /// A new password: every policy rule must hold.
-    pub fn parse_new(text: &str) -> Result<Self, Problem> {
+    /// A new password: every policy rule must hold, or the rules that failed.
+    pub fn parse_new(text: &str) -> Result<Self, Vec<Rule>> {
         let failed = check_policy(text);
-        if failed.is_empty() { Ok(Self::new(text)) } else { Err(Problem::PasswordRules(failed)) }
+        if failed.is_empty() { Ok(Self::new(text)) } else { Err(failed) }
     }
 
     /// The password's text.

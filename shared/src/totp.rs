@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use crate::clock::UnixTime;
-use crate::http::Problem;
+use crate::invalid::Invalid;
 use crate::random::{self, Random};
 
 /// Seconds per step.
@@ -51,7 +51,7 @@ pub fn code_at(totp: &Totp, at: UnixTime) -> String {
 }
 
 /// A code as typed: six digits, spaces ignored ("123 456" is how apps show them).
-pub fn parse_code(text: &str) -> Result<String, Problem> {
+pub fn parse_code(text: &str) -> Result<String, Invalid> {
     let code: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() == usize::from(DIGITS) && code.bytes().all(|b| b.is_ascii_digit()) {
         Ok(code)
@@ -106,7 +106,7 @@ pub fn new_recovery_codes(random: &dyn Random) -> Vec<String> {
 }
 
 /// A recovery code as typed: case, spaces and dashes ignored.
-pub fn parse_recovery_code(text: &str) -> Result<String, Problem> {
+pub fn parse_recovery_code(text: &str) -> Result<String, Invalid> {
     let code: String =
         text.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_lowercase()).collect();
     if code.len() == 10 && code.bytes().all(|b| b.is_ascii_alphanumeric()) {

@@ -1,6 +1,6 @@
 //! Emails and display names: how they are cleaned and what is refused.
 
-use crate::http::Problem;
+use crate::invalid::Invalid;
 
 /// An email address, trimmed and case-folded: the key of every per-email item and limit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -9,7 +9,7 @@ pub struct Email(String);
 impl Email {
     /// Trims and lower-cases `text`, then checks it is a deliverable ASCII address
     /// (SES sends only to ASCII addresses).
-    pub fn parse(text: &str) -> Result<Self, Problem> {
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
         let email = text.trim().to_lowercase();
         if email.is_empty() {
             return Err("is required".into());
@@ -65,7 +65,7 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// A display name, trimmed; any script, but no control characters (Cc), no format characters
 /// (Cf: direction marks and overrides, zero-width characters, tags, the byte-order mark) and
 /// no line or paragraph separators (docs/SECURITY.md, "Input").
-pub fn name(text: &str) -> Result<String, Problem> {
+pub fn name(text: &str) -> Result<String, Invalid> {
     let name = text.trim();
     if name.is_empty() {
         return Err("is required".into());

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::rfc3339;
 use crate::error::ApiError;
-use crate::http::{JsonBody, json};
+use crate::http::{JsonBody, Problem, json};
 use crate::password::Password;
 use crate::session::{Tokens, set_session_cookies};
 use crate::store::User;
@@ -77,7 +77,7 @@ pub fn message(status: StatusCode, text: &str) -> Response<Body> {
 /// Reads `password` and `confirm_password`: the password must meet the policy and the two
 /// must match; every failure is recorded on the body.
 pub fn new_password(body: &mut JsonBody) -> Option<Password> {
-    let confirm = body.required("confirm_password", |s| Ok(s.to_owned()));
+    let confirm = body.required("confirm_password", |s| Ok::<_, Problem>(s.to_owned()));
     let mut mismatch = false;
     let password = body.required("password", |s| {
         mismatch = confirm.as_deref().is_some_and(|c| c != s);
@@ -90,7 +90,7 @@ pub fn new_password(body: &mut JsonBody) -> Option<Password> {
 }
 
 /// A non-empty opaque token field (sign-up, refresh), trimmed, of sane length.
-pub fn opaque_token(text: &str) -> Result<String, crate::http::Problem> {
+pub fn opaque_token(text: &str) -> Result<String, Problem> {
     let token = text.trim();
     if token.is_empty() {
         Err("is required".into())
