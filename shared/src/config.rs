@@ -1,8 +1,9 @@
 //! Configuration, read once at cold start from the environment.
 //!
-//! Every name and limit lives here; nothing else reads the environment. Defaults are the
-//! values `docs/SECURITY.md` sets out; the Lambda functions must also be given the
-//! table, the from-address, the signing key and the code pepper (see `infra/`).
+//! Every setting and limit lives here, with its default (the values `docs/SECURITY.md` sets
+//! out). Two other places read the environment, through [`var`]: `app.rs`, for where the
+//! table, the from-address and the secret (signing key and code pepper) are, and the local
+//! server's `STEPAUTH_PORT` (see `infra/` for what the Lambda functions are given).
 
 use std::time::Duration;
 
