@@ -1,6 +1,6 @@
 //! The Lambda entry point every function binary calls.
 
-use std::sync::Arc;
+use std::future::Future;
 
 pub use lambda_http::Error;
 
@@ -8,17 +8,40 @@ use lambda_http::{Body, Request, Response};
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::routes::{self, Handler};
+use crate::routes;
+
+/// An auth step's handler, as written in `handlers/`: `async fn(&App, Request) ->
+/// Result<Response<Body>, ApiError>`. (A trait with the future as an associated type, so that
+/// the future may borrow the app for as long as the call lasts.)
+pub trait StepHandler<'a>: Fn(&'a App, Request) -> <Self as StepHandler<'a>>::Future {
+    /// The handler's future.
+    type Future: Future<Output = Result<Response<Body>, ApiError>> + Send + 'a;
+}
+
+impl<'a, F, Fut> StepHandler<'a> for F
+where
+    F: Fn(&'a App, Request) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'a,
+{
+    type Future = Fut;
+}
 
 /// Builds the [`App`] once (configuration, AWS clients, keys), then serves invocations with
-/// `handler` until the Lambda runtime stops the process.
-pub fn start(handler: Handler) -> Result<(), Error> {
+/// `handler` until the Lambda runtime stops the process. `function` names the binary, whose
+/// routes alone it answers (others get 404/405); errors are rendered as responses.
+pub fn start<H>(function: &'static str, handler: H) -> Result<(), Error>
+where
+    H: for<'a> StepHandler<'a> + Copy + Send + Sync + 'static,
+{
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
         lambda_http::tracing::init_default_subscriber();
-        let app = Arc::new(App::from_env().await?);
-        lambda_http::run(lambda_http::service_fn(move |req| {
-            let app = Arc::clone(&app);
-            async move { Ok::<_, Error>(handler(&app, req).await) }
+        let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+        lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
+            let response = match routes::serves(function, &req) {
+                Ok(()) => handler(app, req).await.unwrap_or_else(ApiError::into_response),
+                Err(error) => error.into_response(),
+            };
+            Ok::<_, Error>(response)
         }))
         .await
     })

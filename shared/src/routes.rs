@@ -1,6 +1,7 @@
-//! The one table of functions and routes. The Lambda binaries take their handler from
-//! [`handler`]; the local server mounts [`ROUTES`]; the consistency test checks `infra/`,
-//! `events/` and `functions/` against [`ROUTES`].
+//! The one table of functions and routes. Each Lambda binary's `main.rs` names its function
+//! and its handler in `handlers/` (`lambda::start("login", handlers::login::login)`); the
+//! local server mounts [`ROUTES`]; the consistency test checks `infra/`, `events/` and
+//! `functions/` (each `main.rs` included) against [`ROUTES`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,8 +28,11 @@ pub struct Route {
     pub method: Method,
     /// The path.
     pub path: &'static str,
-    /// The handler.
+    /// The handler, errors rendered (for the local server).
     pub handler: Handler,
+    /// The handler's path in this crate, e.g. `handlers::login::login`: what the function's
+    /// `main.rs` starts.
+    pub handler_path: &'static str,
 }
 
 impl std::fmt::Debug for Route {
@@ -39,9 +43,9 @@ impl std::fmt::Debug for Route {
 
 macro_rules! routes {
     ($($function:literal $name:ident: $method:ident $($path:literal)|+ => $handle:path;)*) => {
-        /// The entry point of each function, errors rendered as responses. A function serves
-        /// only its own routes: any other request that reaches it (API Gateway's `$default`
-        /// route sends every unrouted request to `web`) gets [`find`]'s 404 or 405.
+        /// The entry point of each function for the local server, errors rendered as
+        /// responses. A function serves only its own routes: any other request that reaches it
+        /// gets [`find`]'s 404 or 405 (as `lambda::start` does for the binaries).
         pub mod handler {
             use super::*;
             $(
@@ -59,7 +63,13 @@ macro_rules! routes {
 
         /// Every route, with the function that serves it (a function may serve several).
         pub const ROUTES: &[Route] = &[
-            $($(Route { function: $function, method: Method::$method, path: $path, handler: handler::$name },)+)*
+            $($(Route {
+                function: $function,
+                method: Method::$method,
+                path: $path,
+                handler: handler::$name,
+                handler_path: stringify!($handle),
+            },)+)*
         ];
 
         /// [`ROUTES`] without the handlers, in the same order. A function binary looks its

@@ -81,11 +81,12 @@ fn functions_template_and_routes_agree() {
     for route in ROUTES {
         let main = std::fs::read_to_string(root().join("functions").join(route.function).join("src/main.rs"))
             .expect("main.rs");
-        let wiring = format!("stepauth::routes::handler::{}", route.function.replace('-', "_"));
-        let without_app = format!("start_static(\"{}\", stepauth::handlers::", route.function);
+        let handler = route.handler_path.replace(' ', "");
+        let wiring = format!("lambda::start(\"{}\", stepauth::{handler})", route.function);
+        let without_app = format!("lambda::start_static(\"{}\", stepauth::handlers::", route.function);
         assert!(
             main.contains(&wiring) || main.contains(&without_app),
-            "functions/{}/src/main.rs runs {wiring}",
+            "functions/{}/src/main.rs names its handler: {wiring}",
             route.function
         );
     }

@@ -1,5 +1,5 @@
 //! `activity`: GET /users/me/activity: the user's recent auth events.
 
 fn main() -> Result<(), stepauth::lambda::Error> {
-    stepauth::lambda::start(stepauth::routes::handler::activity)
+    stepauth::lambda::start("activity", stepauth::handlers::profile::activity)
 }

@@ -1,5 +1,5 @@
 //! `jwks`: GET /.well-known/jwks.json: the public signing keys.
 
 fn main() -> Result<(), stepauth::lambda::Error> {
-    stepauth::lambda::start(stepauth::routes::handler::jwks)
+    stepauth::lambda::start("jwks", stepauth::handlers::jwks::jwks)
 }

@@ -1,5 +1,5 @@
 //! `profile-get`: GET /users/me: the signed-in user's profile.
 
 fn main() -> Result<(), stepauth::lambda::Error> {
-    stepauth::lambda::start(stepauth::routes::handler::profile_get)
+    stepauth::lambda::start("profile-get", stepauth::handlers::profile::profile_get)
 }

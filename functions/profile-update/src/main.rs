@@ -1,5 +1,5 @@
 //! `profile-update`: PATCH /users/me: change the profile.
 
 fn main() -> Result<(), stepauth::lambda::Error> {
-    stepauth::lambda::start(stepauth::routes::handler::profile_update)
+    stepauth::lambda::start("profile-update", stepauth::handlers::profile::profile_update)
 }

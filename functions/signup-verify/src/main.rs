@@ -1,5 +1,5 @@
 //! `signup-verify`: POST /auth/signup/verify: trade the emailed code for a sign-up token.
 
 fn main() -> Result<(), stepauth::lambda::Error> {
-    stepauth::lambda::start(stepauth::routes::handler::signup_verify)
+    stepauth::lambda::start("signup-verify", stepauth::handlers::signup::signup_verify)
 }

@@ -1,5 +1,5 @@
 //! `signup`: POST /auth/signup: start a sign-up and mail a 6-digit code.
 
 fn main() -> Result<(), stepauth::lambda::Error> {
-    stepauth::lambda::start(stepauth::routes::handler::signup)
+    stepauth::lambda::start("signup", stepauth::handlers::signup::signup)
 }
