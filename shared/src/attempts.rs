@@ -51,6 +51,12 @@ pub async fn give_back(app: &App, slot: &SourceSlot) -> Result<(), ApiError> {
     Ok(app.store.release_source_slot(slot).await?)
 }
 
+/// Whether `email` is locked: its failures have reached the limit (one read).
+pub async fn is_locked(app: &App, email: &Email) -> Result<bool, ApiError> {
+    let failures = app.store.failures(std::slice::from_ref(email), app.now()).await?;
+    Ok(failures.first().is_some_and(|f| *f >= app.config.max_login_failures))
+}
+
 /// A check of a secret in progress, holding its slots until it ends.
 #[derive(Debug)]
 #[must_use = "an attempt holds slots until it ends: call failed, succeeded, first_factor_passed or abandoned"]

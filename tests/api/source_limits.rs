@@ -115,3 +115,31 @@ async fn a_throttled_counter_answers_503_and_lets_nothing_through() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "within seconds: {:?}", started.elapsed());
     assert!(proxy.injected() >= 2, "the fault was met: {}", proxy.injected());
 }
+
+/// The same for any other throttled read on the way: the account lookup (the email claim)
+/// throttled answers 503 with `Retry-After`, for a login and a code request alike, and no
+/// failure is counted against the address for a check that never happened.
+#[tokio::test]
+async fn any_throttled_store_call_answers_503_not_500() {
+    let fault = Fault {
+        target: "DynamoDB_20120810.GetItem",
+        body_contains: "\"CLAIM\"",
+        status: 400,
+        error_type: "ProvisionedThroughputExceededException",
+    };
+    let proxy = FaultProxy::start(moto_endpoint(), fault).await;
+    let app = TestApp::spawn_through(Config::default(), &proxy.endpoint).await;
+    let email = unique_email("throttled-read");
+    for (path, body) in [
+        ("/auth/login", json!({"email": email, "password": PASSWORD})),
+        ("/auth/password/forgot", json!({"email": email})),
+    ] {
+        let answer = app.post(path, body).await;
+        assert_eq!((answer.status, answer.error()), (503, "service_unavailable"), "{path}: {}", answer.text);
+        assert_eq!(answer.headers["retry-after"], "1", "{path}");
+    }
+    let address = stepauth::validate::Email::parse(&email).expect("an email");
+    let counted = app.app.store.failures(std::slice::from_ref(&address), app.app.now()).await.expect("failures");
+    assert_eq!(counted, [0], "no failure counted for a check that never happened");
+    assert!(proxy.injected() >= 2);
+}

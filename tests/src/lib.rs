@@ -208,10 +208,7 @@ impl TestApp {
 
     /// stepauth on moto with `config`.
     pub async fn spawn_with(config: Config) -> Self {
-        verify_ses_identity().await;
-        let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
-        let store: Arc<dyn Store> = Arc::new(moto_store().await);
-        Self::start(config, store, Arc::new(SesMailer::new(ses, FROM))).await
+        Self::spawn_with_store(config, Arc::new(moto_store().await)).await
     }
 
     /// stepauth on `store` (a [`recording_store::RecordingStore`] around moto's, say), with
@@ -225,12 +222,8 @@ impl TestApp {
     /// stepauth on moto whose DynamoDB calls go through `endpoint` (a
     /// [`fault_proxy::FaultProxy`] in front of moto).
     pub async fn spawn_through(config: Config, endpoint: &str) -> Self {
-        verify_ses_identity().await;
-        let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
-        let table = moto_table().await;
         let dynamodb = aws_sdk_dynamodb::Client::new(&stepauth_local::moto::sdk_config(endpoint).await);
-        let store: Arc<dyn Store> = Arc::new(DynamoStore::new(dynamodb, table));
-        Self::start(config, store, Arc::new(SesMailer::new(ses, FROM))).await
+        Self::spawn_with_store(config, Arc::new(DynamoStore::new(dynamodb, moto_table().await))).await
     }
 
     /// `POST path` with a JSON body from another source address on the loopback network

@@ -66,8 +66,7 @@ pub async fn send_code(
     // The same store operations for every address (docs/SECURITY.md, "Enumeration"): the
     // account, the lockout count and an activity entry, whether or not they matter here.
     let user = app.store.user_by_email(email).await?;
-    let failures = app.store.failures(std::slice::from_ref(email), app.now()).await?;
-    let locked = failures.first().is_some_and(|f| *f >= app.config.max_login_failures);
+    let locked = attempts::is_locked(app, email).await?;
     let (event, mail) = match (purpose, &user) {
         (Purpose::Signup, Some(user)) => {
             (Event::SignupAttempted, templates::already_registered(product, to, &user.name))

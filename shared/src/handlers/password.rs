@@ -8,7 +8,7 @@ use super::codes::{SENT, email_and_code, redeem, send_code};
 use super::{message, new_password, opaque_token, session_response};
 use crate::activity::{self, Event};
 use crate::app::App;
-use crate::attempts::LoginAttempt;
+use crate::attempts::{self, LoginAttempt};
 use crate::codes::Purpose;
 use crate::error::ApiError;
 use crate::http::{JsonBody, json, origin};
@@ -45,10 +45,6 @@ fn next_history(user: &User) -> Vec<String> {
     std::iter::once(&user.password_hash).chain(&user.password_history).take(PASSWORD_HISTORY).cloned().collect()
 }
 
-fn is_locked(app: &App, failures: &[u32]) -> bool {
-    failures.first().is_some_and(|f| *f >= app.config.max_login_failures)
-}
-
 /// `POST /auth/password/forgot` `{email}` → 202: mails a reset code to an account, the same
 /// answer for unknown emails.
 pub async fn password_forgot(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -71,7 +67,7 @@ pub async fn password_verify(app: &App, req: Request) -> Result<Response<Body>, 
     }
     // Codes go only to accounts, but one may have been deleted or locked since.
     let user = app.store.user_by_email(&email).await?.ok_or(ApiError::InvalidCode { remaining: None })?;
-    if !app.config.reset_unlocks && is_locked(app, &app.store.failures(std::slice::from_ref(&email), now).await?) {
+    if !app.config.reset_unlocks && attempts::is_locked(app, &email).await? {
         return Err(ApiError::AccountLocked);
     }
     let token = random::token::<32>(&*app.random);
@@ -107,7 +103,7 @@ pub async fn password_reset(app: &App, req: Request) -> Result<Response<Body>, A
     let user = user.filter(|u| grant.is_current_for(u)).ok_or(ApiError::InvalidResetToken)?;
     // The setting is kept when the reset completes too: a token obtained before the lock
     // must not open the account (docs/SECURITY.md, "Lockout").
-    if !app.config.reset_unlocks && is_locked(app, &app.store.failures(std::slice::from_ref(&user.email), now).await?) {
+    if !app.config.reset_unlocks && attempts::is_locked(app, &user.email).await? {
         return Err(ApiError::AccountLocked);
     }
     if reused(&password, &user).await? {

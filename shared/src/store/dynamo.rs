@@ -136,7 +136,7 @@ impl DynamoStore {
         match request.send().await {
             Ok(_) => Ok(true),
             Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(e).context("replacing a lockout counter"),
+            Err(e) => Err(call_failed(e, "replacing a lockout counter")),
         }
     }
 
@@ -153,7 +153,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .with_context(|| format!("reading {what}"))?;
+            .map_err(|e| call_failed(e, format!("reading {what}")))?;
         Ok(output.item)
     }
 
@@ -173,7 +173,7 @@ impl DynamoStore {
         match result {
             Ok(_) => Ok(true),
             Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(e).context(what.to_owned()),
+            Err(e) => Err(call_failed(e, what.to_owned())),
         }
     }
 
@@ -221,7 +221,7 @@ impl DynamoStore {
                 tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
                 continue;
             }
-            return Err(error).context(what.to_owned());
+            return Err(call_failed(error, what.to_owned()));
         }
         anyhow::bail!("{what}: the transaction kept conflicting")
     }
@@ -239,7 +239,7 @@ fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool 
 /// The error for a failed call: [`Unavailable`] when retrying shortly may succeed (throttled,
 /// overloaded, timed out, no connection), with the SDK's error as its cause; otherwise the
 /// SDK's error with `what` as context.
-fn call_failed<E, R>(error: SdkError<E, R>, what: &'static str) -> anyhow::Error
+fn call_failed<E, R>(error: SdkError<E, R>, what: impl Into<String>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -257,7 +257,8 @@ where
             )
         ),
     };
-    let error = anyhow::Error::new(error).context(what);
+    let what = what.into();
+    let error = anyhow::Error::new(error).context(what.clone());
     if transient { error.context(Unavailable { what }) } else { error }
 }
 
@@ -314,7 +315,7 @@ impl Store for DynamoStore {
             match request.send().await {
                 Ok(_) => return Ok(Issued::Issued),
                 Err(e) if condition_failed(&e) => continue,
-                Err(e) => return Err(e).context("issuing a code"),
+                Err(e) => return Err(call_failed(e, "issuing a code")),
             }
         }
         anyhow::bail!("issuing a code: the item kept changing under contention")
@@ -352,7 +353,7 @@ impl Store for DynamoStore {
                 return Ok(Redeemed::Redeemed { context });
             }
             Err(e) if condition_failed(&e) => {}
-            Err(e) => return Err(e).context("redeeming a code"),
+            Err(e) => return Err(call_failed(e, "redeeming a code")),
         }
         let failed = self
             .client
@@ -372,7 +373,7 @@ impl Store for DynamoStore {
                 Ok(code_state(&item)?.failure_answer(now, limits))
             }
             Err(e) if condition_failed(&e) => Ok(Redeemed::Rejected),
-            Err(e) => Err(e).context("counting a wrong code"),
+            Err(e) => Err(call_failed(e, "counting a wrong code")),
         }
     }
 
@@ -390,7 +391,13 @@ impl Store for DynamoStore {
         if let Some(version) = grant.user_version {
             item.insert("user_version".to_owned(), n(version));
         }
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.context("storing a grant")?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| call_failed(e, "storing a grant"))?;
         Ok(())
     }
 
@@ -476,7 +483,7 @@ impl Store for DynamoStore {
         match result {
             Ok(output) => Ok(Some(get_n(&output.attributes.unwrap_or_default(), "token_version")?)),
             Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(e).context("moving the token version on"),
+            Err(e) => Err(call_failed(e, "moving the token version on")),
         }
     }
 
@@ -497,7 +504,7 @@ impl Store for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
-            .context("storing a session")?;
+            .map_err(|e| call_failed(e, "storing a session"))?;
         Ok(())
     }
 
@@ -540,7 +547,7 @@ impl Store for DynamoStore {
             .set_key(Some(Self::key(format!("SESSION#{id}"), "SESSION")))
             .send()
             .await
-            .context("deleting a session")?;
+            .map_err(|e| call_failed(e, "deleting a session"))?;
         Ok(())
     }
 
@@ -572,7 +579,7 @@ impl Store for DynamoStore {
         match result {
             Ok(_) => return Ok(Attempt::Allowed),
             Err(e) if condition_failed(&e) => {}
-            Err(e) => return Err(e).context("counting a login attempt"),
+            Err(e) => return Err(call_failed(e, "counting a login attempt")),
         }
         for _ in 0..3 {
             let stored = self.get(Self::lockout_key(email), "a lockout counter").await?;
@@ -615,8 +622,8 @@ impl Store for DynamoStore {
             Err(e) if condition_failed(&e) => update(" ADD failures :one REMOVE expires_at")
                 .send()
                 .await
-                .context("counting the failure that locks")?,
-            Err(e) => return Err(e).context("counting a failed login"),
+                .map_err(|e| call_failed(e, "counting the failure that locks"))?,
+            Err(e) => return Err(call_failed(e, "counting a failed login")),
         };
         get_n(&output.attributes.unwrap_or_default(), "failures")
     }
@@ -635,7 +642,7 @@ impl Store for DynamoStore {
         match result {
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(e).context("releasing a login attempt"),
+            Err(e) => Err(call_failed(e, "releasing a login attempt")),
         }
     }
 
@@ -693,7 +700,7 @@ impl Store for DynamoStore {
             .set_key(Some(Self::lockout_key(email)))
             .send()
             .await
-            .context("clearing login failures")?;
+            .map_err(|e| call_failed(e, "clearing login failures"))?;
         Ok(())
     }
 
@@ -710,7 +717,7 @@ impl Store for DynamoStore {
                     .request_items(&self.table, request.clone())
                     .send()
                     .await
-                    .context("reading login failures")?;
+                    .map_err(|e| call_failed(e, "reading login failures"))?;
                 for item in output.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
                     let email = get_s(&item, "pk")?.trim_start_matches("EMAIL#").to_owned();
                     counts.insert(email, parse_lockout(&item)?.live_failures(now));
@@ -786,7 +793,7 @@ impl Store for DynamoStore {
         match result {
             Ok(output) => Ok(Some(parse_user(&output.attributes.unwrap_or_default())?)),
             Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(e).context("setting a name"),
+            Err(e) => Err(call_failed(e, "setting a name")),
         }
     }
 
@@ -811,7 +818,7 @@ impl Store for DynamoStore {
             .set_item(Some(item))
             .send()
             .await
-            .context("recording activity")?;
+            .map_err(|e| call_failed(e, "recording activity"))?;
         Ok(())
     }
 
@@ -843,7 +850,7 @@ impl Store for DynamoStore {
                 .consistent_read(true)
                 .send()
                 .await
-                .context("reading activity")?;
+                .map_err(|e| call_failed(e, "reading activity"))?;
             for item in output.items.unwrap_or_default() {
                 items.push((get_s(&item, "sk")?, parse_activity(&item)?));
             }
@@ -877,7 +884,7 @@ impl Store for DynamoStore {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .context("listing users")?;
+            .map_err(|e| call_failed(e, "listing users"))?;
         let users = output
             .items
             .unwrap_or_default()
@@ -976,7 +983,7 @@ impl Store for DynamoStore {
         match result {
             Ok(output) => Ok(Some(parse_grant(token_hash, kind, &output.attributes.unwrap_or_default())?)),
             Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(e).context("counting a grant use"),
+            Err(e) => Err(call_failed(e, "counting a grant use")),
         }
     }
 

@@ -168,7 +168,7 @@ impl SourceSlot {
 #[error("the store is unavailable for now ({what})")]
 pub struct Unavailable {
     /// What was being done.
-    pub what: &'static str,
+    pub what: String,
 }
 
 /// One entry of a user's activity log.
