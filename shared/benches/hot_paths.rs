@@ -13,15 +13,14 @@ use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use criterion::{Criterion, criterion_group, criterion_main};
 use stepauth::App;
 use stepauth::clock::{Clock as _, ManualClock};
-use stepauth::codes::{Code, Pepper, Purpose};
+use stepauth::codes::{Code, Pepper};
 use stepauth::config::Config;
 use stepauth::mail::outbox::Outbox;
+use stepauth::model::{Email, Grant, GrantKind, Purpose, User};
 use stepauth::password::{self, Password};
 use stepauth::random::SystemRandom;
 use stepauth::store::memory::MemoryStore;
-use stepauth::store::{Grant, GrantKind, User};
 use stepauth::tokens::{self, Claims, Keys, TokenUse};
-use stepauth::validate::Email;
 use stepauth::{session, totp};
 
 fn claims(now: i64) -> Claims {

@@ -4,11 +4,9 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::clock::rfc3339;
-use crate::http::Origin;
+use crate::model::{Activity, Email, Origin, User};
 use crate::random;
-use crate::store::{Activity, User};
 use crate::tokens::digest;
-use crate::validate::Email;
 
 /// What can appear in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -56,6 +56,11 @@ pub fn rfc3339(at: UnixTime) -> String {
         .unwrap_or_default()
 }
 
+/// Whole seconds from `now` until `at`, at least one (a `Retry-After` is never zero).
+pub fn seconds_until(at: UnixTime, now: UnixTime) -> u64 {
+    (at - now).max(1) as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,34 +1,18 @@
 //! Emailed one-time codes: six digits from a CSPRNG, stored only as a keyed hash
-//! (docs/SECURITY.md, "Emailed codes"), bound to one email and one purpose.
+//! (docs/SECURITY.md, "Emailed codes"), bound to one email and one purpose; sending one
+//! ([`send`]) and using one up ([`redeem`]) for every purpose.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 
+use crate::activity::{self, Event};
+use crate::app::App;
+use crate::error::ApiError;
 use crate::invalid::Invalid;
+use crate::lockout;
+use crate::mail::templates;
+use crate::model::{Email, Issued, NewCode, Origin, Purpose, Redeemed, SourceCounter};
 use crate::random::{self, Random};
-use crate::validate::Email;
-
-/// What a code is for; a code of one purpose never works for another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Purpose {
-    /// Proving an email address at sign-up.
-    Signup,
-    /// Logging in by emailed code.
-    Login,
-    /// Resetting a forgotten password.
-    PasswordReset,
-}
-
-impl Purpose {
-    /// The stable name, as stored and as the API spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Signup => "signup",
-            Self::Login => "login",
-            Self::PasswordReset => "password_reset",
-        }
-    }
-}
 
 /// A six-digit code as sent by mail. Never logged.
 #[derive(Clone, PartialEq, Eq)]
@@ -103,6 +87,67 @@ impl Pepper {
         }
         STANDARD_NO_PAD.encode(ctx.sign().as_ref())
     }
+}
+
+/// The answer every code request gets, whatever happened behind it.
+pub const SENT: &str = "If the address can receive it, a mail is on its way. Check your email for a 6-digit code.";
+
+/// Uses `code` against `email`'s pending code of `purpose`, compared by keyed hash: once at
+/// most, within the code's lifetime and the guess budgets (see [`Redeemed`]).
+pub async fn redeem(app: &App, email: &Email, purpose: Purpose, code: &Code) -> Result<Redeemed, ApiError> {
+    let hash = app.pepper.hash(purpose, email, code);
+    Ok(app.store.redeem_code(email, purpose, &hash, app.now(), &app.config.codes).await?)
+}
+
+/// Stores a fresh code of `purpose` for `email` (within the source address's hourly mail
+/// limit, and the cooldown and hourly cap of the email, which apply to every address alike)
+/// and mails it to an account that can use it, or mails whoever owns the address why not.
+/// The caller's answer is the same either way.
+pub async fn send(
+    app: &App,
+    email: &Email,
+    purpose: Purpose,
+    name: Option<String>,
+    origin: &Origin,
+) -> Result<(), ApiError> {
+    let slot = lockout::take_source_slot(app, origin, SourceCounter::Mails).await?;
+    let code = Code::generate(&*app.random);
+    let stored = NewCode { hash: app.pepper.hash(purpose, email, &code), context: name };
+    if let Issued::Throttled { retry_after } =
+        app.store.issue_code(email, purpose, stored, app.now(), &app.config.codes).await?
+    {
+        // No mail leaves: the source address keeps its slot.
+        lockout::give_back(app, &slot).await?;
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
+    let product = &app.config.product_name;
+    let minutes = app.config.codes.ttl.as_secs() / 60;
+    let to = email.as_str();
+    // The same store operations for every address (docs/SECURITY.md, "Enumeration"): the
+    // account, the lockout count and an activity entry, whether or not they matter here.
+    let user = app.store.user_by_email(email).await?;
+    let locked = lockout::is_locked(app, email).await?;
+    let (event, mail) = match (purpose, &user) {
+        (Purpose::Signup, Some(user)) => {
+            (Event::SignupAttempted, templates::already_registered(product, to, &user.name))
+        }
+        (Purpose::Signup, None) => (Event::CodeSent, templates::signup_code(product, to, &code, minutes)),
+        (Purpose::Login, Some(user)) => {
+            (Event::CodeSent, templates::login_code(product, to, Some(&user.name), &code, minutes))
+        }
+        (Purpose::PasswordReset, Some(user)) if locked && !app.config.reset_unlocks => {
+            (Event::ResetBlocked, templates::reset_blocked(product, to, &user.name))
+        }
+        (Purpose::PasswordReset, Some(user)) => {
+            (Event::CodeSent, templates::reset_code(product, to, Some(&user.name), &code, minutes))
+        }
+        (Purpose::Login | Purpose::PasswordReset, None) => {
+            (Event::CodeSent, templates::no_account(product, to, purpose))
+        }
+    };
+    activity::record_for(app, user.as_ref(), email, event, origin).await;
+    app.mailer.send(mail).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use lambda_http::http::StatusCode;
 
+use crate::model::PASSWORD_HISTORY;
+
 /// Per-field messages, keyed by the request field's name.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
@@ -123,9 +125,12 @@ pub enum ApiError {
 
 impl From<anyhow::Error> for ApiError {
     /// A failure the store marked [`Unavailable`](crate::store::Unavailable) is a 503 the
-    /// client may retry; any other is unexpected.
+    /// client may retry; a cursor the store refused ([`BadCursor`](crate::store::BadCursor))
+    /// is the client's mistake; any other is unexpected.
     fn from(error: anyhow::Error) -> Self {
-        if error.downcast_ref::<crate::store::Unavailable>().is_some() {
+        if error.downcast_ref::<crate::store::BadCursor>().is_some() {
+            Self::field("cursor", "is not a cursor this list gave out")
+        } else if error.downcast_ref::<crate::store::Unavailable>().is_some() {
             tracing::warn!(error = format!("{error:#}"), "a dependency is unavailable");
             Self::Unavailable { retry_after: 1 }
         } else {
@@ -201,6 +206,15 @@ impl ApiError {
         Self::Validation {
             fields: BTreeMap::from([(name.to_owned(), vec![message.into()])]),
             password_rules: Vec::new(),
+        }
+    }
+
+    /// A new password that is the current one or one of the last [`PASSWORD_HISTORY`].
+    pub fn password_reused() -> Self {
+        let message = format!("must differ from your current password and your last {PASSWORD_HISTORY}");
+        Self::Validation {
+            fields: BTreeMap::from([("password".to_owned(), vec![message])]),
+            password_rules: vec!["not_reused"],
         }
     }
 }

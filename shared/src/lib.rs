@@ -6,16 +6,18 @@
 
 pub mod activity;
 pub mod app;
-pub mod attempts;
 pub mod clock;
 pub mod codes;
 pub mod config;
 pub mod error;
+pub mod grants;
 pub mod handlers;
 pub mod http;
 pub mod invalid;
 pub mod lambda;
+pub mod lockout;
 pub mod mail;
+pub mod model;
 pub mod password;
 pub mod random;
 pub mod routes;
@@ -23,7 +25,6 @@ pub mod session;
 pub mod store;
 pub mod tokens;
 pub mod totp;
-pub mod validate;
 
 pub use app::App;
 pub use error::ApiError;

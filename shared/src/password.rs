@@ -9,6 +9,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
 use crate::invalid::Invalid;
+use crate::model::{PASSWORD_HISTORY, User};
 use crate::random::{self, Random};
 
 /// Minimum length, in Unicode code points.
@@ -179,6 +180,23 @@ pub async fn verify(password: Password, phc: Option<String>) -> anyhow::Result<b
     let phc = phc.unwrap_or_else(|| DUMMY_HASH.to_owned());
     let matches = on_hashing_thread(move || verify_blocking(&password, &phc)).await??;
     Ok(known && matches)
+}
+
+/// Whether `password` is the user's current password or one of the earlier ones kept
+/// (docs/SECURITY.md, "Passwords").
+pub async fn reused(password: &Password, user: &User) -> anyhow::Result<bool> {
+    for phc in std::iter::once(&user.password_hash).chain(&user.password_history) {
+        if verify(password.clone(), Some(phc.clone())).await? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The history after replacing the current password: it, then the older ones, at most
+/// [`PASSWORD_HISTORY`].
+pub fn next_history(user: &User) -> Vec<String> {
+    std::iter::once(&user.password_hash).chain(&user.password_history).take(PASSWORD_HISTORY).cloned().collect()
 }
 
 /// Runs `work` (one Argon2 computation) on a blocking thread, at most one per CPU at a time.

@@ -6,23 +6,15 @@
 //! the user's token version (logout-all).
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-use lambda_http::http::Method;
-use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
+use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::{bearer, cookie, is_cross_site, set_cookies};
+use crate::model::{Origin, Session, User};
 use crate::random;
-use crate::store::{Rotated, Session, User};
+use crate::store::Rotated;
 use crate::tokens::{Claims, TokenUse, digest};
-
-/// The access-token cookie: host-only, every path.
-pub const ACCESS_COOKIE: &str = "__Host-stepauth_access";
-/// The refresh-token cookie, sent only to the routes that use it.
-pub const REFRESH_COOKIE: &str = "__Secure-stepauth_refresh";
-/// The paths the refresh cookie is scoped to.
-pub const REFRESH_COOKIE_PATHS: [&str; 2] = ["/auth/token/refresh", "/auth/logout"];
 
 /// The tokens of a session, as the body of a token response.
 #[derive(Debug, Clone, Serialize)]
@@ -145,27 +137,9 @@ pub async fn end(app: &App, presented: &str) -> Result<Option<String>, ApiError>
     Ok(Some(session.user_id))
 }
 
-/// The access token of a request: `Authorization: Bearer` first, then the cookie.
-pub fn presented_access_token(req: &Request) -> Option<&str> {
-    bearer(req).or_else(|| cookie(req, ACCESS_COOKIE))
-}
-
-/// A session cookie (access or refresh) may only authorise a state change that the page of
-/// this origin sent: a browser attaches cookies to cross-site requests too (SameSite is the
-/// first barrier, this the second; docs/SECURITY.md, "Cross-site requests"). Bearer tokens,
-/// which no other site can attach, are not checked.
-pub fn check_cookie_request(req: &Request) -> Result<(), ApiError> {
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && is_cross_site(req) { Err(ApiError::CrossSiteRequest) } else { Ok(()) }
-}
-
-/// The request's caller: a valid access token whose session is live and whose user's token
-/// version it carries. Every failure is the same `InvalidToken`.
-pub async fn authenticate(app: &App, req: &Request) -> Result<Caller, ApiError> {
-    if bearer(req).is_none() && cookie(req, ACCESS_COOKIE).is_some() {
-        check_cookie_request(req)?;
-    }
-    let token = presented_access_token(req).ok_or(ApiError::AuthenticationRequired)?;
+/// The caller an access token names: the token is valid, its session is live and its
+/// user's token version is the one it carries. Every failure is the same `InvalidToken`.
+pub async fn authenticate(app: &App, token: &str) -> Result<Caller, ApiError> {
     let now = app.now();
     let claims = app.keys.verify(token, TokenUse::Access, now).ok_or(ApiError::InvalidToken)?;
     let (user, session) = tokio::try_join!(app.store.user(&claims.sub), app.store.session(&claims.sid, now))?;
@@ -176,24 +150,26 @@ pub async fn authenticate(app: &App, req: &Request) -> Result<Caller, ApiError> 
     }
 }
 
-fn cookie_attributes(path: &str, max_age: u64) -> String {
-    format!("Path={path}; Max-Age={max_age}; Secure; HttpOnly; SameSite=Strict")
+/// Every factor passed: the login recorded, a session started. The user as now stored and
+/// the session's tokens.
+pub async fn log_in(app: &App, user: User, origin: &Origin) -> Result<(User, Tokens), ApiError> {
+    let now = app.now();
+    app.store.record_login(&user.id, now).await?;
+    activity::record(app, &user.id, Event::LoginSuccess, origin).await;
+    let user = User { last_login: Some(now), ..user };
+    tracing::Span::current().record("user", user.id.as_str());
+    let tokens = start(app, &user).await?;
+    Ok((user, tokens))
 }
 
-/// Sets the session cookies on a response.
-pub fn set_session_cookies(response: &mut Response<Body>, tokens: &Tokens) {
-    let access = format!("{ACCESS_COOKIE}={}; {}", tokens.access_token, cookie_attributes("/", tokens.expires_in));
-    let refresh = REFRESH_COOKIE_PATHS.map(|path| {
-        format!("{REFRESH_COOKIE}={}; {}", tokens.refresh_token, cookie_attributes(path, tokens.session_expires_in))
-    });
-    set_cookies(response, std::iter::once(access).chain(refresh));
-}
-
-/// Clears the session cookies on a response.
-pub fn clear_session_cookies(response: &mut Response<Body>) {
-    let access = format!("{ACCESS_COOKIE}=; {}", cookie_attributes("/", 0));
-    let refresh = REFRESH_COOKIE_PATHS.map(|path| format!("{REFRESH_COOKIE}=; {}", cookie_attributes(path, 0)));
-    set_cookies(response, std::iter::once(access).chain(refresh));
+/// After a change that ended every session of the user (a password change, the second
+/// factor turned on or off): the caller's own session ends too, and a new one starts in the
+/// user's new state.
+pub async fn restart(app: &App, caller: &Caller) -> Result<(User, Tokens), ApiError> {
+    app.store.delete_session(&caller.claims.sid).await?;
+    let user = app.store.user(&caller.user.id).await?.ok_or(ApiError::InvalidToken)?;
+    let tokens = start(app, &user).await?;
+    Ok((user, tokens))
 }
 
 #[cfg(test)]

@@ -208,7 +208,7 @@ async fn failures_below_the_lock_decay_but_a_lock_stays() {
         wrong().await;
     }
     app.clock.advance(24 * 60 * 60 - 1);
-    let address = stepauth::validate::Email::parse(&email).expect("an email");
+    let address = stepauth::model::Email::parse(&email).expect("an email");
     let counted = app.app.store.failures(std::slice::from_ref(&address), app.app.now()).await.expect("failures");
     assert_eq!(counted, [2], "within the window the count holds");
     app.clock.advance(1);

@@ -138,7 +138,7 @@ async fn any_throttled_store_call_answers_503_not_500() {
         assert_eq!((answer.status, answer.error()), (503, "service_unavailable"), "{path}: {}", answer.text);
         assert_eq!(answer.headers["retry-after"], "1", "{path}");
     }
-    let address = stepauth::validate::Email::parse(&email).expect("an email");
+    let address = stepauth::model::Email::parse(&email).expect("an email");
     let counted = app.app.store.failures(std::slice::from_ref(&address), app.app.now()).await.expect("failures");
     assert_eq!(counted, [0], "no failure counted for a check that never happened");
     assert!(proxy.injected() >= 2);

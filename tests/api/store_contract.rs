@@ -3,12 +3,9 @@
 
 use std::sync::Arc;
 
-use stepauth::codes::Purpose;
 use stepauth::config::CodeLimits;
-use stepauth::store::{
-    Activity, Attempt, Created, Grant, GrantKind, Issued, NewCode, Redeemed, Reset, Rotated, Session, Store, User,
-};
-use stepauth::validate::Email;
+use stepauth::model::{Activity, Attempt, Email, Grant, GrantKind, Issued, NewCode, Purpose, Redeemed, Session, User};
+use stepauth::store::{Created, Reset, Rotated, Store};
 use stepauth_tests::unique_email;
 
 const T0: i64 = 1_800_000_000;
@@ -415,7 +412,7 @@ async fn activity_pages_newest_first_and_expires(store: Arc<dyn Store>) {
         store.record_activity(&user_id, &entry, expires_at).await.unwrap();
     }
     let first = store.activity(&user_id, T0 + 10, 3, None).await.unwrap();
-    let events = |p: &stepauth::store::Page<Activity>| p.items.iter().map(|a| a.event.clone()).collect::<Vec<_>>();
+    let events = |p: &stepauth::model::Page<Activity>| p.items.iter().map(|a| a.event.clone()).collect::<Vec<_>>();
     assert_eq!(events(&first), ["event_6", "event_5", "event_4"]);
     assert_eq!(first.items[0].user_agent.as_deref(), Some("curl/8"));
     let second = store.activity(&user_id, T0 + 10, 3, first.next.as_deref()).await.unwrap();
@@ -510,48 +507,58 @@ async fn mfa_grants_allow_bounded_attempts_and_one_use(store: Arc<dyn Store>) {
 }
 
 macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(std::sync::Arc::new(stepauth::store::memory::MemoryStore::new())).await;
+    ($($group:ident: [$($name:ident),* $(,)?])*) => {
+        $(
+            mod $group {
+                mod memory {
+                    $(
+                        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                        async fn $name() {
+                            super::super::$name(std::sync::Arc::new(stepauth::store::memory::MemoryStore::new())).await;
+                        }
+                    )*
                 }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(std::sync::Arc::new(stepauth_tests::moto_store().await)).await;
+                mod dynamodb {
+                    $(
+                        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                        async fn $name() {
+                            super::super::$name(std::sync::Arc::new(stepauth_tests::moto_store().await)).await;
+                        }
+                    )*
                 }
-            )*
-        }
+            }
+        )*
     };
 }
 
-contract!(
-    codes_work_once_and_only_for_their_purpose,
-    codes_expire_after_ten_minutes,
-    five_wrong_guesses_kill_a_code,
-    sends_have_a_cooldown_and_a_cap,
-    resends_keep_the_context_and_the_failure_budget,
-    fifty_concurrent_redemptions_give_one_success,
-    grants_expire_and_keep_their_kind,
-    users_are_created_once_per_email,
-    fifty_concurrent_creations_give_one_user,
-    logins_and_token_versions_are_recorded,
-    sessions_rotate_only_from_the_current_token,
-    attempts_take_slots_before_they_are_checked,
-    fifty_concurrent_guesses_get_exactly_the_limit,
-    failures_below_the_lock_decay,
-    a_released_attempt_takes_back_only_its_own_slot,
-    passwords_change_only_from_the_current_one,
-    resets_use_their_grant_once,
-    fifty_concurrent_resets_give_one_change,
-    names_change_and_nothing_else,
-    activity_pages_newest_first_and_expires,
-    users_page_newest_first,
-    totp_enrols_once_and_steps_work_once,
-    mfa_grants_allow_bounded_attempts_and_one_use,
-);
+// One group per capability trait of `stepauth::store`.
+contract! {
+    codes: [
+        codes_work_once_and_only_for_their_purpose,
+        codes_expire_after_ten_minutes,
+        five_wrong_guesses_kill_a_code,
+        sends_have_a_cooldown_and_a_cap,
+        resends_keep_the_context_and_the_failure_budget,
+        fifty_concurrent_redemptions_give_one_success,
+    ]
+    grants: [grants_expire_and_keep_their_kind, mfa_grants_allow_bounded_attempts_and_one_use]
+    users: [
+        users_are_created_once_per_email,
+        fifty_concurrent_creations_give_one_user,
+        logins_and_token_versions_are_recorded,
+        passwords_change_only_from_the_current_one,
+        resets_use_their_grant_once,
+        fifty_concurrent_resets_give_one_change,
+        names_change_and_nothing_else,
+        users_page_newest_first,
+    ]
+    sessions: [sessions_rotate_only_from_the_current_token]
+    lockout: [
+        attempts_take_slots_before_they_are_checked,
+        fifty_concurrent_guesses_get_exactly_the_limit,
+        failures_below_the_lock_decay,
+        a_released_attempt_takes_back_only_its_own_slot,
+    ]
+    activity: [activity_pages_newest_first_and_expires]
+    authenticator: [totp_enrols_once_and_steps_work_once]
+}

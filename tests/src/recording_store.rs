@@ -6,13 +6,15 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use stepauth::clock::UnixTime;
-use stepauth::codes::Purpose;
 use stepauth::config::CodeLimits;
-use stepauth::store::{
-    Activity, Attempt, Created, Grant, GrantKind, Issued, NewCode, Page, Redeemed, Reset, Rotated, Session,
-    SourceCounter, SourceSlot, Store, User,
+use stepauth::model::{
+    Activity, Attempt, Email, Grant, GrantKind, Issued, NewCode, Page, Purpose, Redeemed, Session, SourceCounter,
+    SourceSlot, User,
 };
-use stepauth::validate::Email;
+use stepauth::store::{
+    ActivityStore, AuthenticatorStore, CodeStore, Created, GrantStore, LockoutStore, Reset, Rotated, SessionStore,
+    Store, UserStore,
+};
 
 /// The recording wrapper.
 #[derive(Debug)]
@@ -38,41 +40,7 @@ impl RecordingStore {
 }
 
 #[async_trait]
-impl Store for RecordingStore {
-    async fn issue_code(
-        &self,
-        email: &Email,
-        purpose: Purpose,
-        code: NewCode,
-        now: UnixTime,
-        limits: &CodeLimits,
-    ) -> anyhow::Result<Issued> {
-        self.record("issue_code");
-        self.inner.issue_code(email, purpose, code, now, limits).await
-    }
-
-    async fn redeem_code(
-        &self,
-        email: &Email,
-        purpose: Purpose,
-        hash: &str,
-        now: UnixTime,
-        limits: &CodeLimits,
-    ) -> anyhow::Result<Redeemed> {
-        self.record("redeem_code");
-        self.inner.redeem_code(email, purpose, hash, now, limits).await
-    }
-
-    async fn put_grant(&self, grant: &Grant) -> anyhow::Result<()> {
-        self.record("put_grant");
-        self.inner.put_grant(grant).await
-    }
-
-    async fn grant(&self, token_hash: &str, kind: GrantKind, now: UnixTime) -> anyhow::Result<Option<Grant>> {
-        self.record("grant");
-        self.inner.grant(token_hash, kind, now).await
-    }
-
+impl UserStore for RecordingStore {
     async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created> {
         self.record("create_user");
         self.inner.create_user(user, grant_hash, now).await
@@ -88,6 +56,11 @@ impl Store for RecordingStore {
         self.inner.user_by_email(email).await
     }
 
+    async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>> {
+        self.record("users");
+        self.inner.users(limit, cursor).await
+    }
+
     async fn record_login(&self, user_id: &str, at: UnixTime) -> anyhow::Result<()> {
         self.record("record_login");
         self.inner.record_login(user_id, at).await
@@ -96,67 +69,6 @@ impl Store for RecordingStore {
     async fn bump_token_version(&self, user_id: &str) -> anyhow::Result<Option<u64>> {
         self.record("bump_token_version");
         self.inner.bump_token_version(user_id).await
-    }
-
-    async fn put_session(&self, session: &Session) -> anyhow::Result<()> {
-        self.record("put_session");
-        self.inner.put_session(session).await
-    }
-
-    async fn session(&self, id: &str, now: UnixTime) -> anyhow::Result<Option<Session>> {
-        self.record("session");
-        self.inner.session(id, now).await
-    }
-
-    async fn rotate_session(&self, id: &str, old: &str, new: &str, now: UnixTime) -> anyhow::Result<Rotated> {
-        self.record("rotate_session");
-        self.inner.rotate_session(id, old, new, now).await
-    }
-
-    async fn delete_session(&self, id: &str) -> anyhow::Result<()> {
-        self.record("delete_session");
-        self.inner.delete_session(id).await
-    }
-
-    async fn begin_attempt(&self, email: &Email, max: u32, now: UnixTime) -> anyhow::Result<Attempt> {
-        self.record("begin_attempt");
-        self.inner.begin_attempt(email, max, now).await
-    }
-
-    async fn record_failure(&self, email: &Email, max: u32, window: i64, now: UnixTime) -> anyhow::Result<u32> {
-        self.record("record_failure");
-        self.inner.record_failure(email, max, window, now).await
-    }
-
-    async fn release_attempt(&self, email: &Email) -> anyhow::Result<()> {
-        self.record("release_attempt");
-        self.inner.release_attempt(email).await
-    }
-
-    async fn take_source_slot(
-        &self,
-        source: &str,
-        counter: SourceCounter,
-        max: u32,
-        now: UnixTime,
-    ) -> anyhow::Result<Option<SourceSlot>> {
-        self.record("take_source_slot");
-        self.inner.take_source_slot(source, counter, max, now).await
-    }
-
-    async fn release_source_slot(&self, slot: &SourceSlot) -> anyhow::Result<()> {
-        self.record("release_source_slot");
-        self.inner.release_source_slot(slot).await
-    }
-
-    async fn clear_failures(&self, email: &Email) -> anyhow::Result<()> {
-        self.record("clear_failures");
-        self.inner.clear_failures(email).await
-    }
-
-    async fn failures(&self, emails: &[Email], now: UnixTime) -> anyhow::Result<Vec<u32>> {
-        self.record("failures");
-        self.inner.failures(emails, now).await
     }
 
     async fn set_password(
@@ -187,7 +99,133 @@ impl Store for RecordingStore {
         self.record("set_name");
         self.inner.set_name(user_id, name).await
     }
+}
 
+#[async_trait]
+impl CodeStore for RecordingStore {
+    async fn issue_code(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+        code: NewCode,
+        now: UnixTime,
+        limits: &CodeLimits,
+    ) -> anyhow::Result<Issued> {
+        self.record("issue_code");
+        self.inner.issue_code(email, purpose, code, now, limits).await
+    }
+
+    async fn redeem_code(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+        hash: &str,
+        now: UnixTime,
+        limits: &CodeLimits,
+    ) -> anyhow::Result<Redeemed> {
+        self.record("redeem_code");
+        self.inner.redeem_code(email, purpose, hash, now, limits).await
+    }
+}
+
+#[async_trait]
+impl GrantStore for RecordingStore {
+    async fn put_grant(&self, grant: &Grant) -> anyhow::Result<()> {
+        self.record("put_grant");
+        self.inner.put_grant(grant).await
+    }
+
+    async fn grant(&self, token_hash: &str, kind: GrantKind, now: UnixTime) -> anyhow::Result<Option<Grant>> {
+        self.record("grant");
+        self.inner.grant(token_hash, kind, now).await
+    }
+
+    async fn attempt_grant(
+        &self,
+        token_hash: &str,
+        kind: GrantKind,
+        max: u32,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Grant>> {
+        self.record("attempt_grant");
+        self.inner.attempt_grant(token_hash, kind, max, now).await
+    }
+
+    async fn take_grant(&self, token_hash: &str) -> anyhow::Result<bool> {
+        self.record("take_grant");
+        self.inner.take_grant(token_hash).await
+    }
+}
+
+#[async_trait]
+impl SessionStore for RecordingStore {
+    async fn put_session(&self, session: &Session) -> anyhow::Result<()> {
+        self.record("put_session");
+        self.inner.put_session(session).await
+    }
+
+    async fn session(&self, id: &str, now: UnixTime) -> anyhow::Result<Option<Session>> {
+        self.record("session");
+        self.inner.session(id, now).await
+    }
+
+    async fn rotate_session(&self, id: &str, old: &str, new: &str, now: UnixTime) -> anyhow::Result<Rotated> {
+        self.record("rotate_session");
+        self.inner.rotate_session(id, old, new, now).await
+    }
+
+    async fn delete_session(&self, id: &str) -> anyhow::Result<()> {
+        self.record("delete_session");
+        self.inner.delete_session(id).await
+    }
+}
+
+#[async_trait]
+impl LockoutStore for RecordingStore {
+    async fn begin_attempt(&self, email: &Email, max: u32, now: UnixTime) -> anyhow::Result<Attempt> {
+        self.record("begin_attempt");
+        self.inner.begin_attempt(email, max, now).await
+    }
+
+    async fn record_failure(&self, email: &Email, max: u32, window: i64, now: UnixTime) -> anyhow::Result<u32> {
+        self.record("record_failure");
+        self.inner.record_failure(email, max, window, now).await
+    }
+
+    async fn release_attempt(&self, email: &Email) -> anyhow::Result<()> {
+        self.record("release_attempt");
+        self.inner.release_attempt(email).await
+    }
+
+    async fn clear_failures(&self, email: &Email) -> anyhow::Result<()> {
+        self.record("clear_failures");
+        self.inner.clear_failures(email).await
+    }
+
+    async fn failures(&self, emails: &[Email], now: UnixTime) -> anyhow::Result<Vec<u32>> {
+        self.record("failures");
+        self.inner.failures(emails, now).await
+    }
+
+    async fn take_source_slot(
+        &self,
+        source: &str,
+        counter: SourceCounter,
+        max: u32,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<SourceSlot>> {
+        self.record("take_source_slot");
+        self.inner.take_source_slot(source, counter, max, now).await
+    }
+
+    async fn release_source_slot(&self, slot: &SourceSlot) -> anyhow::Result<()> {
+        self.record("release_source_slot");
+        self.inner.release_source_slot(slot).await
+    }
+}
+
+#[async_trait]
+impl ActivityStore for RecordingStore {
     async fn record_activity(&self, user_id: &str, activity: &Activity, expires_at: UnixTime) -> anyhow::Result<()> {
         self.record("record_activity");
         self.inner.record_activity(user_id, activity, expires_at).await
@@ -203,12 +241,10 @@ impl Store for RecordingStore {
         self.record("activity");
         self.inner.activity(user_id, now, limit, cursor).await
     }
+}
 
-    async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>> {
-        self.record("users");
-        self.inner.users(limit, cursor).await
-    }
-
+#[async_trait]
+impl AuthenticatorStore for RecordingStore {
     async fn set_totp_pending(&self, user_id: &str, secret: &str) -> anyhow::Result<bool> {
         self.record("set_totp_pending");
         self.inner.set_totp_pending(user_id, secret).await
@@ -232,21 +268,5 @@ impl Store for RecordingStore {
     async fn disable_totp(&self, user_id: &str) -> anyhow::Result<bool> {
         self.record("disable_totp");
         self.inner.disable_totp(user_id).await
-    }
-
-    async fn attempt_grant(
-        &self,
-        token_hash: &str,
-        kind: GrantKind,
-        max: u32,
-        now: UnixTime,
-    ) -> anyhow::Result<Option<Grant>> {
-        self.record("attempt_grant");
-        self.inner.attempt_grant(token_hash, kind, max, now).await
-    }
-
-    async fn take_grant(&self, token_hash: &str) -> anyhow::Result<bool> {
-        self.record("take_grant");
-        self.inner.take_grant(token_hash).await
     }
 }

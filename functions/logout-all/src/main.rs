@@ -1,5 +1,5 @@
 //! `logout-all`: POST /auth/logout/all: revoke every session of the user.
 
 fn main() -> Result<(), stepauth::lambda::Error> {
-    stepauth::lambda::start("logout-all", stepauth::handlers::sessions::logout_all)
+    stepauth::lambda::start("logout-all", stepauth::handlers::refresh_logout::logout_all)
 }

@@ -1,5 +1,5 @@
 //! `password-forgot`: POST /auth/password/forgot: mail a password-reset code.
 
 fn main() -> Result<(), stepauth::lambda::Error> {
-    stepauth::lambda::start("password-forgot", stepauth::handlers::password::password_forgot)
+    stepauth::lambda::start("password-forgot", stepauth::handlers::recovery::password_forgot)
 }

@@ -1,5 +1,5 @@
 //! `password-verify`: POST /auth/password/verify: trade the reset code for a reset token.
 
 fn main() -> Result<(), stepauth::lambda::Error> {
-    stepauth::lambda::start("password-verify", stepauth::handlers::password::password_verify)
+    stepauth::lambda::start("password-verify", stepauth::handlers::recovery::password_verify)
 }

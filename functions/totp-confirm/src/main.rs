@@ -1,5 +1,5 @@
 //! `totp-confirm`: POST /auth/totp/confirm: turn Google Authenticator on with a first code.
 
 fn main() -> Result<(), stepauth::lambda::Error> {
-    stepauth::lambda::start("totp-confirm", stepauth::handlers::totp::totp_confirm)
+    stepauth::lambda::start("totp-confirm", stepauth::handlers::authenticator::totp_confirm)
 }

@@ -6,39 +6,39 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use super::message;
 use crate::activity::{self, Event};
 use crate::app::App;
 use crate::clock::rfc3339;
 use crate::error::ApiError;
-use crate::http::{JsonBody, cursor, json, origin, page_params};
+use crate::http::session::authenticate;
+use crate::http::{JsonBody, cursor, json, message, origin, page_params};
 use crate::mail::templates;
-use crate::session::{self, Caller};
-use crate::store::{Role, User};
-use crate::validate::Email;
+use crate::model::{Email, Role, User};
+use crate::session::Caller;
 
 async fn admin(app: &App, req: &Request) -> Result<Caller, ApiError> {
-    let caller = session::authenticate(app, req).await?;
+    let caller = authenticate(app, req).await?;
     if caller.user.role == Role::Admin { Ok(caller) } else { Err(ApiError::Forbidden) }
 }
 
-/// An admin's request about one account, `{email}`: the admin and the account's user.
-async fn admin_and_target(app: &App, req: &Request) -> Result<(Caller, User), ApiError> {
-    let caller = admin(app, req).await?;
+/// An admin's request about one account, `{email}`: the account's user.
+async fn admin_and_target(app: &App, req: &Request) -> Result<User, ApiError> {
+    admin(app, req).await?;
     let mut body = JsonBody::parse(req)?;
     let email = body.required("email", Email::parse);
     let (email,) = body.finish((email,))?;
     let user = app.store.user_by_email(&email).await?.ok_or(ApiError::UserNotFound)?;
-    Ok((caller, user))
+    Ok(user)
 }
 
 /// `POST /admin/users/unlock` with an admin access token and `{email}` → 200: the account's
 /// failure count is reset, so it can log in again.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn admin_unlock(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let (caller, user) = admin_and_target(app, &req).await?;
+    let user = admin_and_target(app, &req).await?;
     app.store.clear_failures(&user.email).await?;
     activity::record(app, &user.id, Event::Unlocked, &origin(&req)).await;
-    tracing::info!(admin = caller.user.id, user = user.id, "account unlocked");
+    tracing::info!(account = user.id, "account unlocked");
     Ok(message(StatusCode::OK, "The account is unlocked."))
 }
 
@@ -46,8 +46,9 @@ pub async fn admin_unlock(app: &App, req: Request) -> Result<Response<Body>, Api
 /// account's Google Authenticator is removed and every session (and pending MFA token) of
 /// the account ends; the owner gets a mail and an activity entry. For an owner who lost the
 /// phone and the recovery codes, or whose account someone else enrolled.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn admin_mfa_reset(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let (caller, user) = admin_and_target(app, &req).await?;
+    let user = admin_and_target(app, &req).await?;
     if !user.mfa_enabled && user.totp_pending.is_none() {
         return Err(ApiError::MfaNotEnabled);
     }
@@ -56,7 +57,7 @@ pub async fn admin_mfa_reset(app: &App, req: Request) -> Result<Response<Body>, 
     }
     activity::record(app, &user.id, Event::MfaRemovedByAdmin, &origin(&req)).await;
     app.mailer.send(templates::mfa_removed_by_admin(&app.config.product_name, user.email.as_str(), &user.name)).await?;
-    tracing::info!(admin = caller.user.id, user = user.id, "authenticator removed by an admin");
+    tracing::info!(account = user.id, "authenticator removed by an admin");
     Ok(message(StatusCode::OK, "Google Authenticator is removed and every session of the account has ended."))
 }
 
@@ -73,18 +74,12 @@ struct AdminUserView {
     mfa_enabled: bool,
 }
 
-/// Whether `key` is a user-list key: `<12-digit time>#<id>`.
-fn user_key(key: &str) -> bool {
-    key.split_once('#').is_some_and(|(at, id)| {
-        at.len() == 12 && at.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty() && id.len() <= 64
-    })
-}
-
 /// `GET /admin/users?limit=&cursor=` with an admin access token → 200 `{items, next_cursor}`,
 /// newest first.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn admin_users(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     admin(app, &req).await?;
-    let (limit, start) = page_params(&req, user_key)?;
+    let (limit, start) = page_params(&req)?;
     let page = app.store.users(limit, start.as_deref()).await?;
     let emails: Vec<Email> = page.items.iter().map(|u| u.email.clone()).collect();
     let failures = app.store.failures(&emails, app.now()).await?;

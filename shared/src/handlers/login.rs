@@ -5,63 +5,37 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use super::codes::{SENT, email_and_code, redeem, send_code};
-use super::{UserView, message, session_response};
-use crate::activity::{self, Event};
+use super::UserView;
 use crate::app::App;
-use crate::attempts::LoginAttempt;
-use crate::codes::Purpose;
+use crate::codes::{self, SENT};
 use crate::error::ApiError;
-use crate::http::{JsonBody, Origin, json, origin};
+use crate::http::session::session_response;
+use crate::http::{JsonBody, email_and_code, json, message, origin};
+use crate::lockout::LoginAttempt;
+use crate::model::{Email, GrantKind, Origin, Purpose, Redeemed, User};
 use crate::password::{self, Password};
-use crate::store::{Grant, GrantKind, Redeemed, User};
-use crate::tokens::digest;
-use crate::validate::Email;
-use crate::{random, session};
+use crate::{grants, session};
 
 /// A right first factor. Without a second factor this is the whole login: the failures are
-/// forgotten and a session starts. With one, only this attempt's own slots go back, and the
-/// MFA step follows (docs/SECURITY.md, "Lockout").
+/// forgotten and a session starts. With one, only this attempt's own slots go back, and a
+/// short-lived, single-purpose MFA token for `POST /auth/mfa/verify` takes the session's place.
 async fn logged_in(app: &App, attempt: LoginAttempt, user: User, origin: &Origin) -> Result<Response<Body>, ApiError> {
     if user.mfa_enabled {
         attempt.first_factor_passed(app).await?;
-        mfa_challenge(app, &user).await
+        let grant = grants::issue(app, GrantKind::Mfa, user.email.clone(), String::new(), Some(&user)).await?;
+        let body = json!({ "mfa_required": true, "mfa_token": grant.token, "expires_in": grant.expires_in });
+        Ok(json(StatusCode::OK, &body))
     } else {
         attempt.succeeded(app).await?;
-        complete_login(app, user, origin).await
+        let (user, tokens) = session::log_in(app, user, origin).await?;
+        session_response(StatusCode::OK, json!({ "user": UserView::from(&user) }), &tokens)
     }
-}
-
-/// Instead of a session: a short-lived, single-purpose MFA token for `POST /auth/mfa/verify`.
-async fn mfa_challenge(app: &App, user: &User) -> Result<Response<Body>, ApiError> {
-    let token = random::token::<32>(&*app.random);
-    let lifetime = app.config.tokens.mfa.as_secs();
-    let grant = Grant {
-        token_hash: digest(&token),
-        kind: GrantKind::Mfa,
-        email: user.email.clone(),
-        name: String::new(),
-        user_id: Some(user.id.clone()),
-        user_version: Some(user.token_version),
-        expires_at: app.now() + lifetime as i64,
-    };
-    app.store.put_grant(&grant).await?;
-    Ok(json(StatusCode::OK, &json!({ "mfa_required": true, "mfa_token": token, "expires_in": lifetime })))
-}
-
-/// Every factor passed: the login recorded, a session started.
-pub async fn complete_login(app: &App, user: User, origin: &Origin) -> Result<Response<Body>, ApiError> {
-    let now = app.now();
-    app.store.record_login(&user.id, now).await?;
-    activity::record(app, &user.id, Event::LoginSuccess, origin).await;
-    let user = User { last_login: Some(now), ..user };
-    let tokens = session::start(app, &user).await?;
-    session_response(StatusCode::OK, json!({ "user": UserView::from(&user) }), &tokens)
 }
 
 /// `POST /auth/login` `{email, password}` → 200 `{user}` with a session; otherwise
 /// "Invalid credentials. N attempts remaining." and then "Account locked. Contact admin.",
 /// the same, and as slow, for unknown emails.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let mut body = JsonBody::parse(&req)?;
     let email = body.required("email", Email::parse);
@@ -83,22 +57,24 @@ pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
 
 /// `POST /auth/login/code` `{email}` → 202: mails a login code to an account, the same
 /// answer for unknown emails.
+#[tracing::instrument(skip_all)]
 pub async fn login_code(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let mut body = JsonBody::parse(&req)?;
     let email = body.required("email", Email::parse);
     let (email,) = body.finish((email,))?;
-    send_code(app, &email, Purpose::Login, None, &origin(&req)).await?;
+    codes::send(app, &email, Purpose::Login, None, &origin(&req)).await?;
     Ok(message(StatusCode::ACCEPTED, SENT))
 }
 
 /// `POST /auth/login/code/verify` `{email, code}` → a session, as a password login gives.
 /// A wrong code counts toward the lockout.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn login_code_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let (email, code) = email_and_code(&req)?;
     let origin = origin(&req);
 
     let attempt = LoginAttempt::begin(app, &email, &origin).await?;
-    let redeemed = redeem(app, &email, Purpose::Login, &code, app.now()).await?;
+    let redeemed = codes::redeem(app, &email, Purpose::Login, &code).await?;
     let user = app.store.user_by_email(&email).await?;
     match (redeemed, user) {
         (Redeemed::Redeemed { .. }, Some(user)) => logged_in(app, attempt, user, &origin).await,

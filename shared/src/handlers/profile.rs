@@ -1,4 +1,4 @@
-//! The signed-in user's profile and activity.
+//! The signed-in user's account: the profile, the activity log and the password.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -8,21 +8,28 @@ use super::UserView;
 use crate::activity::{self, ActivityView, Event};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::{JsonBody, Optional, cursor, json, origin, page_params};
-use crate::{session, validate};
+use crate::http::session::{authenticate, session_response};
+use crate::http::{JsonBody, Optional, cursor, json, new_password, origin, page_params};
+use crate::lockout::LoginAttempt;
+use crate::mail::templates;
+use crate::model::user;
+use crate::password::{self, Password};
+use crate::session;
 
 /// `GET /users/me` with an access token → 200 `{id, email, name, mfa_enabled, created_at, last_login}`.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn profile_get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let caller = session::authenticate(app, &req).await?;
+    let caller = authenticate(app, &req).await?;
     Ok(json(StatusCode::OK, &UserView::from(&caller.user)))
 }
 
 /// `PATCH /users/me` with an access token and a partial `{name}` → 200 with the profile.
 /// Fields that cannot be changed here (or do not exist) are refused, not ignored.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn profile_update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let caller = session::authenticate(app, &req).await?;
+    let caller = authenticate(app, &req).await?;
     let mut body = JsonBody::parse(&req)?;
-    let name = body.optional("name", validate::name);
+    let name = body.optional("name", user::display_name);
     let name = body.finish(Optional(name))?;
     let user = match name {
         Some(name) if name != caller.user.name => {
@@ -35,20 +42,45 @@ pub async fn profile_update(app: &App, req: Request) -> Result<Response<Body>, A
     Ok(json(StatusCode::OK, &UserView::from(&user)))
 }
 
-/// Whether `key` is an activity sort key.
-fn activity_key(key: &str) -> bool {
-    key.strip_prefix("ACT#").is_some_and(|rest| {
-        rest.split_once('#')
-            .is_some_and(|(at, id)| at.len() == 12 && at.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty())
-    })
-}
-
 /// `GET /users/me/activity?limit=&cursor=` with an access token → 200 `{items, next_cursor}`:
 /// the user's auth events of the last 90 days, newest first.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn activity(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let caller = session::authenticate(app, &req).await?;
-    let (limit, start) = page_params(&req, activity_key)?;
+    let caller = authenticate(app, &req).await?;
+    let (limit, start) = page_params(&req)?;
     let page = app.store.activity(&caller.user.id, app.now(), limit, start.as_deref()).await?;
     let items: Vec<ActivityView> = page.items.into_iter().map(ActivityView::from).collect();
     Ok(json(StatusCode::OK, &json!({ "items": items, "next_cursor": cursor(page.next) })))
+}
+
+/// `POST /auth/password/change` with an access token and `{current_password, password,
+/// confirm_password}` → 200 with a fresh session; every other session ends; a mail tells the
+/// owner. Wrong current passwords count toward the lockout.
+#[tracing::instrument(skip_all, fields(user))]
+pub async fn password_change(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authenticate(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let current = body.required("current_password", Password::parse_existing);
+    let password = new_password(&mut body);
+    let (current, password) = body.finish((current, password))?;
+    let origin = origin(&req);
+    let user = &caller.user;
+
+    let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
+    if !password::verify(current, Some(user.password_hash.clone())).await? {
+        let wrong = |remaining| ApiError::InvalidCredentials { remaining };
+        return Err(attempt.failed(app, Some(user), &origin, wrong).await);
+    }
+    attempt.succeeded(app).await?;
+    if password::reused(&password, user).await? {
+        return Err(ApiError::password_reused());
+    }
+    let new_hash = password::hash(password, &*app.random).await?;
+    if !app.store.set_password(&user.id, &user.password_hash, &new_hash, &password::next_history(user)).await? {
+        return Err(ApiError::Conflict);
+    }
+    let (user, tokens) = session::restart(app, &caller).await?;
+    activity::record(app, &user.id, Event::PasswordChange, &origin).await;
+    app.mailer.send(templates::password_changed(&app.config.product_name, user.email.as_str(), &user.name)).await?;
+    session_response(StatusCode::OK, json!({ "message": "Password changed. Other sessions were logged out." }), &tokens)
 }

@@ -4,49 +4,39 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use super::codes::{SENT, email_and_code, redeem, send_code};
-use super::{UserView, message, new_password, opaque_token, session_response};
+use super::UserView;
 use crate::activity::{self, Event};
 use crate::app::App;
-use crate::codes::Purpose;
+use crate::codes::{self, SENT};
 use crate::error::ApiError;
-use crate::http::{JsonBody, json, origin};
-use crate::store::{Created, Grant, GrantKind, Redeemed, Role, User};
+use crate::http::session::session_response;
+use crate::http::{JsonBody, email_and_code, json, message, new_password, opaque_token, origin};
+use crate::model::{Email, GrantKind, Purpose, Redeemed, Role, User, user};
+use crate::store::Created;
 use crate::tokens::digest;
-use crate::validate::{self, Email};
-use crate::{password, random, session};
+use crate::{grants, password, random, session};
 
 /// `POST /auth/signup` `{name, email}` → 202. Mails a code, or, to an address that already
 /// has an account, a "you already have an account" mail: the answer is the same either way.
+#[tracing::instrument(skip_all)]
 pub async fn signup(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let mut body = JsonBody::parse(&req)?;
-    let name = body.required("name", validate::name);
+    let name = body.required("name", user::display_name);
     let email = body.required("email", Email::parse);
     let (name, email) = body.finish((name, email))?;
 
-    send_code(app, &email, Purpose::Signup, Some(name), &origin(&req)).await?;
+    codes::send(app, &email, Purpose::Signup, Some(name), &origin(&req)).await?;
     Ok(message(StatusCode::ACCEPTED, SENT))
 }
 
 /// `POST /auth/signup/verify` `{email, code}` → 200 `{signup_token, expires_in}`.
+#[tracing::instrument(skip_all)]
 pub async fn signup_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let (email, code) = email_and_code(&req)?;
-    let now = app.now();
-    match redeem(app, &email, Purpose::Signup, &code, now).await? {
+    match codes::redeem(app, &email, Purpose::Signup, &code).await? {
         Redeemed::Redeemed { context } => {
-            let token = random::token::<32>(&*app.random);
-            let lifetime = app.config.tokens.signup.as_secs();
-            let grant = Grant {
-                token_hash: digest(&token),
-                kind: GrantKind::Signup,
-                email,
-                name: context.unwrap_or_default(),
-                user_id: None,
-                user_version: None,
-                expires_at: now + lifetime as i64,
-            };
-            app.store.put_grant(&grant).await?;
-            Ok(json(StatusCode::OK, &json!({ "signup_token": token, "expires_in": lifetime })))
+            let grant = grants::issue(app, GrantKind::Signup, email, context.unwrap_or_default(), None).await?;
+            Ok(json(StatusCode::OK, &json!({ "signup_token": grant.token, "expires_in": grant.expires_in })))
         }
         Redeemed::Rejected => Err(ApiError::InvalidCode { remaining: None }),
         Redeemed::Exhausted { retry_after } => Err(ApiError::TooManyRequests { retry_after }),
@@ -55,6 +45,7 @@ pub async fn signup_verify(app: &App, req: Request) -> Result<Response<Body>, Ap
 
 /// `POST /auth/signup/complete` `{signup_token, password, confirm_password}` → 201 with the
 /// user and a session.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let mut body = JsonBody::parse(&req)?;
     let token = body.required("signup_token", opaque_token);
@@ -82,7 +73,8 @@ pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, 
         Created::GrantInvalid => return Err(ApiError::InvalidSignupToken),
         Created::EmailTaken => return Err(ApiError::EmailTaken),
     }
-    tracing::info!(user = user.id, "user created");
+    tracing::Span::current().record("user", user.id.as_str());
+    tracing::info!("user created");
     activity::record(app, &user.id, Event::SignupCompleted, &origin(&req)).await;
     let tokens = session::start(app, &user).await?;
     session_response(

@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::STRICT_TRANSPORT_SECURITY;
+use crate::http::response::STRICT_TRANSPORT_SECURITY;
 
 /// Every asset: path, content type, content.
 const ASSETS: [(&str, &str, &str); 3] = [

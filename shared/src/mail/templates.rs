@@ -3,7 +3,8 @@
 //! that code.
 
 use super::Mail;
-use crate::codes::{Code, Purpose};
+use crate::codes::Code;
+use crate::model::Purpose;
 
 /// Escapes text for HTML.
 pub fn escape(text: &str) -> String {

@@ -6,17 +6,18 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::lockout::Lockout;
 use super::{
-    Activity, Attempt, CodeState, Created, Grant, GrantKind, Issued, NewCode, Page, Redeemed, Reset, Rotated,
-    SOURCE_WINDOW_SECONDS, Session, SourceCounter, SourceSlot, Store, User, activity_key, page, user_order_key,
+    ActivityStore, AuthenticatorStore, BadCursor, CodeStore, Created, GrantStore, LockoutStore, Reset, Rotated,
+    SessionStore, UserStore, page,
 };
 use crate::clock::UnixTime;
-use crate::codes::Purpose;
 use crate::config::CodeLimits;
-use crate::validate::Email;
+use crate::model::{
+    Activity, Attempt, CodeState, Email, Grant, GrantKind, Issued, Lockout, NewCode, Page, Purpose, Redeemed,
+    SOURCE_WINDOW_SECONDS, Session, SourceCounter, SourceSlot, User,
+};
 
-/// An in-memory [`Store`].
+/// An in-memory [`super::Store`].
 #[derive(Debug, Default)]
 pub struct MemoryStore(Mutex<Inner>);
 
@@ -52,6 +53,21 @@ impl Inner {
     }
 }
 
+/// Where an entry of a list sorts, newest last: its time, then its id. Also the list's
+/// cursor, which [`checked_cursor`] checks.
+fn order_key(at: UnixTime, id: &str) -> String {
+    format!("{at:012}#{id}")
+}
+
+/// A cursor this store gave out, or [`BadCursor`].
+fn checked_cursor(text: Option<&str>) -> Result<Option<&str>, BadCursor> {
+    let Some(text) = text else { return Ok(None) };
+    let valid = text.split_once('#').is_some_and(|(at, id)| {
+        at.len() == 12 && at.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty() && id.len() <= 64
+    });
+    if valid { Ok(Some(text)) } else { Err(BadCursor) }
+}
+
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
@@ -66,55 +82,7 @@ impl MemoryStore {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
-    async fn issue_code(
-        &self,
-        email: &Email,
-        purpose: Purpose,
-        code: NewCode,
-        now: UnixTime,
-        limits: &CodeLimits,
-    ) -> anyhow::Result<Issued> {
-        let mut inner = self.lock();
-        let key = (email.as_str().to_owned(), purpose);
-        match CodeState::issue(inner.codes.get(&key), code, now, limits) {
-            Ok(state) => {
-                inner.codes.insert(key, state);
-                Ok(Issued::Issued)
-            }
-            Err(retry_after) => Ok(Issued::Throttled { retry_after }),
-        }
-    }
-
-    async fn redeem_code(
-        &self,
-        email: &Email,
-        purpose: Purpose,
-        hash: &str,
-        now: UnixTime,
-        limits: &CodeLimits,
-    ) -> anyhow::Result<Redeemed> {
-        let mut inner = self.lock();
-        let key = (email.as_str().to_owned(), purpose);
-        let Some(state) = inner.codes.get(&key) else {
-            return Ok(Redeemed::Rejected);
-        };
-        let (next, answer) = state.redeem(hash, now, limits);
-        if let Some(next) = next {
-            inner.codes.insert(key, next);
-        }
-        Ok(answer)
-    }
-
-    async fn put_grant(&self, grant: &Grant) -> anyhow::Result<()> {
-        self.lock().grants.insert(grant.token_hash.clone(), grant.clone());
-        Ok(())
-    }
-
-    async fn grant(&self, token_hash: &str, kind: GrantKind, now: UnixTime) -> anyhow::Result<Option<Grant>> {
-        Ok(self.lock().grants.get(token_hash).filter(|g| g.kind == kind && g.expires_at > now).cloned())
-    }
-
+impl UserStore for MemoryStore {
     async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created> {
         let mut inner = self.lock();
         let grant_ok = inner
@@ -142,6 +110,16 @@ impl Store for MemoryStore {
         Ok(inner.emails.get(email.as_str()).and_then(|id| inner.users.get(id)).cloned())
     }
 
+    async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>> {
+        let cursor = checked_cursor(cursor)?;
+        let inner = self.lock();
+        let mut users: Vec<(String, &User)> =
+            inner.users.values().map(|u| (order_key(u.created_at, &u.id), u)).collect();
+        users.sort_by(|a, b| b.0.cmp(&a.0));
+        let after = users.into_iter().filter(|(key, _)| cursor.is_none_or(|c| key.as_str() < c));
+        Ok(page(after.take(limit + 1).map(|(k, u)| (k, u.clone())).collect(), limit))
+    }
+
     async fn record_login(&self, user_id: &str, at: UnixTime) -> anyhow::Result<()> {
         if let Some(user) = self.lock().users.get_mut(user_id) {
             user.last_login = Some(at);
@@ -154,92 +132,6 @@ impl Store for MemoryStore {
             user.token_version += 1;
             user.token_version
         }))
-    }
-
-    async fn put_session(&self, session: &Session) -> anyhow::Result<()> {
-        self.lock().sessions.insert(session.id.clone(), session.clone());
-        Ok(())
-    }
-
-    async fn session(&self, id: &str, now: UnixTime) -> anyhow::Result<Option<Session>> {
-        Ok(self.lock().sessions.get(id).filter(|s| s.expires_at > now).cloned())
-    }
-
-    async fn rotate_session(&self, id: &str, old: &str, new: &str, now: UnixTime) -> anyhow::Result<Rotated> {
-        let mut inner = self.lock();
-        match inner.sessions.get_mut(id) {
-            Some(session) if session.expires_at > now && session.token_hash == old => {
-                session.token_hash = new.to_owned();
-                Ok(Rotated::Rotated)
-            }
-            _ => Ok(Rotated::Stale),
-        }
-    }
-
-    async fn delete_session(&self, id: &str) -> anyhow::Result<()> {
-        self.lock().sessions.remove(id);
-        Ok(())
-    }
-
-    async fn begin_attempt(&self, email: &Email, max: u32, now: UnixTime) -> anyhow::Result<Attempt> {
-        let mut inner = self.lock();
-        match Lockout::begin(inner.lockouts.get(email.as_str()), max, now) {
-            Ok(next) => {
-                inner.lockouts.insert(email.as_str().to_owned(), next);
-                Ok(Attempt::Allowed)
-            }
-            Err(refused) => Ok(refused),
-        }
-    }
-
-    async fn record_failure(&self, email: &Email, max: u32, window: i64, now: UnixTime) -> anyhow::Result<u32> {
-        let mut inner = self.lock();
-        let next = Lockout::fail(inner.lockouts.get(email.as_str()), max, window, now);
-        inner.lockouts.insert(email.as_str().to_owned(), next);
-        Ok(next.failures)
-    }
-
-    async fn release_attempt(&self, email: &Email) -> anyhow::Result<()> {
-        if let Some(lockout) = self.lock().lockouts.get_mut(email.as_str()) {
-            *lockout = lockout.release();
-        }
-        Ok(())
-    }
-
-    async fn take_source_slot(
-        &self,
-        source: &str,
-        counter: SourceCounter,
-        max: u32,
-        now: UnixTime,
-    ) -> anyhow::Result<Option<SourceSlot>> {
-        let slot = SourceSlot::at(source, counter, now);
-        let mut inner = self.lock();
-        inner.sources.retain(|(_, _, start), _| start + 2 * SOURCE_WINDOW_SECONDS > now);
-        let taken = inner.sources.entry((slot.source.clone(), counter, slot.window_start)).or_default();
-        if *taken >= max {
-            return Ok(None);
-        }
-        *taken += 1;
-        Ok(Some(slot))
-    }
-
-    async fn release_source_slot(&self, slot: &SourceSlot) -> anyhow::Result<()> {
-        let key = (slot.source.clone(), slot.counter, slot.window_start);
-        if let Some(taken) = self.lock().sources.get_mut(&key) {
-            *taken = taken.saturating_sub(1);
-        }
-        Ok(())
-    }
-
-    async fn clear_failures(&self, email: &Email) -> anyhow::Result<()> {
-        self.lock().lockouts.remove(email.as_str());
-        Ok(())
-    }
-
-    async fn failures(&self, emails: &[Email], now: UnixTime) -> anyhow::Result<Vec<u32>> {
-        let inner = self.lock();
-        Ok(emails.iter().map(|e| inner.lockouts.get(e.as_str()).map_or(0, |l| l.live_failures(now))).collect())
     }
 
     async fn set_password(
@@ -281,11 +173,183 @@ impl Store for MemoryStore {
             user.clone()
         }))
     }
+}
 
+#[async_trait]
+impl CodeStore for MemoryStore {
+    async fn issue_code(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+        code: NewCode,
+        now: UnixTime,
+        limits: &CodeLimits,
+    ) -> anyhow::Result<Issued> {
+        let mut inner = self.lock();
+        let key = (email.as_str().to_owned(), purpose);
+        match CodeState::issue(inner.codes.get(&key), code, now, limits) {
+            Ok(state) => {
+                inner.codes.insert(key, state);
+                Ok(Issued::Issued)
+            }
+            Err(retry_after) => Ok(Issued::Throttled { retry_after }),
+        }
+    }
+
+    async fn redeem_code(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+        hash: &str,
+        now: UnixTime,
+        limits: &CodeLimits,
+    ) -> anyhow::Result<Redeemed> {
+        let mut inner = self.lock();
+        let key = (email.as_str().to_owned(), purpose);
+        let Some(state) = inner.codes.get(&key) else {
+            return Ok(Redeemed::Rejected);
+        };
+        let (next, answer) = state.redeem(hash, now, limits);
+        if let Some(next) = next {
+            inner.codes.insert(key, next);
+        }
+        Ok(answer)
+    }
+}
+
+#[async_trait]
+impl GrantStore for MemoryStore {
+    async fn put_grant(&self, grant: &Grant) -> anyhow::Result<()> {
+        self.lock().grants.insert(grant.token_hash.clone(), grant.clone());
+        Ok(())
+    }
+
+    async fn grant(&self, token_hash: &str, kind: GrantKind, now: UnixTime) -> anyhow::Result<Option<Grant>> {
+        Ok(self.lock().grants.get(token_hash).filter(|g| g.kind == kind && g.expires_at > now).cloned())
+    }
+
+    async fn attempt_grant(
+        &self,
+        token_hash: &str,
+        kind: GrantKind,
+        max: u32,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Grant>> {
+        let mut inner = self.lock();
+        let Some(grant) = inner.grants.get(token_hash).filter(|g| g.kind == kind && g.expires_at > now).cloned() else {
+            return Ok(None);
+        };
+        let attempts = inner.grant_attempts.entry(token_hash.to_owned()).or_default();
+        if *attempts >= max {
+            return Ok(None);
+        }
+        *attempts += 1;
+        Ok(Some(grant))
+    }
+
+    async fn take_grant(&self, token_hash: &str) -> anyhow::Result<bool> {
+        Ok(self.lock().grants.remove(token_hash).is_some())
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn put_session(&self, session: &Session) -> anyhow::Result<()> {
+        self.lock().sessions.insert(session.id.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn session(&self, id: &str, now: UnixTime) -> anyhow::Result<Option<Session>> {
+        Ok(self.lock().sessions.get(id).filter(|s| s.expires_at > now).cloned())
+    }
+
+    async fn rotate_session(&self, id: &str, old: &str, new: &str, now: UnixTime) -> anyhow::Result<Rotated> {
+        let mut inner = self.lock();
+        match inner.sessions.get_mut(id) {
+            Some(session) if session.expires_at > now && session.token_hash == old => {
+                session.token_hash = new.to_owned();
+                Ok(Rotated::Rotated)
+            }
+            _ => Ok(Rotated::Stale),
+        }
+    }
+
+    async fn delete_session(&self, id: &str) -> anyhow::Result<()> {
+        self.lock().sessions.remove(id);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LockoutStore for MemoryStore {
+    async fn begin_attempt(&self, email: &Email, max: u32, now: UnixTime) -> anyhow::Result<Attempt> {
+        let mut inner = self.lock();
+        match Lockout::begin(inner.lockouts.get(email.as_str()), max, now) {
+            Ok(next) => {
+                inner.lockouts.insert(email.as_str().to_owned(), next);
+                Ok(Attempt::Allowed)
+            }
+            Err(refused) => Ok(refused),
+        }
+    }
+
+    async fn record_failure(&self, email: &Email, max: u32, window: i64, now: UnixTime) -> anyhow::Result<u32> {
+        let mut inner = self.lock();
+        let next = Lockout::fail(inner.lockouts.get(email.as_str()), max, window, now);
+        inner.lockouts.insert(email.as_str().to_owned(), next);
+        Ok(next.failures)
+    }
+
+    async fn release_attempt(&self, email: &Email) -> anyhow::Result<()> {
+        if let Some(lockout) = self.lock().lockouts.get_mut(email.as_str()) {
+            *lockout = lockout.release();
+        }
+        Ok(())
+    }
+
+    async fn clear_failures(&self, email: &Email) -> anyhow::Result<()> {
+        self.lock().lockouts.remove(email.as_str());
+        Ok(())
+    }
+
+    async fn failures(&self, emails: &[Email], now: UnixTime) -> anyhow::Result<Vec<u32>> {
+        let inner = self.lock();
+        Ok(emails.iter().map(|e| inner.lockouts.get(e.as_str()).map_or(0, |l| l.live_failures(now))).collect())
+    }
+
+    async fn take_source_slot(
+        &self,
+        source: &str,
+        counter: SourceCounter,
+        max: u32,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<SourceSlot>> {
+        let slot = SourceSlot::at(source, counter, now);
+        let mut inner = self.lock();
+        inner.sources.retain(|(_, _, start), _| start + 2 * SOURCE_WINDOW_SECONDS > now);
+        let taken = inner.sources.entry((slot.source.clone(), counter, slot.window_start)).or_default();
+        if *taken >= max {
+            return Ok(None);
+        }
+        *taken += 1;
+        Ok(Some(slot))
+    }
+
+    async fn release_source_slot(&self, slot: &SourceSlot) -> anyhow::Result<()> {
+        let key = (slot.source.clone(), slot.counter, slot.window_start);
+        if let Some(taken) = self.lock().sources.get_mut(&key) {
+            *taken = taken.saturating_sub(1);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ActivityStore for MemoryStore {
     async fn record_activity(&self, user_id: &str, activity: &Activity, expires_at: UnixTime) -> anyhow::Result<()> {
         let mut inner = self.lock();
         let log = inner.activity.entry(user_id.to_owned()).or_default();
-        log.insert(activity_key(activity), (activity.clone(), expires_at));
+        log.insert(order_key(activity.at, &activity.id), (activity.clone(), expires_at));
         Ok(())
     }
 
@@ -296,6 +360,7 @@ impl Store for MemoryStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> anyhow::Result<Page<Activity>> {
+        let cursor = checked_cursor(cursor)?;
         let inner = self.lock();
         let Some(log) = inner.activity.get(user_id) else {
             return Ok(Page { items: Vec::new(), next: None });
@@ -306,15 +371,10 @@ impl Store for MemoryStore {
         let items = entries.take(limit + 1).map(|(key, (activity, _))| (key.clone(), activity.clone()));
         Ok(page(items.collect(), limit))
     }
+}
 
-    async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>> {
-        let inner = self.lock();
-        let mut users: Vec<(String, &User)> = inner.users.values().map(|u| (user_order_key(u), u)).collect();
-        users.sort_by(|a, b| b.0.cmp(&a.0));
-        let after = users.into_iter().filter(|(key, _)| cursor.is_none_or(|c| key.as_str() < c));
-        Ok(page(after.take(limit + 1).map(|(k, u)| (k, u.clone())).collect(), limit))
-    }
-
+#[async_trait]
+impl AuthenticatorStore for MemoryStore {
     async fn set_totp_pending(&self, user_id: &str, secret: &str) -> anyhow::Result<bool> {
         Ok(match self.lock().users.get_mut(user_id) {
             Some(user) if !user.mfa_enabled => {
@@ -374,28 +434,5 @@ impl Store for MemoryStore {
                 user.token_version += 1;
             })
             .is_some())
-    }
-
-    async fn attempt_grant(
-        &self,
-        token_hash: &str,
-        kind: GrantKind,
-        max: u32,
-        now: UnixTime,
-    ) -> anyhow::Result<Option<Grant>> {
-        let mut inner = self.lock();
-        let Some(grant) = inner.grants.get(token_hash).filter(|g| g.kind == kind && g.expires_at > now).cloned() else {
-            return Ok(None);
-        };
-        let attempts = inner.grant_attempts.entry(token_hash.to_owned()).or_default();
-        if *attempts >= max {
-            return Ok(None);
-        }
-        *attempts += 1;
-        Ok(Some(grant))
-    }
-
-    async fn take_grant(&self, token_hash: &str) -> anyhow::Result<bool> {
-        Ok(self.lock().grants.remove(token_hash).is_some())
     }
 }

@@ -69,7 +69,7 @@ async fn main() {
     // user item (the account lookup's second read, for an address with an account).
     let client = aws_sdk_dynamodb::Client::new(&moto_config().await);
     let key = |v: String| aws_sdk_dynamodb::types::AttributeValue::S(v);
-    let address = stepauth::validate::Email::parse(&account).expect("an email");
+    let address = stepauth::model::Email::parse(&account).expect("an email");
     let user = app.app.store.user_by_email(&address).await.expect("a read").expect("the account");
     let table = moto_table().await;
     let mut missing = Vec::new();

@@ -5,18 +5,18 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use super::login::complete_login;
-use super::{opaque_token, session_response};
+use super::UserView;
 use crate::activity::{self, Event};
 use crate::app::App;
-use crate::attempts::LoginAttempt;
 use crate::error::ApiError;
-use crate::http::{JsonBody, json, origin};
+use crate::http::session::{authenticate, session_response};
+use crate::http::{JsonBody, json, opaque_token, origin};
+use crate::lockout::LoginAttempt;
 use crate::mail::templates;
+use crate::model::{GrantKind, User};
 use crate::password::{self, Password};
-use crate::store::{GrantKind, User};
 use crate::tokens::digest;
-use crate::{session, totp};
+use crate::{grants, session, totp};
 
 /// How many codes one MFA token may be tried with.
 pub const MAX_MFA_ATTEMPTS: u32 = 5;
@@ -65,8 +65,9 @@ async fn use_factor(app: &App, user: &User, factor: &Factor) -> Result<bool, Api
 /// access token alone (stolen from a page, say) cannot put an authenticator of its holder's
 /// on the account (docs/SECURITY.md, "Second factor"). Wrong passwords count toward the
 /// lockout.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn totp_setup(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let caller = session::authenticate(app, &req).await?;
+    let caller = authenticate(app, &req).await?;
     let mut body = JsonBody::parse(&req)?;
     let password = body.required("password", Password::parse_existing);
     let (password,) = body.finish((password,))?;
@@ -74,10 +75,11 @@ pub async fn totp_setup(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     if user.mfa_enabled {
         return Err(ApiError::MfaAlreadyEnabled);
     }
-    let attempt = LoginAttempt::begin(app, &user.email, &origin(&req)).await?;
+    let origin = origin(&req);
+    let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
     if !password::verify(password, Some(user.password_hash.clone())).await? {
         let wrong = |remaining| ApiError::InvalidCredentials { remaining };
-        return Err(attempt.failed(app, Some(&user), &origin(&req), wrong).await);
+        return Err(attempt.failed(app, Some(&user), &origin, wrong).await);
     }
     attempt.succeeded(app).await?;
     let secret = totp::new_secret(&*app.random);
@@ -93,12 +95,13 @@ pub async fn totp_setup(app: &App, req: Request) -> Result<Response<Body>, ApiEr
 
 /// `POST /auth/totp/confirm` with an access token and `{code}` → 200 `{recovery_codes}` and a
 /// fresh session: TOTP is on, every other session ends. The codes are shown this once.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn totp_confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let caller = session::authenticate(app, &req).await?;
+    let caller = authenticate(app, &req).await?;
     let mut body = JsonBody::parse(&req)?;
     let code = body.required("code", totp::parse_code);
     let (code,) = body.finish((code,))?;
-    let user = caller.user;
+    let user = &caller.user;
     if user.mfa_enabled {
         return Err(ApiError::MfaAlreadyEnabled);
     }
@@ -111,9 +114,7 @@ pub async fn totp_confirm(app: &App, req: Request) -> Result<Response<Body>, Api
     if !app.store.enable_totp(&user.id, &pending, step, &hashes).await? {
         return Err(ApiError::Conflict);
     }
-    app.store.delete_session(&caller.claims.sid).await?;
-    let user = app.store.user(&user.id).await?.ok_or(ApiError::InvalidToken)?;
-    let tokens = session::start(app, &user).await?;
+    let (user, tokens) = session::restart(app, &caller).await?;
     activity::record(app, &user.id, Event::MfaEnabled, &origin(&req)).await;
     app.mailer.send(templates::mfa_enabled(&app.config.product_name, user.email.as_str(), &user.name)).await?;
     let body = json!({
@@ -127,30 +128,29 @@ pub async fn totp_confirm(app: &App, req: Request) -> Result<Response<Body>, Api
 /// `{password, recovery_code}`) → 200 with a fresh session for this client: every other
 /// session (and pending MFA token) ends and a mail tells the owner. Wrong answers count
 /// toward the lockout.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let caller = session::authenticate(app, &req).await?;
+    let caller = authenticate(app, &req).await?;
     let mut body = JsonBody::parse(&req)?;
     let password = body.required("password", Password::parse_existing);
     let factor = read_factor(&mut body);
     let (password, factor) = body.finish((password, factor))?;
-    let user = caller.user;
+    let user = &caller.user;
     if !user.mfa_enabled {
         return Err(ApiError::MfaNotEnabled);
     }
     let origin = origin(&req);
     let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
     let password_ok = password::verify(password, Some(user.password_hash.clone())).await?;
-    if !(password_ok && use_factor(app, &user, &factor).await?) {
+    if !(password_ok && use_factor(app, user, &factor).await?) {
         let wrong = |remaining| ApiError::InvalidCredentials { remaining };
-        return Err(attempt.failed(app, Some(&user), &origin, wrong).await);
+        return Err(attempt.failed(app, Some(user), &origin, wrong).await);
     }
     attempt.succeeded(app).await?;
     if !app.store.disable_totp(&user.id).await? {
         return Err(ApiError::InvalidToken);
     }
-    app.store.delete_session(&caller.claims.sid).await?;
-    let user = app.store.user(&user.id).await?.ok_or(ApiError::InvalidToken)?;
-    let tokens = session::start(app, &user).await?;
+    let (user, tokens) = session::restart(app, &caller).await?;
     activity::record(app, &user.id, Event::MfaDisabled, &origin).await;
     app.mailer.send(templates::mfa_disabled(&app.config.product_name, user.email.as_str(), &user.name)).await?;
     let body = json!({ "message": "Google Authenticator is off. Other sessions were logged out." });
@@ -159,6 +159,7 @@ pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, Api
 
 /// `POST /auth/mfa/verify` `{mfa_token, code}` or `{mfa_token, recovery_code}` → a session.
 /// The token allows a few tries; wrong codes also count toward the lockout.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let mut body = JsonBody::parse(&req)?;
     let token = body.required("mfa_token", opaque_token);
@@ -170,8 +171,8 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     let grant = app.store.attempt_grant(&token_hash, GrantKind::Mfa, MAX_MFA_ATTEMPTS, app.now()).await?;
     let grant = grant.ok_or(ApiError::InvalidMfaToken)?;
     // The token dies with everything that ends sessions (docs/SECURITY.md, "Issued tokens").
-    let user = app.store.user(grant.user_id.as_deref().unwrap_or_default()).await?;
-    let user = user.filter(|u| u.mfa_enabled && grant.is_current_for(u)).ok_or(ApiError::InvalidMfaToken)?;
+    let user = grants::holder(app, &grant).await?.filter(|u| u.mfa_enabled).ok_or(ApiError::InvalidMfaToken)?;
+    tracing::Span::current().record("user", user.id.as_str());
     let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
     if !use_factor(app, &user, &factor).await? {
         let wrong = |remaining| ApiError::InvalidAuthenticatorCode { remaining };
@@ -188,5 +189,6 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
         let mail = templates::recovery_code_used(&app.config.product_name, user.email.as_str(), &user.name, left);
         app.mailer.send(mail).await?;
     }
-    complete_login(app, user, &origin).await
+    let (user, tokens) = session::log_in(app, user, &origin).await?;
+    session_response(StatusCode::OK, json!({ "user": UserView::from(&user) }), &tokens)
 }

@@ -1,36 +1,21 @@
-//! Token refresh, logout and logout-all.
+//! Keeping a session going (token refresh) and ending it (logout, logout-all).
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
-use super::{message, opaque_token, session_response};
 use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::{JsonBody, Optional, bearer, cookie, no_fields, origin};
-use crate::session::{self, ACCESS_COOKIE, REFRESH_COOKIE, clear_session_cookies, presented_access_token};
+use crate::http::session::{
+    authenticate, clear_session_cookies, presented_access_token, presented_refresh_token, session_response,
+};
+use crate::http::{message, no_fields, origin};
+use crate::session;
 use crate::tokens::TokenUse;
-
-/// The refresh token from the body's `refresh_token`, else from the cookie.
-fn presented_refresh_token(req: &Request) -> Result<Option<String>, ApiError> {
-    let from_body = match JsonBody::parse_optional(req)? {
-        Some(mut body) => {
-            let token = body.optional("refresh_token", opaque_token);
-            body.finish(Optional(token))?
-        }
-        None => None,
-    };
-    match from_body {
-        Some(token) => Ok(Some(token)),
-        None => match cookie(req, REFRESH_COOKIE) {
-            Some(token) => session::check_cookie_request(req).map(|()| Some(token.to_owned())),
-            None => Ok(None),
-        },
-    }
-}
 
 /// `POST /auth/token/refresh` (refresh token in the cookie or the body) → 200 with rotated
 /// tokens. A token that was already rotated revokes its whole session.
+#[tracing::instrument(skip_all)]
 pub async fn token_refresh(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let presented = presented_refresh_token(&req)?.ok_or(ApiError::AuthenticationRequired)?;
     match session::refresh(app, &presented).await {
@@ -46,15 +31,13 @@ pub async fn token_refresh(app: &App, req: Request) -> Result<Response<Body>, Ap
 
 /// `POST /auth/logout` → 200: ends the session of the refresh token (cookie or body) and of
 /// the access token, if either is presented, and clears the cookies. Idempotent.
+#[tracing::instrument(skip_all)]
 pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let mut user_id = None;
     if let Some(refresh) = presented_refresh_token(&req)? {
         user_id = session::end(app, &refresh).await?;
     }
-    if bearer(&req).is_none() && cookie(&req, ACCESS_COOKIE).is_some() {
-        session::check_cookie_request(&req)?;
-    }
-    let access = presented_access_token(&req).and_then(|t| app.keys.verify(t, TokenUse::Access, app.now()));
+    let access = presented_access_token(&req)?.and_then(|t| app.keys.verify(t, TokenUse::Access, app.now()));
     if let Some(claims) = access {
         app.store.delete_session(&claims.sid).await?;
         user_id = user_id.or(Some(claims.sub));
@@ -69,12 +52,13 @@ pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 
 /// `POST /auth/logout/all` with an access token → 200: every session of the user ends and
 /// every access token issued before stops working.
+#[tracing::instrument(skip_all, fields(user))]
 pub async fn logout_all(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     no_fields(&req)?;
-    let caller = session::authenticate(app, &req).await?;
+    let caller = authenticate(app, &req).await?;
     app.store.bump_token_version(&caller.user.id).await?;
     activity::record(app, &caller.user.id, Event::LogoutAll, &origin(&req)).await;
-    tracing::info!(user = caller.user.id, "logged out everywhere");
+    tracing::info!("logged out everywhere");
     let mut response = message(StatusCode::OK, "Logged out of every session.");
     clear_session_cookies(&mut response);
     Ok(response)

@@ -1,4 +1,4 @@
-//! Emails and display names: how they are cleaned and what is refused.
+//! Email addresses: how they are cleaned and what is refused.
 
 use crate::invalid::Invalid;
 
@@ -59,30 +59,6 @@ impl std::fmt::Display for Email {
     }
 }
 
-/// The longest display name, in code points.
-pub const MAX_NAME_CHARS: usize = 100;
-
-/// A display name, trimmed; any script, but no control characters (Cc), no format characters
-/// (Cf: direction marks and overrides, zero-width characters, tags, the byte-order mark) and
-/// no line or paragraph separators (docs/SECURITY.md, "Input").
-pub fn name(text: &str) -> Result<String, Invalid> {
-    let name = text.trim();
-    if name.is_empty() {
-        return Err("is required".into());
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err("must be at most 100 characters long".into());
-    }
-    let forbidden = |c: char| {
-        use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory as _};
-        matches!(c.general_category(), G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator)
-    };
-    if name.chars().any(forbidden) {
-        return Err("must not contain control, format or text-direction characters".into());
-    }
-    Ok(name.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,20 +92,5 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
-    }
-
-    #[test]
-    fn names_keep_any_script_but_no_controls() {
-        assert_eq!(name("  Zoë Ångström  ").expect("valid"), "Zoë Ångström");
-        assert_eq!(name("山田 太郎").expect("valid"), "山田 太郎");
-        assert!(name("").is_err());
-        assert!(name("   ").is_err());
-        assert!(name("evil\u{202E}gnp.exe").is_err());
-        assert!(name("line\nbreak").is_err());
-        for format in ['\u{061C}', '\u{200B}', '\u{200D}', '\u{2028}', '\u{2029}', '\u{E0041}', '\u{110BD}'] {
-            assert!(name(&format!("Ann{format}Lee")).is_err(), "{format:?}");
-        }
-        assert!(name(&"x".repeat(101)).is_err());
-        assert!(name(&"é".repeat(100)).is_ok());
     }
 }

@@ -2,7 +2,7 @@
 //! (password, emailed code, second factor) or sends a code mail goes through.
 //!
 //! A [`LoginAttempt`] holds two slots before anything is checked: one of its email's lockout
-//! counter ([`crate::store::lockout`]) and one of its source address's failed-login counter.
+//! counter ([`crate::model::Lockout`]) and one of its source address's failed-login counter.
 //! How it ends decides what they become: a failure on both counters, or given back. So a
 //! limit counts the checks that failed, whatever route, email, purpose or concurrency the
 //! attempts came by (docs/SECURITY.md, "Lockout" and "Source limits").
@@ -12,10 +12,8 @@ use std::time::Duration;
 use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::Origin;
 use crate::mail::templates;
-use crate::store::{Attempt, SourceCounter, SourceSlot, User};
-use crate::validate::Email;
+use crate::model::{Attempt, Email, Origin, SourceCounter, SourceSlot, User};
 
 /// How long an attempt waits for a lockout slot held by attempts in flight: well within the
 /// functions' 10-second timeout, and long enough for a few rounds of checks under load.

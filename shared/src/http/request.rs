@@ -1,17 +1,19 @@
-//! HTTP helpers shared by every handler: JSON bodies read field by field (so that every
-//! problem is reported at once), cookies, bearer tokens, the request context, responses.
+//! Reading requests: JSON bodies field by field (so that every problem is reported at
+//! once), the fields several routes share, list parameters, cookies, bearer tokens and the
+//! request's origin.
 
 use std::collections::BTreeMap;
 
-use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::http::header;
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt as _, Response};
-use serde::Serialize;
+use lambda_http::{Request, RequestExt as _};
 use serde_json::{Map, Value};
 
+use crate::codes::Code;
 use crate::error::{ApiError, FieldErrors};
 use crate::invalid::Invalid;
-use crate::password::Rule;
+use crate::model::{Email, Origin};
+use crate::password::{Password, Rule};
 
 /// The largest request body any route accepts. Every request is a handful of short fields.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -240,10 +242,10 @@ pub const MAX_PAGE: usize = 100;
 /// The page size when none is asked for.
 pub const DEFAULT_PAGE: usize = 20;
 
-/// A list route's `?limit=&cursor=`: the page size (1–100, default 20) and the store key to
-/// continue from (the cursor is that key, base64url, and must pass `valid_key`). Any other
-/// query parameter is refused.
-pub fn page_params(req: &Request, valid_key: impl Fn(&str) -> bool) -> Result<(usize, Option<String>), ApiError> {
+/// A list route's `?limit=&cursor=`: the page size (1–100, default 20) and where to continue
+/// (the cursor is the store's own, base64url; the store refuses one it did not give out).
+/// Any other query parameter is refused.
+pub fn page_params(req: &Request) -> Result<(usize, Option<String>), ApiError> {
     let query = req.query_string_parameters();
     let mut errors = FieldErrors::new();
     let mut problem = |name: &str, message: &str| errors.entry(name.to_owned()).or_default().push(message.to_owned());
@@ -271,8 +273,7 @@ pub fn page_params(req: &Request, valid_key: impl Fn(&str) -> bool) -> Result<(u
         Some([one]) => {
             let key = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, one)
                 .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .filter(|key| valid_key(key));
+                .and_then(|bytes| String::from_utf8(bytes).ok());
             if key.is_none() {
                 problem("cursor", "is not a cursor this list gave out");
             }
@@ -288,11 +289,6 @@ pub fn page_params(req: &Request, valid_key: impl Fn(&str) -> bool) -> Result<(u
     } else {
         Err(ApiError::Validation { fields: errors, password_rules: Vec::new() })
     }
-}
-
-/// The cursor a client passes back for the page after `key`.
-pub fn cursor(key: Option<String>) -> Option<String> {
-    key.map(|k| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, k))
 }
 
 /// The value of the named cookie.
@@ -314,17 +310,6 @@ pub fn bearer(req: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// Where a request came from, as API Gateway saw it (never a client-supplied header).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Origin {
-    /// The source IP of the TCP connection that reached API Gateway.
-    pub source_ip: Option<String>,
-    /// The User-Agent header.
-    pub user_agent: Option<String>,
-    /// API Gateway's request id.
-    pub request_id: Option<String>,
-}
-
 /// The request's [`Origin`], from API Gateway's request context.
 pub fn origin(req: &Request) -> Origin {
     match req.request_context_ref() {
@@ -337,92 +322,45 @@ pub fn origin(req: &Request) -> Origin {
     }
 }
 
-/// `Strict-Transport-Security`, on every answer (page, assets, JSON, errors): two years,
-/// subdomains included (docs/SECURITY.md, "Transport").
-pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=63072000; includeSubDomains";
-
-/// A JSON response that no cache may keep.
-pub fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
-    // Serialising plain data structures cannot fail; an empty object is the safe fallback.
-    raw_json(status, serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned()))
+/// The body of every code check: `{email, code}`.
+pub fn email_and_code(req: &Request) -> Result<(Email, Code), ApiError> {
+    let mut body = JsonBody::parse(req)?;
+    let email = body.required("email", Email::parse);
+    let code = body.required("code", Code::parse);
+    body.finish((email, code))
 }
 
-/// A response whose body is already JSON text.
-pub fn raw_json(status: StatusCode, text: String) -> Response<Body> {
-    let mut response = Response::new(Body::Text(text));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
-    response
-}
-
-/// The one place an error becomes an HTTP answer.
-impl ApiError {
-    /// The response: `{"error", "message"}` plus `fields` and `password_rules` where they apply.
-    pub fn into_response(self) -> Response<Body> {
-        #[derive(Serialize)]
-        struct ErrorBody<'a> {
-            error: &'static str,
-            message: String,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            fields: Option<&'a FieldErrors>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            password_rules: Option<&'a [&'static str]>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            attempts_remaining: Option<u32>,
-        }
-        if let Self::Unexpected(error) = &self {
-            tracing::error!(error = format!("{error:#}"), "unexpected error");
-        }
-        let (fields, password_rules) = match &self {
-            Self::Validation { fields, password_rules } => {
-                (Some(fields), Some(password_rules.as_slice()).filter(|r| !r.is_empty()))
-            }
-            _ => (None, None),
-        };
-        let attempts_remaining = match &self {
-            Self::InvalidCredentials { remaining }
-            | Self::InvalidCode { remaining }
-            | Self::InvalidAuthenticatorCode { remaining } => *remaining,
-            _ => None,
-        };
-        let body =
-            ErrorBody { error: self.code(), message: self.to_string(), fields, password_rules, attempts_remaining };
-        let mut response = json(self.status(), &body);
-        let headers = response.headers_mut();
-        match &self {
-            Self::TooManyRequests { retry_after } | Self::Unavailable { retry_after } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
-            }
-            Self::MethodNotAllowed { allow } => {
-                if let Ok(value) = HeaderValue::from_str(allow) {
-                    headers.insert(header::ALLOW, value);
-                }
-            }
-            Self::AuthenticationRequired | Self::InvalidToken => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            _ => {}
-        }
-        response
+/// Reads `password` and `confirm_password`: the password must meet the policy and the two
+/// must match; every failure is recorded on the body.
+pub fn new_password(body: &mut JsonBody) -> Option<Password> {
+    let confirm = body.required("confirm_password", |s| Ok::<_, Problem>(s.to_owned()));
+    let mut mismatch = false;
+    let password = body.required("password", |s| {
+        mismatch = confirm.as_deref().is_some_and(|c| c != s);
+        Password::parse_new(s)
+    });
+    if mismatch {
+        body.error::<()>("confirm_password", "must match the password");
     }
+    password
 }
 
-/// Adds `Set-Cookie` headers.
-pub fn set_cookies(response: &mut Response<Body>, cookies: impl IntoIterator<Item = String>) {
-    for cookie in cookies {
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+/// A non-empty opaque token field (sign-up, reset, MFA, refresh), trimmed, of sane length.
+pub fn opaque_token(text: &str) -> Result<String, Problem> {
+    let token = text.trim();
+    if token.is_empty() {
+        Err("is required".into())
+    } else if token.len() > 4096 {
+        Err("is not a valid token".into())
+    } else {
+        Ok(token.to_owned())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lambda_http::Body;
     use lambda_http::http;
 
     fn request(content_type: Option<&str>, body: &str) -> Request {
@@ -490,47 +428,5 @@ mod tests {
         assert_eq!(cookie(&req, "__Host-x"), Some("two"));
         assert_eq!(cookie(&req, "b"), None);
         assert_eq!(bearer(&req), Some("abc.def"));
-    }
-
-    #[test]
-    fn failed_logins_say_how_many_attempts_remain() {
-        let response = ApiError::InvalidCredentials { remaining: Some(2) }.into_response();
-        assert_eq!(error_body(&response)["message"], "Invalid credentials. 2 attempts remaining.");
-        assert_eq!(error_body(&response)["attempts_remaining"], 2);
-        let response = ApiError::InvalidCredentials { remaining: Some(1) }.into_response();
-        assert_eq!(error_body(&response)["message"], "Invalid credentials. 1 attempt remaining.");
-        let response = ApiError::AccountLocked.into_response();
-        assert_eq!(
-            (response.status().as_u16(), error_body(&response)["message"].as_str()),
-            (423, Some("Account locked. Contact admin."))
-        );
-    }
-
-    fn error_body(response: &Response<Body>) -> serde_json::Value {
-        serde_json::from_slice(response.body().as_ref()).expect("error bodies are JSON")
-    }
-
-    #[test]
-    fn unexpected_errors_hide_their_detail() {
-        let response = ApiError::from(anyhow::anyhow!("table stepauth-prod: access denied")).into_response();
-        assert_eq!(response.status(), 500);
-        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-        assert!(!text.contains("stepauth-prod"), "{text}");
-        assert_eq!(error_body(&response)["error"], "internal_error");
-    }
-
-    #[test]
-    fn rate_limits_say_when_to_retry() {
-        let response = ApiError::TooManyRequests { retry_after: 42 }.into_response();
-        assert_eq!(response.status(), 429);
-        assert_eq!(response.headers()["retry-after"], "42");
-        assert_eq!(error_body(&response)["error"], "too_many_requests");
-    }
-
-    #[test]
-    fn validation_errors_list_fields() {
-        let response = ApiError::field("email", "is required").into_response();
-        assert_eq!(error_body(&response)["fields"]["email"][0], "is required");
-        assert!(error_body(&response).get("password_rules").is_none());
     }
 }

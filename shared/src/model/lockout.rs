@@ -9,8 +9,22 @@
 //! the last one; a reached lock stays until an admin unlocks it. Slots of attempts that never
 //! finished (a crashed function) are taken back once their lease ends.
 
-use super::Attempt;
 use crate::clock::UnixTime;
+
+/// The answer to [`LockoutStore::begin_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The attempt holds a slot and may be checked; [`LockoutStore::record_failure`],
+    /// [`LockoutStore::release_attempt`] or [`LockoutStore::clear_failures`] says how it ended.
+    Allowed,
+    /// Every slot is held by failures and attempts still in flight: try again shortly.
+    Busy {
+        /// Seconds until the slots' leases end at the latest.
+        retry_after: u64,
+    },
+    /// The email has used up its attempts: locked until an admin unlocks it.
+    Locked,
+}
 
 /// How long a slot is held for an attempt in flight: far longer than a check takes.
 pub const LEASE_SECONDS: i64 = 60;

@@ -1,0 +1,104 @@
+//! A session's credentials over HTTP: the access token from `Authorization: Bearer` or its
+//! cookie, the refresh token from the body or its cookie, the cookies a session response
+//! sets and clears, and the cross-site check every cookie-borne credential gets.
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Map, Value};
+
+use super::request::{JsonBody, Optional, bearer, cookie, is_cross_site, opaque_token};
+use super::response::{json, set_cookies};
+use crate::app::App;
+use crate::error::ApiError;
+use crate::session::{self, Caller, Tokens};
+
+/// The access-token cookie: host-only, every path.
+pub const ACCESS_COOKIE: &str = "__Host-stepauth_access";
+/// The refresh-token cookie, sent only to the routes that use it.
+pub const REFRESH_COOKIE: &str = "__Secure-stepauth_refresh";
+/// The paths the refresh cookie is scoped to.
+pub const REFRESH_COOKIE_PATHS: [&str; 2] = ["/auth/token/refresh", "/auth/logout"];
+
+/// The access token of a request: `Authorization: Bearer` first, then the cookie (checked
+/// by [`check_cookie_request`]).
+pub fn presented_access_token(req: &Request) -> Result<Option<&str>, ApiError> {
+    if let Some(token) = bearer(req) {
+        return Ok(Some(token));
+    }
+    match cookie(req, ACCESS_COOKIE) {
+        Some(token) => check_cookie_request(req).map(|()| Some(token)),
+        None => Ok(None),
+    }
+}
+
+/// The refresh token from the body's `refresh_token`, else from the cookie (checked by
+/// [`check_cookie_request`]).
+pub fn presented_refresh_token(req: &Request) -> Result<Option<String>, ApiError> {
+    let from_body = match JsonBody::parse_optional(req)? {
+        Some(mut body) => {
+            let token = body.optional("refresh_token", opaque_token);
+            body.finish(Optional(token))?
+        }
+        None => None,
+    };
+    match from_body {
+        Some(token) => Ok(Some(token)),
+        None => match cookie(req, REFRESH_COOKIE) {
+            Some(token) => check_cookie_request(req).map(|()| Some(token.to_owned())),
+            None => Ok(None),
+        },
+    }
+}
+
+/// A session cookie (access or refresh) may only authorise a state change that the page of
+/// this origin sent: a browser attaches cookies to cross-site requests too (SameSite is the
+/// first barrier, this the second; docs/SECURITY.md, "Cross-site requests"). Bearer tokens,
+/// which no other site can attach, are not checked.
+pub fn check_cookie_request(req: &Request) -> Result<(), ApiError> {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && is_cross_site(req) { Err(ApiError::CrossSiteRequest) } else { Ok(()) }
+}
+
+/// The request's caller (see [`session::authenticate`]); no token is
+/// `AuthenticationRequired`.
+pub async fn authenticate(app: &App, req: &Request) -> Result<Caller, ApiError> {
+    let token = presented_access_token(req)?.ok_or(ApiError::AuthenticationRequired)?;
+    let caller = session::authenticate(app, token).await?;
+    tracing::Span::current().record("user", caller.user.id.as_str());
+    Ok(caller)
+}
+
+/// A response that starts or continues a session: `fields` plus the tokens in the body,
+/// and the session cookies.
+pub fn session_response(status: StatusCode, fields: Value, tokens: &Tokens) -> Result<Response<Body>, ApiError> {
+    let mut body = match fields {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    if let Value::Object(token_fields) = serde_json::to_value(tokens).map_err(anyhow::Error::from)? {
+        body.extend(token_fields);
+    }
+    let mut response = json(status, &body);
+    set_session_cookies(&mut response, tokens);
+    Ok(response)
+}
+
+fn cookie_attributes(path: &str, max_age: u64) -> String {
+    format!("Path={path}; Max-Age={max_age}; Secure; HttpOnly; SameSite=Strict")
+}
+
+/// Sets the session cookies on a response.
+pub fn set_session_cookies(response: &mut Response<Body>, tokens: &Tokens) {
+    let access = format!("{ACCESS_COOKIE}={}; {}", tokens.access_token, cookie_attributes("/", tokens.expires_in));
+    let refresh = REFRESH_COOKIE_PATHS.map(|path| {
+        format!("{REFRESH_COOKIE}={}; {}", tokens.refresh_token, cookie_attributes(path, tokens.session_expires_in))
+    });
+    set_cookies(response, std::iter::once(access).chain(refresh));
+}
+
+/// Clears the session cookies on a response.
+pub fn clear_session_cookies(response: &mut Response<Body>) {
+    let access = format!("{ACCESS_COOKIE}=; {}", cookie_attributes("/", 0));
+    let refresh = REFRESH_COOKIE_PATHS.map(|path| format!("{REFRESH_COOKIE}=; {}", cookie_attributes(path, 0)));
+    set_cookies(response, std::iter::once(access).chain(refresh));
+}

@@ -1,0 +1,21 @@
+//! The entities stepauth keeps and the pure rules over them: what a user, a code, a grant,
+//! a session and a lockout counter are, and how each may change. No I/O, no HTTP, no storage
+//! format: the stores keep these, the flows decide with them.
+
+pub mod activity;
+pub mod code;
+pub mod email;
+pub mod grant;
+pub mod lockout;
+pub mod session;
+pub mod source;
+pub mod user;
+
+pub use activity::{Activity, Page};
+pub use code::{CodeState, Issued, NewCode, Purpose, Redeemed};
+pub use email::Email;
+pub use grant::{Grant, GrantKind};
+pub use lockout::{Attempt, Lockout};
+pub use session::Session;
+pub use source::{Origin, SOURCE_WINDOW_SECONDS, SourceCounter, SourceSlot};
+pub use user::{PASSWORD_HISTORY, Role, User};

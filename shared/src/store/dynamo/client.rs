@@ -1,0 +1,246 @@
+//! The few request shapes every DynamoDB operation of the store is made of: a consistent
+//! read, a write with a condition, a transaction. Each tells a failed condition (an expected
+//! outcome) from a failed call, and classifies failed calls (docs/SECURITY.md, "Source
+//! limits", rule 24).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+
+use super::DynamoStore;
+use super::items::Item;
+use crate::store::Unavailable;
+
+/// The expressions of one write: what it changes, the condition it must meet, and the
+/// placeholders both use.
+#[derive(Debug, Clone, Default)]
+pub struct Expr {
+    update: Option<String>,
+    condition: Option<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Expr {
+    /// A write that changes the item by `update` (an update expression).
+    pub fn update(update: impl Into<String>) -> Self {
+        Self { update: Some(update.into()), ..Self::default() }
+    }
+
+    /// A write (put or delete) that happens only if `condition` holds.
+    pub fn only_if(condition: impl Into<String>) -> Self {
+        Self::default().condition(condition)
+    }
+
+    /// The condition the write must meet.
+    pub fn condition(mut self, condition: impl Into<String>) -> Self {
+        self.condition = Some(condition.into());
+        self
+    }
+
+    /// Binds the value placeholder `name` (`:x`).
+    pub fn value(mut self, name: &str, value: AttributeValue) -> Self {
+        self.values.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Binds the name placeholder `placeholder` (`#x`) to an attribute name.
+    pub fn name(mut self, placeholder: &str, attribute: &str) -> Self {
+        self.names.insert(placeholder.to_owned(), attribute.to_owned());
+        self
+    }
+
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+
+    fn values(&self) -> Option<HashMap<String, AttributeValue>> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
+}
+
+impl DynamoStore {
+    /// The item at `key`, read consistently.
+    pub(super) async fn get(&self, key: Item, what: &str) -> anyhow::Result<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| call_failed(e, format!("reading {what}")))?;
+        Ok(output.item)
+    }
+
+    /// Writes `item`, if `condition` (when given) holds: `false` if it did not.
+    pub(super) async fn put(&self, item: Item, condition: Option<Expr>, what: &str) -> anyhow::Result<bool> {
+        let condition = condition.unwrap_or_default();
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.condition.clone())
+            .set_expression_attribute_names(condition.names())
+            .set_expression_attribute_values(condition.values())
+            .send()
+            .await;
+        conditional(result, what).map(|done| done.is_some())
+    }
+
+    /// Changes the item at `key` by `expr`: the attributes `returns` asks for (empty for
+    /// none), or `None` if the condition did not hold.
+    pub(super) async fn update(
+        &self,
+        key: Item,
+        expr: Expr,
+        returns: ReturnValue,
+        what: &str,
+    ) -> anyhow::Result<Option<Item>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .set_update_expression(expr.update.clone())
+            .set_condition_expression(expr.condition.clone())
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values(returns)
+            .send()
+            .await;
+        conditional(result, what).map(|done| done.map(|output| output.attributes.unwrap_or_default()))
+    }
+
+    /// Deletes the item at `key`, if `condition` (when given) holds: `false` if it did not.
+    pub(super) async fn delete(&self, key: Item, condition: Option<Expr>, what: &str) -> anyhow::Result<bool> {
+        let condition = condition.unwrap_or_default();
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .set_condition_expression(condition.condition.clone())
+            .set_expression_attribute_names(condition.names())
+            .set_expression_attribute_values(condition.values())
+            .send()
+            .await;
+        conditional(result, what).map(|done| done.is_some())
+    }
+
+    /// A put of `item` under `condition`, as one step of a transaction.
+    pub(super) fn put_step(&self, item: Item, condition: Expr) -> anyhow::Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.condition.clone())
+            .set_expression_attribute_names(condition.names())
+            .set_expression_attribute_values(condition.values())
+            .build()?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// An update of the item at `key` by `expr`, as one step of a transaction.
+    pub(super) fn update_step(&self, key: Item, expr: Expr) -> anyhow::Result<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .set_update_expression(expr.update.clone())
+            .set_condition_expression(expr.condition.clone())
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// A delete of the item at `key` under `condition`, as one step of a transaction.
+    pub(super) fn delete_step(&self, key: Item, condition: Expr) -> anyhow::Result<TransactWriteItem> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .set_condition_expression(condition.condition.clone())
+            .set_expression_attribute_names(condition.names())
+            .set_expression_attribute_values(condition.values())
+            .build()?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// Runs a transaction, retrying conflicts: `None` if it committed, or the index of the
+    /// first step whose condition failed.
+    pub(super) async fn transact(&self, steps: &[TransactWriteItem], what: &str) -> anyhow::Result<Option<usize>> {
+        for attempt in 1..=5u32 {
+            let error = match self.client.transact_write_items().set_transact_items(Some(steps.to_vec())).send().await {
+                Ok(_) => return Ok(None),
+                Err(error) => error,
+            };
+            let reasons: Vec<String> = error
+                .as_service_error()
+                .and_then(|e| match e {
+                    TransactWriteItemsError::TransactionCanceledException(e) => e.cancellation_reasons.as_deref(),
+                    _ => None,
+                })
+                .map(|reasons| reasons.iter().map(|r| r.code().unwrap_or("None").to_owned()).collect())
+                .unwrap_or_default();
+            if let Some(failed) = reasons.iter().position(|r| r == "ConditionalCheckFailed") {
+                return Ok(Some(failed));
+            }
+            if reasons.iter().any(|r| r == "TransactionConflict") && attempt < 5 {
+                // Another transaction on the same items is in flight; once it ends, the
+                // conditions decide.
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                continue;
+            }
+            return Err(call_failed(error, what));
+        }
+        anyhow::bail!("{what}: the transaction kept conflicting")
+    }
+}
+
+/// The output of a conditional call, `None` if its condition failed (an expected outcome,
+/// not a failure), or the classified error.
+fn conditional<T, E, R>(result: Result<T, SdkError<E, R>>, what: &str) -> anyhow::Result<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(e)
+            if e.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(call_failed(e, what)),
+    }
+}
+
+/// The error for a failed call: [`Unavailable`] when retrying shortly may succeed (throttled,
+/// overloaded, timed out, no connection), with the SDK's error as its cause; otherwise the
+/// SDK's error with `what` as context.
+pub(super) fn call_failed<E, R>(error: SdkError<E, R>, what: impl Into<String>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let transient = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        other => matches!(
+            other.as_service_error().and_then(ProvideErrorMetadata::code),
+            Some(
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+            )
+        ),
+    };
+    let what = what.into();
+    let error = anyhow::Error::new(error).context(what.clone());
+    if transient { error.context(Unavailable { what }) } else { error }
+}

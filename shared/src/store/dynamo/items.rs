@@ -1,0 +1,253 @@
+//! Entities to items and back. Written by hand rather than derived (`serde_dynamo`): the
+//! model stays free of storage names, an item is its entity plus the key and index
+//! attributes of [`super::keys`], and every attribute a condition names is spelled here
+//! next to the expression that uses it in the aggregate's file.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::keys;
+use crate::clock::UnixTime;
+use crate::model::{Activity, CodeState, Email, Grant, GrantKind, Lockout, Purpose, Role, Session, User};
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// A user's item, with its place in the users index.
+pub fn user_item(user: &User) -> Item {
+    let mut item = keys::user(&user.id);
+    item.extend([
+        ("kind".to_owned(), s("user")),
+        ("id".to_owned(), s(&user.id)),
+        ("email".to_owned(), s(user.email.as_str())),
+        ("name".to_owned(), s(&user.name)),
+        ("password_hash".to_owned(), s(&user.password_hash)),
+        ("created_at".to_owned(), n(user.created_at)),
+        ("token_version".to_owned(), n(user.token_version)),
+        ("mfa_enabled".to_owned(), AttributeValue::Bool(user.mfa_enabled)),
+        ("role".to_owned(), s(user.role.as_str())),
+        ("password_history".to_owned(), strings(&user.password_history)),
+        ("gsi1pk".to_owned(), s(keys::USERS_PARTITION)),
+        ("gsi1sk".to_owned(), s(keys::user_order(user))),
+    ]);
+    let optional = [
+        ("totp_secret", user.totp_secret.as_ref().map(s)),
+        ("totp_pending", user.totp_pending.as_ref().map(s)),
+        ("totp_last_step", user.totp_last_step.map(n)),
+        ("recovery_codes", (!user.recovery_codes.is_empty()).then(|| AttributeValue::Ss(user.recovery_codes.clone()))),
+        ("last_login", user.last_login.map(n)),
+    ];
+    item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
+    item
+}
+
+/// The user an item holds.
+pub fn user(item: &Item) -> anyhow::Result<User> {
+    Ok(User {
+        id: get_s(item, "id")?,
+        email: Email::from_stored(get_s(item, "email")?),
+        name: get_s(item, "name")?,
+        password_hash: get_s(item, "password_hash")?,
+        created_at: get_n(item, "created_at")?,
+        last_login: opt_n(item, "last_login")?,
+        token_version: get_n(item, "token_version")?,
+        mfa_enabled: matches!(item.get("mfa_enabled"), Some(AttributeValue::Bool(true))),
+        role: opt_s(item, "role").map_or(Role::User, |r| Role::parse(&r)),
+        password_history: match item.get("password_history") {
+            Some(AttributeValue::L(values)) => values.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
+            _ => Vec::new(),
+        },
+        totp_secret: opt_s(item, "totp_secret"),
+        totp_pending: opt_s(item, "totp_pending"),
+        totp_last_step: opt_n(item, "totp_last_step")?,
+        recovery_codes: item.get("recovery_codes").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default(),
+    })
+}
+
+/// The claim item that makes `email` the user's.
+pub fn email_claim_item(email: &Email, user_id: &str) -> Item {
+    let mut item = keys::email_claim(email);
+    item.extend([("kind".to_owned(), s("email")), ("user_id".to_owned(), s(user_id))]);
+    item
+}
+
+/// A grant's item.
+pub fn grant_item(grant: &Grant) -> Item {
+    let mut item = keys::grant(&grant.token_hash);
+    item.extend([
+        ("kind".to_owned(), s(grant.kind.as_str())),
+        ("email".to_owned(), s(grant.email.as_str())),
+        ("name".to_owned(), s(&grant.name)),
+        ("expires_at".to_owned(), n(grant.expires_at)),
+    ]);
+    let optional = [("user_id", grant.user_id.as_ref().map(s)), ("user_version", grant.user_version.map(n))];
+    item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
+    item
+}
+
+/// The grant of `kind` an item holds.
+pub fn grant(token_hash: &str, kind: GrantKind, item: &Item) -> anyhow::Result<Grant> {
+    Ok(Grant {
+        token_hash: token_hash.to_owned(),
+        kind,
+        email: Email::from_stored(get_s(item, "email")?),
+        name: get_s(item, "name")?,
+        user_id: opt_s(item, "user_id"),
+        user_version: opt_n(item, "user_version")?,
+        expires_at: get_n(item, "expires_at")?,
+    })
+}
+
+/// A session's item.
+pub fn session_item(session: &Session) -> Item {
+    let mut item = keys::session(&session.id);
+    item.extend([
+        ("kind".to_owned(), s("session")),
+        ("user_id".to_owned(), s(&session.user_id)),
+        ("token_hash".to_owned(), s(&session.token_hash)),
+        ("user_version".to_owned(), n(session.user_version)),
+        ("created_at".to_owned(), n(session.created_at)),
+        ("expires_at".to_owned(), n(session.expires_at)),
+    ]);
+    item
+}
+
+/// The session `id` an item holds.
+pub fn session(id: &str, item: &Item) -> anyhow::Result<Session> {
+    Ok(Session {
+        id: id.to_owned(),
+        user_id: get_s(item, "user_id")?,
+        token_hash: get_s(item, "token_hash")?,
+        user_version: get_n(item, "user_version")?,
+        created_at: get_n(item, "created_at")?,
+        expires_at: get_n(item, "expires_at")?,
+    })
+}
+
+/// The item of an email's code state for one purpose.
+pub fn code_item(email: &Email, purpose: Purpose, state: &CodeState) -> Item {
+    let mut item = keys::code(email, purpose);
+    item.extend([
+        ("kind".to_owned(), s("code")),
+        ("code_expires_at".to_owned(), n(state.code_expires_at)),
+        ("attempts".to_owned(), n(state.attempts)),
+        ("window_start".to_owned(), n(state.window_start)),
+        ("sends".to_owned(), n(state.sends)),
+        ("failures".to_owned(), n(state.failures)),
+        ("last_sent_at".to_owned(), n(state.last_sent_at)),
+        ("expires_at".to_owned(), n(state.expires_at)),
+    ]);
+    let optional = [("code_hash", state.code_hash.as_ref().map(s)), ("context", state.context.as_ref().map(s))];
+    item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
+    item
+}
+
+/// The code state an item holds.
+pub fn code_state(item: &Item) -> anyhow::Result<CodeState> {
+    Ok(CodeState {
+        code_hash: opt_s(item, "code_hash"),
+        code_expires_at: get_n(item, "code_expires_at")?,
+        attempts: get_n(item, "attempts")?,
+        window_start: get_n(item, "window_start")?,
+        sends: get_n(item, "sends")?,
+        failures: get_n(item, "failures")?,
+        last_sent_at: get_n(item, "last_sent_at")?,
+        context: opt_s(item, "context"),
+        expires_at: get_n(item, "expires_at")?,
+    })
+}
+
+/// The item of an email's lockout counter.
+pub fn lockout_item(email: &Email, lockout: &Lockout) -> Item {
+    let mut item = keys::lockout(email);
+    item.extend([
+        ("kind".to_owned(), s("lockout")),
+        ("used".to_owned(), n(lockout.used)),
+        ("failures".to_owned(), n(lockout.failures)),
+        ("lease_until".to_owned(), n(lockout.lease_until)),
+    ]);
+    if let Some(at) = lockout.expires_at {
+        item.insert("expires_at".to_owned(), n(at));
+    }
+    item
+}
+
+/// The lockout counter an item holds.
+pub fn lockout(item: &Item) -> anyhow::Result<Lockout> {
+    Ok(Lockout {
+        used: opt_n(item, "used")?.unwrap_or(0),
+        failures: opt_n(item, "failures")?.unwrap_or(0),
+        lease_until: opt_n(item, "lease_until")?.unwrap_or(0),
+        expires_at: opt_n(item, "expires_at")?,
+    })
+}
+
+/// An activity entry's item, forgotten after `expires_at`.
+pub fn activity_item(user_id: &str, entry: &Activity, expires_at: UnixTime) -> Item {
+    let mut item = keys::activity(user_id, entry);
+    item.extend([
+        ("kind".to_owned(), s("activity")),
+        ("id".to_owned(), s(&entry.id)),
+        ("at".to_owned(), n(entry.at)),
+        ("event".to_owned(), s(&entry.event)),
+        ("expires_at".to_owned(), n(expires_at)),
+    ]);
+    let optional = [("source_ip", entry.source_ip.as_ref().map(s)), ("user_agent", entry.user_agent.as_ref().map(s))];
+    item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
+    item
+}
+
+/// The activity entry an item holds.
+pub fn activity(item: &Item) -> anyhow::Result<Activity> {
+    Ok(Activity {
+        id: get_s(item, "id")?,
+        at: get_n(item, "at")?,
+        event: get_s(item, "event")?,
+        source_ip: opt_s(item, "source_ip"),
+        user_agent: opt_s(item, "user_agent"),
+    })
+}
+
+/// A list of strings (a password history keeps its order, so not a string set).
+pub fn strings(values: &[String]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(s).collect())
+}
+
+/// A string attribute.
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// A number attribute.
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A string attribute that must be there.
+pub fn get_s(item: &Item, name: &str) -> anyhow::Result<String> {
+    opt_s(item, name).with_context(|| format!("item attribute {name} is missing or not a string"))
+}
+
+/// A string attribute, if there.
+pub fn opt_s(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+/// A number attribute that must be there.
+pub fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> anyhow::Result<T> {
+    opt_n(item, name)?.with_context(|| format!("item attribute {name} is missing"))
+}
+
+/// A number attribute, if there.
+pub fn opt_n<T: std::str::FromStr>(item: &Item, name: &str) -> anyhow::Result<Option<T>> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(value) => {
+            let text = value.as_n().map_err(|_| anyhow::anyhow!("item attribute {name} is not a number"))?;
+            let parsed = text.parse().map_err(|_| anyhow::anyhow!("item attribute {name} is out of range"))?;
+            Ok(Some(parsed))
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Users and the email claims that keep their addresses unique.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::ReturnValue;
+
+use super::DynamoStore;
+use super::client::{Expr, call_failed};
+use super::items::{self, email_claim_item, get_n, get_s, n, s, strings, user_item};
+use super::keys;
+use crate::clock::UnixTime;
+use crate::model::{Email, GrantKind, Page, User};
+use crate::store::{BadCursor, Created, Reset, UserStore, page};
+
+/// A new password in place of `old_hash`, the history kept, and the token version moved on.
+fn password_change(old_hash: &str, new_hash: &str, history: &[String]) -> Expr {
+    Expr::update("SET password_hash = :new, password_history = :history ADD token_version :one")
+        .condition("password_hash = :old")
+        .value(":new", s(new_hash))
+        .value(":old", s(old_hash))
+        .value(":history", strings(history))
+        .value(":one", n(1))
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created> {
+        let use_grant = Expr::only_if("attribute_exists(pk) AND expires_at > :now AND kind = :kind AND email = :email")
+            .value(":now", n(now))
+            .value(":kind", s(GrantKind::Signup.as_str()))
+            .value(":email", s(user.email.as_str()));
+        let new = || Expr::only_if("attribute_not_exists(pk)");
+        let steps = [
+            self.delete_step(keys::grant(grant_hash), use_grant)?,
+            self.put_step(email_claim_item(&user.email, &user.id), new())?,
+            self.put_step(user_item(user), new())?,
+        ];
+        match self.transact(&steps, "creating a user").await? {
+            None => Ok(Created::Created),
+            Some(0) => Ok(Created::GrantInvalid),
+            Some(_) => Ok(Created::EmailTaken),
+        }
+    }
+
+    async fn user(&self, id: &str) -> anyhow::Result<Option<User>> {
+        self.get(keys::user(id), "a user").await?.map(|item| items::user(&item)).transpose()
+    }
+
+    async fn user_by_email(&self, email: &Email) -> anyhow::Result<Option<User>> {
+        let Some(claim) = self.get(keys::email_claim(email), "an email claim").await? else {
+            // The same two reads as for an account, so that the time taken does not tell
+            // whether the address has one (docs/SECURITY.md, "Enumeration").
+            self.get(keys::user("none"), "a user").await?;
+            return Ok(None);
+        };
+        self.user(&get_s(&claim, "user_id")?).await
+    }
+
+    async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>> {
+        let start = cursor.map(|c| keys::user_cursor(c).ok_or(BadCursor)).transpose()?;
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::USERS_INDEX)
+            .key_condition_expression("gsi1pk = :users")
+            .expression_attribute_values(":users", s(keys::USERS_PARTITION))
+            .scan_index_forward(false)
+            .limit((limit + 1) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| call_failed(e, "listing users"))?;
+        let users = output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| items::user(item).map(|user| (keys::user_order(&user), user)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(page(users, limit))
+    }
+
+    async fn record_login(&self, user_id: &str, at: UnixTime) -> anyhow::Result<()> {
+        // A user deleted meanwhile has no login to record.
+        let record = Expr::update("SET last_login = :at").condition("attribute_exists(pk)").value(":at", n(at));
+        self.update(keys::user(user_id), record, ReturnValue::None, "recording a login").await.map(|_| ())
+    }
+
+    async fn bump_token_version(&self, user_id: &str) -> anyhow::Result<Option<u64>> {
+        let bump = Expr::update("ADD token_version :one").condition("attribute_exists(pk)").value(":one", n(1));
+        match self.update(keys::user(user_id), bump, ReturnValue::UpdatedNew, "moving the token version on").await? {
+            Some(new) => Ok(Some(get_n(&new, "token_version")?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+    ) -> anyhow::Result<bool> {
+        let change = password_change(old_hash, new_hash, history);
+        Ok(self.update(keys::user(user_id), change, ReturnValue::None, "setting a password").await?.is_some())
+    }
+
+    async fn reset_password(
+        &self,
+        user_id: &str,
+        grant_hash: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+        now: UnixTime,
+    ) -> anyhow::Result<Reset> {
+        let use_grant = Expr::only_if("attribute_exists(pk) AND expires_at > :now AND kind = :kind AND user_id = :uid")
+            .value(":now", n(now))
+            .value(":kind", s(GrantKind::PasswordReset.as_str()))
+            .value(":uid", s(user_id));
+        let steps = [
+            self.delete_step(keys::grant(grant_hash), use_grant)?,
+            self.update_step(keys::user(user_id), password_change(old_hash, new_hash, history))?,
+        ];
+        match self.transact(&steps, "resetting a password").await? {
+            None => Ok(Reset::Reset),
+            Some(0) => Ok(Reset::GrantInvalid),
+            Some(_) => Ok(Reset::Conflict),
+        }
+    }
+
+    async fn set_name(&self, user_id: &str, name: &str) -> anyhow::Result<Option<User>> {
+        let rename = Expr::update("SET #name = :name")
+            .condition("attribute_exists(pk)")
+            .name("#name", "name")
+            .value(":name", s(name));
+        match self.update(keys::user(user_id), rename, ReturnValue::AllNew, "setting a name").await? {
+            Some(item) => Ok(Some(items::user(&item)?)),
+            None => Ok(None),
+        }
+    }
+}
