@@ -8,9 +8,10 @@ use aws_sdk_dynamodb::config::Credentials;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
+use stepauth::app::Secrets;
 use stepauth::random::{self, SystemRandom};
 use stepauth::store::dynamo::DynamoStore;
-use stepauth::tokens;
+use stepauth::tokens::{self, Keys};
 
 /// The region every local resource lives in.
 pub const REGION: &str = "us-east-1";
@@ -77,9 +78,14 @@ impl LocalAws {
         Ok(())
     }
 
-    /// The environment a function binary needs to run against the local server.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
+    /// The environment a function binary needs to run against the local server, as a
+    /// deployment gives it: the secret's id, and the signing key's public half to publish
+    /// (read from the secret, as the one-time set-up derives it).
+    pub async fn env(&self) -> anyhow::Result<Vec<(&'static str, String)>> {
+        let aws = sdk_config(&self.endpoint).await;
+        let secrets = Secrets::fetch(&aws_sdk_secretsmanager::Client::new(&aws), &self.secret_id).await?;
+        let keys = Keys::from_pem(&secrets.signing_key, "stepauth", "stepauth")?;
+        Ok(vec![
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("AWS_REGION", REGION.to_owned()),
             ("AWS_ACCESS_KEY_ID", "local".to_owned()),
@@ -87,6 +93,7 @@ impl LocalAws {
             ("STEPAUTH_TABLE", self.table.clone()),
             ("STEPAUTH_FROM_ADDRESS", self.from.clone()),
             ("STEPAUTH_SECRET_ID", self.secret_id.clone()),
-        ]
+            ("STEPAUTH_SIGNING_PUBLIC_KEY", keys.public_key().to_base64_der()),
+        ])
     }
 }

@@ -45,6 +45,8 @@ impl App {
     /// - `STEPAUTH_SECRET_ID`: the Secrets Manager secret (name or ARN) holding the signing key
     ///   and the code pepper, read once here (see [`Secrets`]); or, where there is no Secrets
     ///   Manager, `STEPAUTH_SIGNING_KEY` (PKCS#8 PEM) and `STEPAUTH_CODE_PEPPER` (base64);
+    /// - `STEPAUTH_SIGNING_PUBLIC_KEY`, when set: the published keys, which must include the
+    ///   signing key's public half (see [`config::published_signing_keys`]);
     /// - optional limits and lifetimes, see [`Config::from_env`].
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = Config::from_env()?;
@@ -59,6 +61,14 @@ impl App {
             },
         };
         let keys = Keys::from_pem(&secrets.signing_key, &config.issuer, &config.audience)?;
+        if let Some(published) = config::published_signing_keys()? {
+            // A deployment whose published key is not its signing key would issue tokens
+            // no verifier accepts: refuse to start instead.
+            anyhow::ensure!(
+                published.iter().any(|key| key.kid == keys.public_key().kid),
+                "STEPAUTH_SIGNING_PUBLIC_KEY does not include the public half of the signing key"
+            );
+        }
         let pepper = secrets.pepper()?;
         Ok(Self {
             store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table)),

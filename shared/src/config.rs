@@ -1,13 +1,16 @@
 //! Configuration, read once at cold start from the environment.
 //!
 //! Every setting and limit lives here, with its default (the values `docs/SECURITY.md` sets
-//! out). Two other places read the environment, through [`var`]: `app.rs`, for where the
-//! table, the from-address and the secret (signing key and code pepper) are, and the local
-//! server's `STEPAUTH_PORT` (see `infra/` for what the Lambda functions are given).
+//! out), and the published signing keys ([`published_signing_keys`]). Two other places read
+//! the environment, through [`var`]: `app.rs`, for where the table, the from-address and the
+//! secret (signing key and code pepper) are, and the local server's `STEPAUTH_PORT` (see
+//! `infra/` for what the Lambda functions are given).
 
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+
+use crate::tokens::PublicJwk;
 
 /// Limits on emailed one-time codes (docs/SECURITY.md, "Emailed codes").
 #[derive(Debug, Clone)]
@@ -202,6 +205,20 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// `STEPAUTH_SIGNING_PUBLIC_KEY`: the public half of the signing key, given at deploy time
+/// (base64 DER, `openssl pkey -pubout -outform DER | base64 -w0`, or PEM), then any other
+/// key still to be published (one being rotated in or out), comma-separated. The `jwks`
+/// function publishes these without the secret; every other function checks at start that
+/// its signing key is among them (see [`crate::App::from_env`]). `None` when unset.
+pub fn published_signing_keys() -> anyhow::Result<Option<Vec<PublicJwk>>> {
+    let Some(text) = var("STEPAUTH_SIGNING_PUBLIC_KEY") else { return Ok(None) };
+    let keys = text
+        .split(',')
+        .map(|key| PublicJwk::parse(key).context("STEPAUTH_SIGNING_PUBLIC_KEY"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Some(keys))
 }
 
 /// A non-empty environment variable.

@@ -47,12 +47,13 @@ where
     })
 }
 
-/// Serves invocations with `serve`, which needs no [`App`]: nothing is configured or fetched
-/// at start. `function` names the binary, whose routes alone it answers (others get 404/405).
-pub fn start_static(
-    function: &'static str,
-    serve: fn(&Request) -> Result<Response<Body>, ApiError>,
-) -> Result<(), Error> {
+/// Serves invocations with `serve`, which needs no [`App`]: no AWS client, no secret, no
+/// network call at start. `function` names the binary, whose routes alone it answers
+/// (others get 404/405).
+pub fn start_static<F>(function: &'static str, serve: F) -> Result<(), Error>
+where
+    F: Fn(&Request) -> Result<Response<Body>, ApiError> + Copy + Send + Sync + 'static,
+{
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async move {
         lambda_http::tracing::init_default_subscriber();
         lambda_http::run(lambda_http::service_fn(move |req: Request| async move {

@@ -56,6 +56,7 @@ pub struct Keys {
     verifying: HashMap<String, DecodingKey>,
     validation: Validation,
     jwks: String,
+    public: PublicJwk,
     rng: aws_lc_rs::rand::SystemRandom,
 }
 
@@ -84,17 +85,11 @@ impl Keys {
 
     fn new(key_pair: KeyPair, issuer: &str, audience: &str) -> anyhow::Result<Self> {
         anyhow::ensure!(key_pair.public_modulus_len() >= 256, "the signing key must be RSA-2048 or larger");
-        let components = PublicKeyComponents::<Vec<u8>>::from(key_pair.public_key());
-        let n = URL_SAFE_NO_PAD.encode(strip_zeros(&components.n));
-        let e = URL_SAFE_NO_PAD.encode(strip_zeros(&components.e));
-        // RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order.
-        let thumbprint = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-        let kid = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, thumbprint.as_bytes()));
-        let header = serde_json::json!({"alg": "RS256", "typ": ACCESS_TOKEN_TYPE, "kid": kid});
-        let jwks = serde_json::json!({"keys": [{
-            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e,
-        }]});
-        let decoding = DecodingKey::from_rsa_components(&n, &e).context("the public key")?;
+        let public = PublicJwk::of(key_pair.public_key())?;
+        let header = serde_json::json!({"alg": "RS256", "typ": ACCESS_TOKEN_TYPE, "kid": public.kid});
+        let jwks = jwks(std::slice::from_ref(&public));
+        let (kid, n, e) = (public.kid.clone(), &public.n, &public.e);
+        let decoding = DecodingKey::from_rsa_components(n, e).context("the public key")?;
 
         let mut validation = Validation::new(Algorithm::RS256);
         validation.algorithms = vec![Algorithm::RS256];
@@ -110,7 +105,8 @@ impl Keys {
             header: URL_SAFE_NO_PAD.encode(header.to_string()),
             verifying: HashMap::from([(kid, decoding)]),
             validation,
-            jwks: jwks.to_string(),
+            jwks,
+            public,
             rng: aws_lc_rs::rand::SystemRandom::new(),
         })
     }
@@ -154,6 +150,66 @@ impl Keys {
     pub fn jwks(&self) -> &str {
         &self.jwks
     }
+
+    /// The signing key's public half, as published.
+    pub fn public_key(&self) -> &PublicJwk {
+        &self.public
+    }
+}
+
+/// A public signing key as a JWKS publishes it (RFC 7517), named by its RFC 7638
+/// thumbprint: the `kid` every access token signed with its private half carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicJwk {
+    /// The thumbprint.
+    pub kid: String,
+    n: String,
+    e: String,
+    der: Vec<u8>,
+}
+
+impl PublicJwk {
+    fn of(key: &aws_lc_rs::rsa::PublicKey) -> anyhow::Result<Self> {
+        use aws_lc_rs::encoding::AsDer as _;
+        let components = PublicKeyComponents::<Vec<u8>>::from(key);
+        let n = URL_SAFE_NO_PAD.encode(strip_zeros(&components.n));
+        let e = URL_SAFE_NO_PAD.encode(strip_zeros(&components.e));
+        // RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order.
+        let thumbprint = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+        let kid = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, thumbprint.as_bytes()));
+        let der = key.as_der().map_err(|_| anyhow::anyhow!("encoding the public key"))?.as_ref().to_vec();
+        Ok(Self { kid, n, e, der })
+    }
+
+    /// An RSA public key given as base64 DER (SubjectPublicKeyInfo, what `openssl pkey
+    /// -pubout -outform DER` writes, or PKCS#1), with or without PEM armour.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let body: String = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.starts_with("-----"))
+            .flat_map(|line| line.chars().filter(|c| !c.is_whitespace()))
+            .collect();
+        let der = STANDARD.decode(body).context("a public key must be base64 DER or PEM")?;
+        let key =
+            aws_lc_rs::rsa::PublicKey::from_der(&der).map_err(|e| anyhow::anyhow!("not an RSA public key: {e}"))?;
+        anyhow::ensure!(key.modulus_len() >= 256, "a signing key must be RSA-2048 or larger");
+        Self::of(&key)
+    }
+
+    /// The key as base64 DER (SubjectPublicKeyInfo): what [`PublicJwk::parse`] reads.
+    pub fn to_base64_der(&self) -> String {
+        STANDARD.encode(&self.der)
+    }
+}
+
+/// The JWKS document listing `keys`.
+pub fn jwks(keys: &[PublicJwk]) -> String {
+    let keys: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|k| serde_json::json!({"kty": "RSA", "use": "sig", "alg": "RS256", "kid": k.kid, "n": k.n, "e": k.e}))
+        .collect();
+    serde_json::json!({ "keys": keys }).to_string()
 }
 
 /// A fresh RSA-2048 private key as PKCS#8 PEM, the form `STEPAUTH_SIGNING_KEY` takes.
@@ -233,6 +289,19 @@ mod tests {
         let token = keys.sign(&claims(1_000)).expect("sign");
         assert!(keys.verify(&token, TokenUse::Access, 1_000).is_some());
         assert!(Keys::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", "i", "a").is_err());
+    }
+
+    #[test]
+    fn a_published_public_key_is_the_signing_keys() {
+        let keys = Keys::generate("stepauth", "stepauth-api").expect("keys");
+        let published = PublicJwk::parse(&keys.public_key().to_base64_der()).expect("base64 DER");
+        assert_eq!(&published, keys.public_key());
+        assert_eq!(jwks(&[published]), keys.jwks(), "the same document the signing process would publish");
+        let pem =
+            format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", keys.public_key().to_base64_der());
+        assert_eq!(PublicJwk::parse(&pem).expect("PEM").kid, keys.public_key().kid);
+        assert!(PublicJwk::parse("AAAA").is_err());
+        assert!(PublicJwk::parse("not base64!").is_err());
     }
 
     #[test]

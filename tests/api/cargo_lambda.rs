@@ -136,7 +136,13 @@ impl Browser {
 async fn cargo_lambda_watch_runs_the_binaries_through_the_whole_flow() {
     let local = moto_local_aws().await;
     let env_file = std::env::temp_dir().join(format!("stepauth-watch-{}.env", std::process::id()));
-    let lines: Vec<String> = local.env().into_iter().map(|(name, value)| format!("{name}={value}")).collect();
+    let lines: Vec<String> = local
+        .env()
+        .await
+        .expect("the environment")
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
     std::fs::write(&env_file, lines.join("\n") + "\n").expect("the env file");
     let watch = Watch::start(&env_file).await;
     let mut browser = Browser::new();

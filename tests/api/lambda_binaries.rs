@@ -3,6 +3,7 @@
 //! logout flow, one binary per step.
 
 use serde_json::{Value, json};
+use stepauth::tokens::Keys;
 use stepauth_tests::runtime_api::{binary, invoke};
 use stepauth_tests::{PASSWORD, find_code, moto_local_aws, moto_mails, unique_email};
 
@@ -15,7 +16,7 @@ impl Lambda {
     /// from a Secrets Manager secret (in moto), read once at start.
     async fn new() -> Self {
         let local = moto_local_aws().await;
-        Self { env: local.env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
+        Self { env: local.env().await.expect("the environment").into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
     }
 
     /// Invokes `function` with its events/ file, the body, bearer token and cookies replaced.
@@ -77,6 +78,8 @@ async fn the_function_binaries_walk_the_whole_flow_against_moto() {
 
     let (status, jwks, _) = lambda.call("jwks", None, None, &[]).await;
     assert_eq!((status, jwks["keys"].as_array().map(Vec::len)), (200, Some(1)));
+    let kid = jsonwebtoken::decode_header(access).expect("a JWT").kid.expect("a kid");
+    assert_eq!(jwks["keys"][0]["kid"].as_str(), Some(kid.as_str()), "the published key verifies what login signed");
 
     let access = refreshed["access_token"].as_str().expect("a token");
     let (status, _, cleared) = lambda.call("logout-all", None, Some(access), &[]).await;
@@ -87,6 +90,40 @@ async fn the_function_binaries_walk_the_whole_flow_against_moto() {
     let (status, _, _) =
         lambda.call("logout", Some(json!({"refresh_token": refreshed["refresh_token"]})), None, &[]).await;
     assert_eq!(status, 200);
+}
+
+/// `jwks` starts with nothing but the key given at deploy time: no secret, no AWS client
+/// (its endpoint here leads nowhere), so its role allows nothing.
+#[tokio::test]
+async fn the_jwks_function_publishes_the_deployed_key_without_the_secret() {
+    let keys = Keys::generate("stepauth", "stepauth-api").expect("keys");
+    let env = [
+        ("STEPAUTH_SIGNING_PUBLIC_KEY".to_owned(), keys.public_key().to_base64_der()),
+        ("AWS_ENDPOINT_URL".to_owned(), "http://127.0.0.1:9".to_owned()),
+    ];
+    let event = include_str!("../../events/jwks.json");
+    let response = invoke(&binary("jwks"), &env, event).await.response.expect("jwks serves");
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(response["body"].as_str(), Some(keys.jwks()), "the same document the signing functions' key makes");
+    assert!(invoke(&binary("jwks"), &[], event).await.response.is_err(), "no key given, no start");
+}
+
+/// A deployment whose published key is not its signing key would issue tokens no verifier
+/// accepts: every signing function refuses to start instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_whose_signing_key_is_not_the_published_one_fails_at_start() {
+    let other = Keys::generate("stepauth", "stepauth-api").expect("keys");
+    let mut lambda = Lambda::new().await;
+    let (status, _, _) = lambda.call("profile-get", None, None, &[]).await;
+    assert_eq!(status, 401, "with the right key it starts");
+    for (name, value) in &mut lambda.env {
+        if name == "STEPAUTH_SIGNING_PUBLIC_KEY" {
+            *value = other.public_key().to_base64_der();
+        }
+    }
+    let event = include_str!("../../events/profile-get.json");
+    let invocation = invoke(&binary("profile-get"), &lambda.env, event).await;
+    assert!(invocation.response.is_err(), "a mismatched key refuses to serve");
 }
 
 #[tokio::test]

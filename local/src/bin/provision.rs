@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
         secret_id: "stepauth/local".to_owned(),
     };
     local.provision().await?;
-    for (name, value) in local.env() {
+    for (name, value) in local.env().await? {
         println!("{name}={value}");
     }
     Ok(())

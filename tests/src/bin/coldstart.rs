@@ -7,7 +7,8 @@
 //! The configuration is a real one (a generated signing key, a pepper); AWS calls go to
 //! `AWS_ENDPOINT_URL` if set (moto for functions that touch the table), else nowhere
 //! (`jwks` and bad-token requests make none). With `STEPAUTH_SECRET_ID` set, the key and
-//! pepper are read from that Secrets Manager secret at start instead, as on AWS.
+//! pepper are read from that Secrets Manager secret at start instead, as on AWS (give its
+//! public half as `STEPAUTH_SIGNING_PUBLIC_KEY`).
 
 use std::time::Duration;
 
@@ -25,12 +26,22 @@ async fn main() {
 
     // With STEPAUTH_SECRET_ID (a secret in the local server, e.g. from stepauth-provision),
     // the key and pepper come from Secrets Manager at start, as on AWS; else from here.
+    // The published key (what `jwks` serves) is the signing key's public half; with a
+    // secret, give it as STEPAUTH_SIGNING_PUBLIC_KEY (`stepauth-provision` prints it).
     let secrets = match std::env::var("STEPAUTH_SECRET_ID") {
-        Ok(id) => vec![("STEPAUTH_SECRET_ID", id)],
-        Err(_) => vec![
-            ("STEPAUTH_SIGNING_KEY", stepauth::tokens::generate_pem().expect("a signing key")),
-            ("STEPAUTH_CODE_PEPPER", base64::engine::general_purpose::STANDARD.encode([7u8; 32])),
-        ],
+        Ok(id) => {
+            let public = std::env::var("STEPAUTH_SIGNING_PUBLIC_KEY").expect("with a secret, its public key");
+            vec![("STEPAUTH_SECRET_ID", id), ("STEPAUTH_SIGNING_PUBLIC_KEY", public)]
+        }
+        Err(_) => {
+            let pem = stepauth::tokens::generate_pem().expect("a signing key");
+            let keys = stepauth::tokens::Keys::from_pem(&pem, "stepauth", "stepauth-api").expect("the key");
+            vec![
+                ("STEPAUTH_SIGNING_PUBLIC_KEY", keys.public_key().to_base64_der()),
+                ("STEPAUTH_SIGNING_KEY", pem),
+                ("STEPAUTH_CODE_PEPPER", base64::engine::general_purpose::STANDARD.encode([7u8; 32])),
+            ]
+        }
     };
     let env: Vec<(String, String)> = [
         ("AWS_ENDPOINT_URL", std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:9".into())),
