@@ -66,7 +66,7 @@ pub enum Rule {
     Uppercase,
     /// A lower-case letter.
     Lowercase,
-    /// A digit.
+    /// A digit, 0 to 9.
     Digit,
     /// A symbol: anything that is not a letter, a digit or white space.
     Symbol,

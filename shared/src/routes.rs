@@ -26,7 +26,6 @@ pub struct Route {
     pub function: &'static str,
     /// The HTTP method.
     pub method: Method,
-    /// The path.
     pub path: &'static str,
     /// The handler, errors rendered (for the local server).
     pub handler: Handler,

@@ -35,7 +35,6 @@ pub struct Tokens {
 /// A request's verified caller.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The user.
     pub user: User,
     /// The access token's claims.
     pub claims: Claims,

@@ -136,7 +136,6 @@ pub fn unique_email(label: &str) -> String {
 pub struct SeenMail {
     /// The recipient.
     pub to: String,
-    /// The subject.
     pub subject: String,
     /// The body (moto keeps the HTML part).
     pub body: String,
@@ -147,7 +146,6 @@ pub struct SeenMail {
 pub struct Answer {
     /// The status code.
     pub status: u16,
-    /// The headers.
     pub headers: HeaderMap,
     /// The body as JSON (`Value::Null` if it is not JSON).
     pub body: Value,

@@ -1,6 +1,5 @@
 //! Reading requests: JSON bodies field by field (so that every problem is reported at
-//! once), the fields several routes share, list parameters, cookies, bearer tokens and the
-//! request's origin.
+//! once), list parameters, cookies, bearer tokens and the request's origin.
 
 use std::collections::BTreeMap;
 
@@ -9,11 +8,10 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt as _};
 use serde_json::{Map, Value};
 
-use crate::codes::Code;
 use crate::error::{ApiError, FieldErrors};
 use crate::invalid::Invalid;
-use crate::model::{Email, Origin};
-use crate::password::{Password, Rule};
+use crate::model::Origin;
+use crate::password::Rule;
 
 /// The largest request body any route accepts. Every request is a handful of short fields.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -319,41 +317,6 @@ pub fn origin(req: &Request) -> Origin {
             request_id: ctx.request_id.clone(),
         },
         _ => Origin::default(),
-    }
-}
-
-/// The body of every code check: `{email, code}`.
-pub fn email_and_code(req: &Request) -> Result<(Email, Code), ApiError> {
-    let mut body = JsonBody::parse(req)?;
-    let email = body.required("email", Email::parse);
-    let code = body.required("code", Code::parse);
-    body.finish((email, code))
-}
-
-/// Reads `password` and `confirm_password`: the password must meet the policy and the two
-/// must match; every failure is recorded on the body.
-pub fn new_password(body: &mut JsonBody) -> Option<Password> {
-    let confirm = body.required("confirm_password", |s| Ok::<_, Problem>(s.to_owned()));
-    let mut mismatch = false;
-    let password = body.required("password", |s| {
-        mismatch = confirm.as_deref().is_some_and(|c| c != s);
-        Password::parse_new(s)
-    });
-    if mismatch {
-        body.error::<()>("confirm_password", "must match the password");
-    }
-    password
-}
-
-/// A non-empty opaque token field (sign-up, reset, MFA, refresh), trimmed, of sane length.
-pub fn opaque_token(text: &str) -> Result<String, Problem> {
-    let token = text.trim();
-    if token.is_empty() {
-        Err("is required".into())
-    } else if token.len() > 4096 {
-        Err("is not a valid token".into())
-    } else {
-        Ok(token.to_owned())
     }
 }
 

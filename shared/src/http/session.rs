@@ -6,7 +6,8 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 
-use super::request::{JsonBody, Optional, bearer, cookie, is_cross_site, opaque_token};
+use super::fields::opaque_token;
+use super::request::{JsonBody, Optional, bearer, cookie, is_cross_site};
 use super::response::{json, set_cookies};
 use crate::app::App;
 use crate::error::ApiError;

@@ -20,7 +20,6 @@ pub struct Activity {
 /// One page of a list, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
-    /// The items.
     pub items: Vec<T>,
     /// Where the next page starts, if there is one (opaque to clients).
     pub next: Option<String>,

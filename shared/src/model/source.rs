@@ -43,7 +43,6 @@ pub const SOURCE_WINDOW_SECONDS: i64 = 60 * 60;
 pub struct SourceSlot {
     /// The source address.
     pub source: String,
-    /// The counter.
     pub counter: SourceCounter,
     /// The start of the window the slot was taken in.
     pub window_start: UnixTime,

@@ -35,7 +35,7 @@ fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
-/// A user.
+/// The key of a user's item.
 pub fn user(id: &str) -> Item {
     key(format!("USER#{id}"), "USER")
 }
@@ -55,7 +55,7 @@ pub fn grant(token_hash: &str) -> Item {
     key(format!("GRANT#{token_hash}"), "GRANT")
 }
 
-/// A session.
+/// The key of a session's item.
 pub fn session(id: &str) -> Item {
     key(format!("SESSION#{id}"), "SESSION")
 }

@@ -1,0 +1,45 @@
+//! The fields several routes read alike: an email and a code, a new password with its
+//! confirmation, an opaque token.
+
+use lambda_http::Request;
+
+use super::request::{JsonBody, Problem};
+use crate::codes::Code;
+use crate::error::ApiError;
+use crate::model::Email;
+use crate::password::Password;
+
+/// The body of every code check: `{email, code}`.
+pub fn email_and_code(req: &Request) -> Result<(Email, Code), ApiError> {
+    let mut body = JsonBody::parse(req)?;
+    let email = body.required("email", Email::parse);
+    let code = body.required("code", Code::parse);
+    body.finish((email, code))
+}
+
+/// Reads `password` and `confirm_password`: the password must meet the policy and the two
+/// must match; every failure is recorded on the body.
+pub fn new_password(body: &mut JsonBody) -> Option<Password> {
+    let confirm = body.required("confirm_password", |s| Ok::<_, Problem>(s.to_owned()));
+    let mut mismatch = false;
+    let password = body.required("password", |s| {
+        mismatch = confirm.as_deref().is_some_and(|c| c != s);
+        Password::parse_new(s)
+    });
+    if mismatch {
+        body.error::<()>("confirm_password", "must match the password");
+    }
+    password
+}
+
+/// A non-empty opaque token field (sign-up, reset, MFA, refresh), trimmed, of sane length.
+pub fn opaque_token(text: &str) -> Result<String, Problem> {
+    let token = text.trim();
+    if token.is_empty() {
+        Err("is required".into())
+    } else if token.len() > 4096 {
+        Err("is not a valid token".into())
+    } else {
+        Ok(token.to_owned())
+    }
+}

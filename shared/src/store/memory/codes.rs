@@ -1,0 +1,51 @@
+//! Emailed codes.
+
+use async_trait::async_trait;
+
+use super::MemoryStore;
+use crate::clock::UnixTime;
+use crate::config::CodeLimits;
+use crate::model::{CodeState, Email, Issued, NewCode, Purpose, Redeemed};
+use crate::store::CodeStore;
+
+#[async_trait]
+impl CodeStore for MemoryStore {
+    async fn issue_code(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+        code: NewCode,
+        now: UnixTime,
+        limits: &CodeLimits,
+    ) -> anyhow::Result<Issued> {
+        let mut inner = self.lock();
+        let key = (email.as_str().to_owned(), purpose);
+        match CodeState::issue(inner.codes.get(&key), code, now, limits) {
+            Ok(state) => {
+                inner.codes.insert(key, state);
+                Ok(Issued::Issued)
+            }
+            Err(retry_after) => Ok(Issued::Throttled { retry_after }),
+        }
+    }
+
+    async fn redeem_code(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+        hash: &str,
+        now: UnixTime,
+        limits: &CodeLimits,
+    ) -> anyhow::Result<Redeemed> {
+        let mut inner = self.lock();
+        let key = (email.as_str().to_owned(), purpose);
+        let Some(state) = inner.codes.get(&key) else {
+            return Ok(Redeemed::Rejected);
+        };
+        let (next, answer) = state.redeem(hash, now, limits);
+        if let Some(next) = next {
+            inner.codes.insert(key, next);
+        }
+        Ok(answer)
+    }
+}

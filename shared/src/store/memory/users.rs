@@ -1,0 +1,102 @@
+//! Users and their email claims.
+
+use async_trait::async_trait;
+
+use super::{MemoryStore, checked_cursor, order_key};
+use crate::clock::UnixTime;
+use crate::model::{Email, GrantKind, Page, User};
+use crate::store::{Created, Reset, UserStore, page};
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created> {
+        let mut inner = self.lock();
+        let grant_ok = inner
+            .grants
+            .get(grant_hash)
+            .is_some_and(|g| g.kind == GrantKind::Signup && g.expires_at > now && g.email == user.email);
+        if !grant_ok {
+            return Ok(Created::GrantInvalid);
+        }
+        if inner.emails.contains_key(user.email.as_str()) || inner.users.contains_key(&user.id) {
+            return Ok(Created::EmailTaken);
+        }
+        inner.grants.remove(grant_hash);
+        inner.emails.insert(user.email.as_str().to_owned(), user.id.clone());
+        inner.users.insert(user.id.clone(), user.clone());
+        Ok(Created::Created)
+    }
+
+    async fn user(&self, id: &str) -> anyhow::Result<Option<User>> {
+        Ok(self.lock().users.get(id).cloned())
+    }
+
+    async fn user_by_email(&self, email: &Email) -> anyhow::Result<Option<User>> {
+        let inner = self.lock();
+        Ok(inner.emails.get(email.as_str()).and_then(|id| inner.users.get(id)).cloned())
+    }
+
+    async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>> {
+        let cursor = checked_cursor(cursor)?;
+        let inner = self.lock();
+        let mut users: Vec<(String, &User)> =
+            inner.users.values().map(|u| (order_key(u.created_at, &u.id), u)).collect();
+        users.sort_by(|a, b| b.0.cmp(&a.0));
+        let after = users.into_iter().filter(|(key, _)| cursor.is_none_or(|c| key.as_str() < c));
+        Ok(page(after.take(limit + 1).map(|(k, u)| (k, u.clone())).collect(), limit))
+    }
+
+    async fn record_login(&self, user_id: &str, at: UnixTime) -> anyhow::Result<()> {
+        if let Some(user) = self.lock().users.get_mut(user_id) {
+            user.last_login = Some(at);
+        }
+        Ok(())
+    }
+
+    async fn bump_token_version(&self, user_id: &str) -> anyhow::Result<Option<u64>> {
+        Ok(self.lock().users.get_mut(user_id).map(|user| {
+            user.token_version += 1;
+            user.token_version
+        }))
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+    ) -> anyhow::Result<bool> {
+        Ok(self.lock().set_password(user_id, old_hash, new_hash, history))
+    }
+
+    async fn reset_password(
+        &self,
+        user_id: &str,
+        grant_hash: &str,
+        old_hash: &str,
+        new_hash: &str,
+        history: &[String],
+        now: UnixTime,
+    ) -> anyhow::Result<Reset> {
+        let mut inner = self.lock();
+        let grant_ok = inner.grants.get(grant_hash).is_some_and(|g| {
+            g.kind == GrantKind::PasswordReset && g.expires_at > now && g.user_id.as_deref() == Some(user_id)
+        });
+        if !grant_ok {
+            return Ok(Reset::GrantInvalid);
+        }
+        if !inner.set_password(user_id, old_hash, new_hash, history) {
+            return Ok(Reset::Conflict);
+        }
+        inner.grants.remove(grant_hash);
+        Ok(Reset::Reset)
+    }
+
+    async fn set_name(&self, user_id: &str, name: &str) -> anyhow::Result<Option<User>> {
+        Ok(self.lock().users.get_mut(user_id).map(|user| {
+            user.name = name.to_owned();
+            user.clone()
+        }))
+    }
+}
