@@ -2,7 +2,7 @@
 //! (docs/SECURITY.md, "Enumeration"). Time follows the work done, so this records the store
 //! operations each route makes (a recording wrapper around the DynamoDB store on moto) and
 //! requires the same sequence for an address with an account, without one, with a pending
-//! sign-up, and locked. `scripts/enumeration-timing` measures the times themselves.
+//! sign-up, and locked. `scripts/bench/enumeration-timing` measures the times themselves.
 
 use std::sync::Arc;
 

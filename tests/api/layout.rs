@@ -126,3 +126,21 @@ fn the_deploy_workflow_passes_the_template_parameters() {
         "pull requests run CI as it runs here"
     );
 }
+
+/// The README's layout table names every script (scripts/ and scripts/bench/), so that a
+/// newcomer finds each one from there.
+#[test]
+fn the_readme_names_every_script() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let row = readme.lines().find(|line| line.starts_with("| `scripts/` |")).expect("the README's scripts row");
+    for folder in ["scripts", "scripts/bench"] {
+        for entry in std::fs::read_dir(root().join(folder)).expect("the folder") {
+            let entry = entry.expect("an entry");
+            if entry.file_type().expect("a type").is_dir() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(row.contains(&format!("`{name}`")), "README.md's scripts row does not name {folder}/{name}");
+        }
+    }
+}

@@ -8,7 +8,7 @@ fn comparable(answer: &Answer) -> (u16, String, Vec<(String, String)>) {
     let mut headers: Vec<(String, String)> = answer
         .headers
         .iter()
-        // The date, and the local server's own measurement of the handler (scripts/route-times).
+        // The date, and the local server's own measurement of the handler (scripts/bench/route-times).
         .filter(|(name, _)| !matches!(name.as_str(), "date" | "server-timing"))
         .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_owned()))
         .collect();

@@ -4,7 +4,7 @@
 //! locked, against the DynamoDB store on moto. A benchmark, not a test: the goal is a
 //! difference within max(3 ms, 6 %) between the kinds that get the same answer.
 //!
-//! Run by `scripts/enumeration-timing [ITERATIONS]`, which starts moto. Each iteration moves
+//! Run by `scripts/bench/enumeration-timing [ITERATIONS]`, which starts moto. Each iteration moves
 //! the app's clock a day on (so cooldowns, windows and failure counts start afresh), then
 //! sends each route once per kind, the kinds in a rotating order. For scale, the median of a
 //! bare DynamoDB `GetItem` on the same moto is printed too.

@@ -1,6 +1,6 @@
--- wrk script for scripts/load: token refresh and a mixed flow, each with state per session.
+-- wrk script for scripts/bench/load: token refresh and a mixed flow, each with state per session.
 --
--- wrk -s scripts/load.lua URL -- MODE SESSIONS_FILE THREADS ACCESS_TOKEN [DELAY_MS]
+-- wrk -s scripts/bench/load.lua URL -- MODE SESSIONS_FILE THREADS ACCESS_TOKEN [DELAY_MS]
 --   MODE refresh: every request is POST /auth/token/refresh with a session's current refresh
 --     token; the rotated token in the answer replaces it. Each thread owns its own sessions
 --     (every THREADS-th line of the file), queued, so no token is ever sent twice at once:
@@ -8,7 +8,7 @@
 --   MODE mixed: of every 20 requests, 1 password login (one Argon2id verification, the
 --     users of the file in turn), 4 refreshes and 15 GET /users/me with ACCESS_TOKEN: a
 --     day's mix of page loads, token renewals and sign-ins.
--- SESSIONS_FILE: one session per line, "email<TAB>refresh token" (scripts/local_user.py).
+-- SESSIONS_FILE: one session per line, "email<TAB>refresh token" (scripts/stepauth_client.py).
 -- DELAY_MS (optional): each connection waits this long before each request, to hold a
 --   steady rate below capacity instead of as fast as it goes.
 
