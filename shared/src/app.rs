@@ -8,10 +8,10 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
 use crate::clock::{Clock, SystemClock, UnixTime};
-use crate::codes::Pepper;
 use crate::config::{self, Config};
 use crate::mail::Mailer;
 use crate::mail::ses::SesMailer;
+use crate::model::Pepper;
 use crate::random::{Random, SystemRandom};
 use crate::store::Store;
 use crate::store::dynamo::DynamoStore;

@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use lambda_http::http::StatusCode;
-
 use crate::model::PASSWORD_HISTORY;
 
 /// Per-field messages, keyed by the request field's name.
@@ -140,36 +138,6 @@ impl From<anyhow::Error> for ApiError {
 }
 
 impl ApiError {
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::InvalidJson(_)
-            | Self::Validation { .. }
-            | Self::InvalidCode { .. }
-            | Self::InvalidAuthenticatorCode { .. }
-            | Self::InvalidSignupToken
-            | Self::InvalidResetToken => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::NotFound | Self::UserNotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::AuthenticationRequired
-            | Self::InvalidToken
-            | Self::InvalidCredentials { .. }
-            | Self::InvalidMfaToken => StatusCode::UNAUTHORIZED,
-            Self::AccountLocked => StatusCode::LOCKED,
-            Self::Forbidden | Self::CrossSiteRequest => StatusCode::FORBIDDEN,
-            Self::EmailTaken
-            | Self::Conflict
-            | Self::MfaAlreadyEnabled
-            | Self::MfaSetupRequired
-            | Self::MfaNotEnabled => StatusCode::CONFLICT,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     /// The stable machine-readable code (documented in `docs/API.md`).
     pub fn code(&self) -> &'static str {
         match self {

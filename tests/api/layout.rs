@@ -144,3 +144,93 @@ fn the_readme_names_every_script() {
         }
     }
 }
+
+/// The layers of `shared/src`, lowest first (docs/DESIGN.md, "Modules"). A module imports
+/// from its own layer or below, never above, and the imports have no circle: HTTP sits above
+/// the domain, and only the top knows about routes and the Lambda runtime.
+const LAYERS: &[&[&str]] = &[
+    &["clock", "random", "invalid", "tokens", "config"],
+    &["model"],
+    &["password", "totp", "store", "mail"],
+    &["error", "app"],
+    &["activity", "lockout", "codes", "grants", "session"],
+    &["http"],
+    &["handlers"],
+    &["routes", "lambda"],
+];
+
+/// Every `.rs` file under `dir`, with its path relative to `shared/src`.
+fn sources(dir: &Path, relative: &str, found: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).expect("a source folder") {
+        let path = entry.expect("an entry").path();
+        let name = path.file_name().expect("a name").to_string_lossy().into_owned();
+        let relative = if relative.is_empty() { name.clone() } else { format!("{relative}/{name}") };
+        if path.is_dir() {
+            sources(&path, &relative, found);
+        } else if name.ends_with(".rs") {
+            found.push((relative, std::fs::read_to_string(&path).expect("readable")));
+        }
+    }
+}
+
+/// The code of a file without its comments (doc links may name any module).
+fn code_of(text: &str) -> String {
+    text.lines().filter(|line| !line.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+}
+
+/// The top-level modules of `shared/src` a file's code names as `crate::<module>`.
+fn imports(code: &str) -> BTreeSet<String> {
+    code.match_indices("crate::")
+        .map(|(at, _)| code[at + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect())
+        .filter(|module: &String| !module.is_empty() && module.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+        .collect()
+}
+
+#[test]
+fn the_modules_import_downward_only_and_without_a_circle() {
+    let mut files = Vec::new();
+    sources(&root().join("shared/src"), "", &mut files);
+    let layer = |module: &str| LAYERS.iter().position(|layer| layer.contains(&module));
+    let mut edges: BTreeSet<(String, String)> = BTreeSet::new();
+    for (path, text) in &files {
+        if path == "lib.rs" {
+            continue;
+        }
+        let module = path.split('/').next().expect("a path").trim_end_matches(".rs");
+        let own = layer(module).unwrap_or_else(|| panic!("{module} (shared/src/{path}) is in no layer of LAYERS"));
+        let code = code_of(text);
+        for import in imports(&code).into_iter().filter(|import| import != module) {
+            let theirs = layer(&import).unwrap_or_else(|| panic!("shared/src/{path}: crate::{import} is in no layer"));
+            assert!(theirs <= own, "shared/src/{path} ({module}) imports crate::{import}, a layer above it");
+            edges.insert((module.to_owned(), import));
+        }
+        if own < layer("http").expect("http's layer") {
+            assert!(!code.contains("lambda_http"), "shared/src/{path} is below HTTP but uses lambda_http");
+        }
+    }
+    // No circle: repeatedly remove modules that import nothing left.
+    let mut left: BTreeSet<String> = edges.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
+    while let Some(leaf) =
+        left.iter().find(|m| !edges.iter().any(|(from, to)| from == *m && left.contains(to))).cloned()
+    {
+        left.remove(&leaf);
+    }
+    assert!(left.is_empty(), "these modules import each other in a circle: {left:?}");
+}
+
+#[test]
+fn no_handler_imports_another() {
+    let mut files = Vec::new();
+    sources(&root().join("shared/src/handlers"), "", &mut files);
+    let handlers: Vec<String> =
+        files.iter().map(|(name, _)| name.trim_end_matches(".rs").to_owned()).filter(|n| n != "mod").collect();
+    for (name, text) in &files {
+        let this = name.trim_end_matches(".rs");
+        let code = code_of(text);
+        for other in handlers.iter().filter(|other| other.as_str() != this) {
+            for path in [format!("super::{other}::"), format!("handlers::{other}::"), format!("super::{other}}}")] {
+                assert!(!code.contains(&path), "handlers/{name} imports handlers/{other}.rs ({path})");
+            }
+        }
+    }
+}

@@ -4,8 +4,8 @@
 use lambda_http::Request;
 
 use super::request::{JsonBody, Problem};
-use crate::codes::Code;
 use crate::error::ApiError;
+use crate::model::Code;
 use crate::model::Email;
 use crate::password::Password;
 

@@ -31,6 +31,36 @@ pub fn raw_json(status: StatusCode, text: String) -> Response<Body> {
 
 /// The one place an error becomes an HTTP answer.
 impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_)
+            | Self::Validation { .. }
+            | Self::InvalidCode { .. }
+            | Self::InvalidAuthenticatorCode { .. }
+            | Self::InvalidSignupToken
+            | Self::InvalidResetToken => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotFound | Self::UserNotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::AuthenticationRequired
+            | Self::InvalidToken
+            | Self::InvalidCredentials { .. }
+            | Self::InvalidMfaToken => StatusCode::UNAUTHORIZED,
+            Self::AccountLocked => StatusCode::LOCKED,
+            Self::Forbidden | Self::CrossSiteRequest => StatusCode::FORBIDDEN,
+            Self::EmailTaken
+            | Self::Conflict
+            | Self::MfaAlreadyEnabled
+            | Self::MfaSetupRequired
+            | Self::MfaNotEnabled => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     /// The response: `{"error", "message"}` plus `fields` and `password_rules` where they apply.
     pub fn into_response(self) -> Response<Body> {
         #[derive(Serialize)]

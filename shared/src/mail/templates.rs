@@ -3,7 +3,7 @@
 //! that code.
 
 use super::Mail;
-use crate::codes::Code;
+use crate::model::Code;
 use crate::model::Purpose;
 
 /// Escapes text for HTML.

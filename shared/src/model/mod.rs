@@ -12,7 +12,7 @@ pub mod source;
 pub mod user;
 
 pub use activity::{Activity, Page};
-pub use code::{CodeState, Issued, NewCode, Purpose, Redeemed};
+pub use code::{Code, CodeState, Issued, NewCode, Pepper, Purpose, Redeemed};
 pub use email::Email;
 pub use grant::{Grant, GrantKind};
 pub use lockout::{Attempt, Lockout};
