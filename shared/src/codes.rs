@@ -19,6 +19,21 @@ pub async fn redeem(app: &App, email: &Email, purpose: Purpose, code: &Code) -> 
     Ok(app.store.redeem_code(email, purpose, &hash, app.now(), &app.config.codes).await?)
 }
 
+/// [`redeem`], where only a right code goes on: its context, or the refusal (a wrong,
+/// expired or used code; the window's guesses spent).
+pub async fn redeem_or_refuse(
+    app: &App,
+    email: &Email,
+    purpose: Purpose,
+    code: &Code,
+) -> Result<Option<String>, ApiError> {
+    match redeem(app, email, purpose, code).await? {
+        Redeemed::Redeemed { context } => Ok(context),
+        Redeemed::Rejected => Err(ApiError::InvalidCode { remaining: None }),
+        Redeemed::Exhausted { retry_after } => Err(ApiError::TooManyRequests { retry_after }),
+    }
+}
+
 /// Stores a fresh code of `purpose` for `email` (within the source address's hourly mail
 /// limit, and the cooldown and hourly cap of the email, which apply to every address alike)
 /// and mails it to an account that can use it, or mails whoever owns the address why not.

@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::mail::templates;
 use crate::model::{Attempt, Email, Origin, SourceCounter, SourceSlot, User};
+use crate::password::{self, Password};
 
 /// How long an attempt waits for a lockout slot held by attempts in flight: well within the
 /// functions' 10-second timeout, and long enough for a few rounds of checks under load.
@@ -133,6 +134,23 @@ impl LoginAttempt {
     pub async fn abandoned(self, app: &App) -> Result<(), ApiError> {
         self.first_factor_passed(app).await
     }
+}
+
+/// Checks `password` against the signed-in `user`'s current one, as a login attempt (a
+/// password change, an authenticator set-up): a wrong one counts toward the lockout and the
+/// source address's limit, a right one ends the run of failures.
+pub async fn check_current_password(
+    app: &App,
+    user: &User,
+    password: Password,
+    origin: &Origin,
+) -> Result<(), ApiError> {
+    let attempt = LoginAttempt::begin(app, &user.email, origin).await?;
+    if !password::verify(password, Some(user.password_hash.clone())).await? {
+        let wrong = |remaining| ApiError::InvalidCredentials { remaining };
+        return Err(attempt.failed(app, Some(user), origin, wrong).await);
+    }
+    attempt.succeeded(app).await
 }
 
 /// Takes a lockout slot of `email`, waiting while attempts in flight hold every slot.

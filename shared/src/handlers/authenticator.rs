@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::http::session::{authenticate, session_response};
 use crate::http::{JsonBody, json, opaque_token, origin};
-use crate::lockout::LoginAttempt;
+use crate::lockout::{self, LoginAttempt};
 use crate::mail::templates;
 use crate::model::{GrantKind, User};
 use crate::password::{self, Password};
@@ -75,13 +75,7 @@ pub async fn totp_setup(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     if user.mfa_enabled {
         return Err(ApiError::MfaAlreadyEnabled);
     }
-    let origin = origin(&req);
-    let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
-    if !password::verify(password, Some(user.password_hash.clone())).await? {
-        let wrong = |remaining| ApiError::InvalidCredentials { remaining };
-        return Err(attempt.failed(app, Some(&user), &origin, wrong).await);
-    }
-    attempt.succeeded(app).await?;
+    lockout::check_current_password(app, &user, password, &origin(&req)).await?;
     let secret = totp::new_secret(&*app.random);
     if !app.store.set_totp_pending(&user.id, &secret).await? {
         return Err(ApiError::MfaAlreadyEnabled);

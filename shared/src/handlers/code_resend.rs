@@ -1,12 +1,11 @@
 //! Asking again for an emailed code, for any purpose.
 
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use crate::app::App;
-use crate::codes::{self, SENT};
+use crate::codes;
 use crate::error::ApiError;
-use crate::http::{JsonBody, Problem, message, origin};
+use crate::http::{JsonBody, Problem, code_sent, origin};
 use crate::model::{Email, Purpose};
 
 fn purpose(text: &str) -> Result<Purpose, Problem> {
@@ -27,5 +26,5 @@ pub async fn code_resend(app: &App, req: Request) -> Result<Response<Body>, ApiE
     let purpose = body.required("purpose", purpose);
     let (email, purpose) = body.finish((email, purpose))?;
     codes::send(app, &email, purpose, None, &origin(&req)).await?;
-    Ok(message(StatusCode::ACCEPTED, SENT))
+    Ok(code_sent())
 }

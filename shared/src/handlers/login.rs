@@ -7,10 +7,10 @@ use serde_json::json;
 
 use super::UserView;
 use crate::app::App;
-use crate::codes::{self, SENT};
+use crate::codes;
 use crate::error::ApiError;
 use crate::http::session::session_response;
-use crate::http::{JsonBody, email_and_code, json, message, origin};
+use crate::http::{JsonBody, code_sent, email_and_code, email_only, json, origin};
 use crate::lockout::LoginAttempt;
 use crate::model::{Email, GrantKind, Origin, Purpose, Redeemed, User};
 use crate::password::{self, Password};
@@ -59,11 +59,9 @@ pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
 /// answer for unknown emails.
 #[tracing::instrument(skip_all)]
 pub async fn login_code(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let mut body = JsonBody::parse(&req)?;
-    let email = body.required("email", Email::parse);
-    let (email,) = body.finish((email,))?;
+    let email = email_only(&req)?;
     codes::send(app, &email, Purpose::Login, None, &origin(&req)).await?;
-    Ok(message(StatusCode::ACCEPTED, SENT))
+    Ok(code_sent())
 }
 
 /// `POST /auth/login/code/verify` `{email, code}` → a session, as a password login gives.

@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::http::session::{authenticate, session_response};
 use crate::http::{JsonBody, Optional, cursor, json, new_password, origin, page_params};
-use crate::lockout::LoginAttempt;
+use crate::lockout;
 use crate::mail::templates;
 use crate::model::user;
 use crate::password::{self, Password};
@@ -66,12 +66,7 @@ pub async fn password_change(app: &App, req: Request) -> Result<Response<Body>, 
     let origin = origin(&req);
     let user = &caller.user;
 
-    let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
-    if !password::verify(current, Some(user.password_hash.clone())).await? {
-        let wrong = |remaining| ApiError::InvalidCredentials { remaining };
-        return Err(attempt.failed(app, Some(user), &origin, wrong).await);
-    }
-    attempt.succeeded(app).await?;
+    lockout::check_current_password(app, user, current, &origin).await?;
     if password::reused(&password, user).await? {
         return Err(ApiError::password_reused());
     }

@@ -6,11 +6,11 @@ use serde_json::json;
 
 use crate::activity::{self, Event};
 use crate::app::App;
-use crate::codes::{self, SENT};
+use crate::codes;
 use crate::error::ApiError;
-use crate::http::{JsonBody, email_and_code, json, message, new_password, opaque_token, origin};
+use crate::http::{JsonBody, code_sent, email_and_code, email_only, json, message, new_password, opaque_token, origin};
 use crate::mail::templates;
-use crate::model::{Email, GrantKind, Purpose, Redeemed};
+use crate::model::{GrantKind, Purpose};
 use crate::store::Reset;
 use crate::tokens::digest;
 use crate::{grants, lockout, password};
@@ -19,11 +19,9 @@ use crate::{grants, lockout, password};
 /// answer for unknown emails.
 #[tracing::instrument(skip_all)]
 pub async fn password_forgot(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let mut body = JsonBody::parse(&req)?;
-    let email = body.required("email", Email::parse);
-    let (email,) = body.finish((email,))?;
+    let email = email_only(&req)?;
     codes::send(app, &email, Purpose::PasswordReset, None, &origin(&req)).await?;
-    Ok(message(StatusCode::ACCEPTED, SENT))
+    Ok(code_sent())
 }
 
 /// `POST /auth/password/verify` `{email, code}` → 200 `{reset_token, expires_in}`: short-lived,
@@ -31,11 +29,7 @@ pub async fn password_forgot(app: &App, req: Request) -> Result<Response<Body>, 
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn password_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let (email, code) = email_and_code(&req)?;
-    match codes::redeem(app, &email, Purpose::PasswordReset, &code).await? {
-        Redeemed::Redeemed { .. } => {}
-        Redeemed::Rejected => return Err(ApiError::InvalidCode { remaining: None }),
-        Redeemed::Exhausted { retry_after } => return Err(ApiError::TooManyRequests { retry_after }),
-    }
+    codes::redeem_or_refuse(app, &email, Purpose::PasswordReset, &code).await?;
     // Codes go only to accounts, but one may have been deleted or locked since.
     let user = app.store.user_by_email(&email).await?.ok_or(ApiError::InvalidCode { remaining: None })?;
     tracing::Span::current().record("user", user.id.as_str());

@@ -7,11 +7,11 @@ use serde_json::json;
 use super::UserView;
 use crate::activity::{self, Event};
 use crate::app::App;
-use crate::codes::{self, SENT};
+use crate::codes;
 use crate::error::ApiError;
 use crate::http::session::session_response;
-use crate::http::{JsonBody, email_and_code, json, message, new_password, opaque_token, origin};
-use crate::model::{Email, GrantKind, Purpose, Redeemed, Role, User, user};
+use crate::http::{JsonBody, code_sent, email_and_code, json, new_password, opaque_token, origin};
+use crate::model::{Email, GrantKind, Purpose, Role, User, user};
 use crate::store::Created;
 use crate::tokens::digest;
 use crate::{grants, password, random, session};
@@ -26,21 +26,16 @@ pub async fn signup(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let (name, email) = body.finish((name, email))?;
 
     codes::send(app, &email, Purpose::Signup, Some(name), &origin(&req)).await?;
-    Ok(message(StatusCode::ACCEPTED, SENT))
+    Ok(code_sent())
 }
 
 /// `POST /auth/signup/verify` `{email, code}` → 200 `{signup_token, expires_in}`.
 #[tracing::instrument(skip_all)]
 pub async fn signup_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let (email, code) = email_and_code(&req)?;
-    match codes::redeem(app, &email, Purpose::Signup, &code).await? {
-        Redeemed::Redeemed { context } => {
-            let grant = grants::issue(app, GrantKind::Signup, email, context.unwrap_or_default(), None).await?;
-            Ok(json(StatusCode::OK, &json!({ "signup_token": grant.token, "expires_in": grant.expires_in })))
-        }
-        Redeemed::Rejected => Err(ApiError::InvalidCode { remaining: None }),
-        Redeemed::Exhausted { retry_after } => Err(ApiError::TooManyRequests { retry_after }),
-    }
+    let name = codes::redeem_or_refuse(app, &email, Purpose::Signup, &code).await?.unwrap_or_default();
+    let grant = grants::issue(app, GrantKind::Signup, email, name, None).await?;
+    Ok(json(StatusCode::OK, &json!({ "signup_token": grant.token, "expires_in": grant.expires_in })))
 }
 
 /// `POST /auth/signup/complete` `{signup_token, password, confirm_password}` → 201 with the

@@ -9,6 +9,14 @@ use crate::model::Code;
 use crate::model::Email;
 use crate::password::Password;
 
+/// The body of a route that takes an address alone: `{email}`.
+pub fn email_only(req: &Request) -> Result<Email, ApiError> {
+    let mut body = JsonBody::parse(req)?;
+    let email = body.required("email", Email::parse);
+    let (email,) = body.finish((email,))?;
+    Ok(email)
+}
+
 /// The body of every code check: `{email, code}`.
 pub fn email_and_code(req: &Request) -> Result<(Email, Code), ApiError> {
     let mut body = JsonBody::parse(req)?;

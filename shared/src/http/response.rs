@@ -120,6 +120,12 @@ pub fn set_cookies(response: &mut Response<Body>, cookies: impl IntoIterator<Ite
     }
 }
 
+/// The answer every code request gets, whatever happened behind it: 202 with
+/// [`SENT`](crate::codes::SENT).
+pub fn code_sent() -> Response<Body> {
+    message(StatusCode::ACCEPTED, crate::codes::SENT)
+}
+
 /// A `{"message": …}` response.
 pub fn message(status: StatusCode, text: &str) -> Response<Body> {
     json(status, &serde_json::json!({ "message": text }))

@@ -62,6 +62,18 @@ impl Expr {
     }
 }
 
+/// `builder` with `expr`'s condition and placeholders: every request type (a put, an
+/// update, a delete, and their transaction steps) takes them the same way.
+macro_rules! with_expr {
+    ($builder:expr, $expr:expr) => {{
+        let expr = &$expr;
+        $builder
+            .set_condition_expression(expr.condition.clone())
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+    }};
+}
+
 impl DynamoStore {
     /// The item at `key`, read consistently.
     pub(super) async fn get(&self, key: Item, what: &str) -> anyhow::Result<Option<Item>> {
@@ -79,17 +91,8 @@ impl DynamoStore {
 
     /// Writes `item`, if `condition` (when given) holds: `false` if it did not.
     pub(super) async fn put(&self, item: Item, condition: Option<Expr>, what: &str) -> anyhow::Result<bool> {
-        let condition = condition.unwrap_or_default();
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.condition.clone())
-            .set_expression_attribute_names(condition.names())
-            .set_expression_attribute_values(condition.values())
-            .send()
-            .await;
+        let request = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let result = with_expr!(request, condition.unwrap_or_default()).send().await;
         conditional(result, what).map(|done| done.is_some())
     }
 
@@ -102,71 +105,34 @@ impl DynamoStore {
         returns: ReturnValue,
         what: &str,
     ) -> anyhow::Result<Option<Item>> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .set_update_expression(expr.update.clone())
-            .set_condition_expression(expr.condition.clone())
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .return_values(returns)
-            .send()
-            .await;
+        let request = self.client.update_item().table_name(&self.table).set_key(Some(key)).return_values(returns);
+        let result = with_expr!(request.set_update_expression(expr.update.clone()), expr).send().await;
         conditional(result, what).map(|done| done.map(|output| output.attributes.unwrap_or_default()))
     }
 
     /// Deletes the item at `key`, if `condition` (when given) holds: `false` if it did not.
     pub(super) async fn delete(&self, key: Item, condition: Option<Expr>, what: &str) -> anyhow::Result<bool> {
-        let condition = condition.unwrap_or_default();
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .set_condition_expression(condition.condition.clone())
-            .set_expression_attribute_names(condition.names())
-            .set_expression_attribute_values(condition.values())
-            .send()
-            .await;
+        let request = self.client.delete_item().table_name(&self.table).set_key(Some(key));
+        let result = with_expr!(request, condition.unwrap_or_default()).send().await;
         conditional(result, what).map(|done| done.is_some())
     }
 
     /// A put of `item` under `condition`, as one step of a transaction.
     pub(super) fn put_step(&self, item: Item, condition: Expr) -> anyhow::Result<TransactWriteItem> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.condition.clone())
-            .set_expression_attribute_names(condition.names())
-            .set_expression_attribute_values(condition.values())
-            .build()?;
+        let put = with_expr!(Put::builder().table_name(&self.table).set_item(Some(item)), condition).build()?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// An update of the item at `key` by `expr`, as one step of a transaction.
     pub(super) fn update_step(&self, key: Item, expr: Expr) -> anyhow::Result<TransactWriteItem> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .set_update_expression(expr.update.clone())
-            .set_condition_expression(expr.condition.clone())
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .build()?;
+        let update = Update::builder().table_name(&self.table).set_key(Some(key));
+        let update = with_expr!(update.set_update_expression(expr.update.clone()), expr).build()?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// A delete of the item at `key` under `condition`, as one step of a transaction.
     pub(super) fn delete_step(&self, key: Item, condition: Expr) -> anyhow::Result<TransactWriteItem> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .set_condition_expression(condition.condition.clone())
-            .set_expression_attribute_names(condition.names())
-            .set_expression_attribute_values(condition.values())
-            .build()?;
+        let delete = with_expr!(Delete::builder().table_name(&self.table).set_key(Some(key)), condition).build()?;
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
