@@ -115,6 +115,61 @@ pub struct Config {
     pub activity_retention: Duration,
     /// The issuer authenticator apps show next to the account.
     pub totp_issuer: String,
+    /// Sign-in with Google (or another OpenID provider); off without client ids.
+    pub google: GoogleConfig,
+}
+
+/// Sign-in with Google: the OpenID provider, this deployment's client ids, and where the
+/// browser goes (docs/SECURITY.md, "Google sign-in").
+#[derive(Debug, Clone)]
+pub struct GoogleConfig {
+    /// The provider's issuer (`STEPAUTH_GOOGLE_ISSUER`, default Google's); its discovery
+    /// document is `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// The OAuth client ids whose ID tokens are accepted (`STEPAUTH_GOOGLE_CLIENT_IDS`,
+    /// comma-separated); the first is the one the redirect flow uses. Empty: Google sign-in
+    /// is off.
+    pub client_ids: Vec<String>,
+    /// Hosted domains (`hd`) allowed to sign in (`STEPAUTH_GOOGLE_HOSTED_DOMAINS`); empty:
+    /// any account.
+    pub hosted_domains: Vec<String>,
+    /// This API's `/auth/google/callback` URL, as registered with the provider
+    /// (`STEPAUTH_GOOGLE_REDIRECT_URI`).
+    pub redirect_uri: String,
+    /// Where the browser lands after the redirect flow (`STEPAUTH_GOOGLE_RETURN_URL`, default
+    /// `/`, the front end).
+    pub return_url: String,
+    /// The clock difference tolerated on an ID token's `iat` and `exp`.
+    pub clock_skew: Duration,
+    /// The shortest time between two fetches of the provider's keys for an unknown `kid`.
+    pub jwks_refetch_interval: Duration,
+    /// How long a redirect flow may take (state, nonce and PKCE verifier kept this long).
+    pub flow_lifetime: Duration,
+}
+
+/// Google's issuer.
+pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
+
+impl Default for GoogleConfig {
+    fn default() -> Self {
+        Self {
+            issuer: GOOGLE_ISSUER.into(),
+            client_ids: Vec::new(),
+            hosted_domains: Vec::new(),
+            redirect_uri: String::new(),
+            return_url: "/".into(),
+            clock_skew: Duration::from_secs(60),
+            jwks_refetch_interval: Duration::from_secs(30),
+            flow_lifetime: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+impl GoogleConfig {
+    /// Whether Google sign-in is configured.
+    pub fn enabled(&self) -> bool {
+        !self.client_ids.is_empty()
+    }
 }
 
 impl Default for Config {
@@ -132,6 +187,7 @@ impl Default for Config {
             admin_emails: Vec::new(),
             activity_retention: Duration::from_secs(90 * 24 * 60 * 60),
             totp_issuer: "stepauth".into(),
+            google: GoogleConfig::default(),
         }
     }
 }
@@ -170,6 +226,24 @@ impl Config {
                 "false" | "0" | "no" => false,
                 _ => bail!("STEPAUTH_RESET_UNLOCKS must be true or false"),
             };
+        }
+        let g = &mut config.google;
+        if let Some(v) = var("STEPAUTH_GOOGLE_ISSUER") {
+            g.issuer = v.trim_end_matches('/').to_owned();
+        }
+        let list = |v: String| v.split(',').map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()).collect();
+        g.client_ids = var("STEPAUTH_GOOGLE_CLIENT_IDS").map(list).unwrap_or_default();
+        g.hosted_domains = var("STEPAUTH_GOOGLE_HOSTED_DOMAINS").map(list).unwrap_or_default();
+        if let Some(v) = var("STEPAUTH_GOOGLE_REDIRECT_URI") {
+            g.redirect_uri = v;
+        }
+        if let Some(v) = var("STEPAUTH_GOOGLE_RETURN_URL") {
+            g.return_url = v;
+        }
+        g.clock_skew = seconds("STEPAUTH_GOOGLE_CLOCK_SKEW_SECONDS", g.clock_skew)?;
+        g.jwks_refetch_interval = seconds("STEPAUTH_GOOGLE_JWKS_REFETCH_SECONDS", g.jwks_refetch_interval)?;
+        if g.enabled() && g.redirect_uri.is_empty() {
+            bail!("STEPAUTH_GOOGLE_REDIRECT_URI must be set with STEPAUTH_GOOGLE_CLIENT_IDS");
         }
         if let Some(v) = var("STEPAUTH_ADMIN_EMAILS") {
             config.admin_emails = v.split(',').map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()).collect();

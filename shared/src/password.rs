@@ -176,6 +176,9 @@ pub async fn hash(password: Password, random: &dyn Random) -> anyhow::Result<Str
 /// Verifies `password` against a PHC string, on a blocking thread. With `None` (no such user)
 /// it verifies against [`DUMMY_HASH`], so that the answer takes as long, and is `false`.
 pub async fn verify(password: Password, phc: Option<String>) -> anyhow::Result<bool> {
+    // An account without a password (made by Google sign-in) has an empty hash: checked
+    // against the dummy like an unknown email, so it takes as long and matches nothing.
+    let phc = phc.filter(|phc| !phc.is_empty());
     let known = phc.is_some();
     let phc = phc.unwrap_or_else(|| DUMMY_HASH.to_owned());
     let matches = on_hashing_thread(move || verify_blocking(&password, &phc)).await??;
@@ -185,7 +188,7 @@ pub async fn verify(password: Password, phc: Option<String>) -> anyhow::Result<b
 /// Whether `password` is the user's current password or one of the earlier ones kept
 /// (docs/SECURITY.md, "Passwords").
 pub async fn reused(password: &Password, user: &User) -> anyhow::Result<bool> {
-    for phc in std::iter::once(&user.password_hash).chain(&user.password_history) {
+    for phc in std::iter::once(&user.password_hash).chain(&user.password_history).filter(|phc| !phc.is_empty()) {
         if verify(password.clone(), Some(phc.clone())).await? {
             return Ok(true);
         }
@@ -196,7 +199,8 @@ pub async fn reused(password: &Password, user: &User) -> anyhow::Result<bool> {
 /// The history after replacing the current password: it, then the older ones, at most
 /// [`PASSWORD_HISTORY`].
 pub fn next_history(user: &User) -> Vec<String> {
-    std::iter::once(&user.password_hash).chain(&user.password_history).take(PASSWORD_HISTORY).cloned().collect()
+    let earlier = std::iter::once(&user.password_hash).chain(&user.password_history);
+    earlier.filter(|phc| !phc.is_empty()).take(PASSWORD_HISTORY).cloned().collect()
 }
 
 /// Runs `work` (one Argon2 computation) on a blocking thread, at most one per CPU at a time.

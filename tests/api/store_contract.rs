@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use stepauth::config::CodeLimits;
-use stepauth::model::{Activity, Attempt, Email, Grant, GrantKind, Issued, NewCode, Purpose, Redeemed, Session, User};
+use stepauth::model::{
+    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Purpose, Redeemed, Session, User,
+};
 use stepauth::store::{Created, Reset, Rotated, Store};
 use stepauth_tests::unique_email;
 
@@ -506,6 +508,98 @@ async fn mfa_grants_allow_bounded_attempts_and_one_use(store: Arc<dyn Store>) {
     assert_eq!(store.attempt_grant("m2", GrantKind::Mfa, 5, T0 + 300).await.unwrap(), None, "expired");
 }
 
+fn identity(subject: &str, email: &Email) -> Identity {
+    Identity {
+        issuer: "https://issuer.test".into(),
+        subject: subject.into(),
+        email: email.as_str().into(),
+        linked_at: T0,
+    }
+}
+
+async fn identities_link_once_and_find_their_user(store: Arc<dyn Store>) {
+    let e = email("google");
+    let google = identity(&format!("sub-{}", e.as_str()), &e);
+    let u = User { password_hash: String::new(), identities: vec![google.clone()], ..user(&format!("g-{e}"), &e) };
+    assert_eq!(store.create_user_with_identity(&u, &google).await.unwrap(), Created::Created);
+    let found = store.user_by_identity(&google.issuer, &google.subject).await.unwrap().expect("linked");
+    assert_eq!((found.id.as_str(), found.identities.clone()), (u.id.as_str(), vec![google.clone()]));
+    let again = User { id: format!("h-{e}"), ..u.clone() };
+    assert_eq!(store.create_user_with_identity(&again, &google).await.unwrap(), Created::IdentityTaken);
+    let other = identity("another-subject", &e);
+    assert_eq!(
+        store.create_user_with_identity(&again, &other).await.unwrap(),
+        Created::EmailTaken,
+        "the email is claimed"
+    );
+    assert_eq!(store.user_by_identity(&other.issuer, &other.subject).await.unwrap(), None, "nothing half-done");
+
+    let e2 = email("linked");
+    let existing = stored_user(&store, "linked", T0).await;
+    let second = identity(&format!("sub-{}", e2.as_str()), &e2);
+    assert!(store.link_identity(&existing.id, &second).await.unwrap());
+    assert!(!store.link_identity(&existing.id, &second).await.unwrap(), "once");
+    assert!(!store.link_identity(&u.id, &second).await.unwrap(), "to one account only");
+    let linked = store.user(&existing.id).await.unwrap().expect("the user");
+    assert_eq!(linked.identities, vec![second.clone()]);
+    assert_eq!(store.user_by_identity(&second.issuer, &second.subject).await.unwrap().map(|u| u.id), Some(existing.id));
+    let nobody = identity("nobody", &e2);
+    assert!(!store.link_identity("no-such-user", &nobody).await.unwrap());
+    assert_eq!(store.user_by_identity(&nobody.issuer, &nobody.subject).await.unwrap(), None, "nothing half-done");
+}
+
+async fn sign_in_flows_are_taken_once_before_they_expire(store: Arc<dyn Store>) {
+    let tag = unique_email("flow");
+    let state = |hash: &str| LoginState {
+        state_hash: format!("{hash}-{tag}"),
+        nonce: "n".into(),
+        verifier: "v".into(),
+        browser_hash: "b".into(),
+        expires_at: T0 + 600,
+    };
+    store.put_login_state(&state("a")).await.unwrap();
+    assert_eq!(store.take_login_state(&state("a").state_hash, T0).await.unwrap(), Some(state("a")));
+    assert_eq!(store.take_login_state(&state("a").state_hash, T0).await.unwrap(), None, "once");
+    store.put_login_state(&state("b")).await.unwrap();
+    assert_eq!(store.take_login_state(&state("b").state_hash, T0 + 600).await.unwrap(), None, "expired");
+
+    store.put_login_state(&state("c")).await.unwrap();
+    let takes = (0..50).map(|_| {
+        let store = store.clone();
+        let hash = state("c").state_hash;
+        tokio::spawn(async move { store.take_login_state(&hash, T0).await.unwrap().is_some() })
+    });
+    let taken = futures_count(takes).await;
+    assert_eq!(taken, 1, "fifty concurrent callbacks with one state: one goes on");
+
+    let nonce = format!("nonce-{tag}");
+    assert!(store.use_nonce(&nonce, T0 + 60, T0).await.unwrap());
+    assert!(!store.use_nonce(&nonce, T0 + 60, T0 + 30).await.unwrap(), "a nonce works once");
+    assert!(store.use_nonce(&nonce, T0 + 120, T0 + 60).await.unwrap(), "its record ends with the token");
+}
+
+async fn futures_count(handles: impl Iterator<Item = tokio::task::JoinHandle<bool>>) -> usize {
+    let mut count = 0;
+    for handle in handles.collect::<Vec<_>>() {
+        count += usize::from(handle.await.expect("the task"));
+    }
+    count
+}
+
+async fn a_discarded_code_no_longer_works(store: Arc<dyn Store>) {
+    let limits = CodeLimits::default();
+    let e = email("discard");
+    store.issue_code(&e, Purpose::Signup, code("h", Some("Name")), T0, &limits).await.unwrap();
+    store.discard_code(&e, Purpose::Signup).await.unwrap();
+    assert_eq!(store.redeem_code(&e, Purpose::Signup, "h", T0 + 1, &limits).await.unwrap(), Redeemed::Rejected);
+    assert_eq!(
+        store.issue_code(&e, Purpose::Signup, code("i", None), T0 + 2, &limits).await.unwrap(),
+        Issued::Throttled { retry_after: 58 },
+        "the cooldown and the window's counts stay"
+    );
+    store.discard_code(&email("never-sent"), Purpose::Signup).await.unwrap();
+}
+
 macro_rules! contract {
     ($($group:ident: [$($name:ident),* $(,)?])*) => {
         $(
@@ -561,4 +655,9 @@ contract! {
     ]
     activity: [activity_pages_newest_first_and_expires]
     authenticator: [totp_enrols_once_and_steps_work_once]
+    identities: [
+        identities_link_once_and_find_their_user,
+        sign_in_flows_are_taken_once_before_they_expire,
+        a_discarded_code_no_longer_works,
+    ]
 }

@@ -8,12 +8,12 @@ use async_trait::async_trait;
 use stepauth::clock::UnixTime;
 use stepauth::config::CodeLimits;
 use stepauth::model::{
-    Activity, Attempt, Email, Grant, GrantKind, Issued, NewCode, Page, Purpose, Redeemed, Session, SourceCounter,
-    SourceSlot, User,
+    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, Purpose, Redeemed,
+    Session, SourceCounter, SourceSlot, User,
 };
 use stepauth::store::{
-    ActivityStore, AuthenticatorStore, CodeStore, Created, GrantStore, LockoutStore, Reset, Rotated, SessionStore,
-    Store, UserStore,
+    ActivityStore, AuthenticatorStore, CodeStore, Created, GrantStore, IdentityStore, LockoutStore, Reset, Rotated,
+    SessionStore, Store, UserStore,
 };
 
 /// The recording wrapper.
@@ -113,6 +113,11 @@ impl CodeStore for RecordingStore {
     ) -> anyhow::Result<Issued> {
         self.record("issue_code");
         self.inner.issue_code(email, purpose, code, now, limits).await
+    }
+
+    async fn discard_code(&self, email: &Email, purpose: Purpose) -> anyhow::Result<()> {
+        self.record("discard_code");
+        self.inner.discard_code(email, purpose).await
     }
 
     async fn redeem_code(
@@ -268,5 +273,38 @@ impl AuthenticatorStore for RecordingStore {
     async fn disable_totp(&self, user_id: &str) -> anyhow::Result<bool> {
         self.record("disable_totp");
         self.inner.disable_totp(user_id).await
+    }
+}
+
+#[async_trait]
+impl IdentityStore for RecordingStore {
+    async fn put_login_state(&self, state: &LoginState) -> anyhow::Result<()> {
+        self.record("put_login_state");
+        self.inner.put_login_state(state).await
+    }
+
+    async fn take_login_state(&self, state_hash: &str, now: UnixTime) -> anyhow::Result<Option<LoginState>> {
+        self.record("take_login_state");
+        self.inner.take_login_state(state_hash, now).await
+    }
+
+    async fn use_nonce(&self, nonce_hash: &str, expires_at: UnixTime, now: UnixTime) -> anyhow::Result<bool> {
+        self.record("use_nonce");
+        self.inner.use_nonce(nonce_hash, expires_at, now).await
+    }
+
+    async fn user_by_identity(&self, issuer: &str, subject: &str) -> anyhow::Result<Option<User>> {
+        self.record("user_by_identity");
+        self.inner.user_by_identity(issuer, subject).await
+    }
+
+    async fn create_user_with_identity(&self, user: &User, identity: &Identity) -> anyhow::Result<Created> {
+        self.record("create_user_with_identity");
+        self.inner.create_user_with_identity(user, identity).await
+    }
+
+    async fn link_identity(&self, user_id: &str, identity: &Identity) -> anyhow::Result<bool> {
+        self.record("link_identity");
+        self.inner.link_identity(user_id, identity).await
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::clock::UnixTime;
 use crate::invalid::Invalid;
-use crate::model::Email;
+use crate::model::{Email, Identity};
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +13,8 @@ pub struct User {
     pub email: Email,
     /// The display name.
     pub name: String,
-    /// Argon2id PHC string.
+    /// Argon2id PHC string; empty for an account made by Google sign-in until a password is
+    /// set through the reset flow (no password then matches it).
     pub password_hash: String,
     /// When the account was created.
     pub created_at: UnixTime,
@@ -35,6 +36,8 @@ pub struct User {
     pub totp_last_step: Option<u64>,
     /// Keyed hashes of the unused recovery codes.
     pub recovery_codes: Vec<String>,
+    /// Identities at OpenID providers (Google) linked to the account.
+    pub identities: Vec<Identity>,
 }
 
 impl User {
@@ -55,6 +58,7 @@ impl User {
             totp_pending: None,
             totp_last_step: None,
             recovery_codes: Vec::new(),
+            identities: Vec::new(),
         }
     }
 }

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use crate::clock::UnixTime;
 use crate::config::CodeLimits;
 use crate::model::{
-    Activity, Attempt, Email, Grant, GrantKind, Issued, NewCode, Page, Purpose, Redeemed, Session, SourceCounter,
-    SourceSlot, User,
+    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, Purpose, Redeemed,
+    Session, SourceCounter, SourceSlot, User,
 };
 
 /// The store could not be reached or refused for load (DynamoDB throttling, a hang): the
@@ -53,6 +53,8 @@ pub enum Created {
     GrantInvalid,
     /// Another user holds the email.
     EmailTaken,
+    /// The identity is linked to an account already (a concurrent sign-in made it).
+    IdentityTaken,
 }
 
 /// The answer to [`SessionStore::rotate_session`].
@@ -68,7 +70,15 @@ pub enum Rotated {
 /// Every method is atomic; every read treats an item whose `expires_at` has passed as absent,
 /// whatever TTL has or has not deleted. A flow names the capabilities it uses.
 pub trait Store:
-    UserStore + CodeStore + GrantStore + SessionStore + LockoutStore + ActivityStore + AuthenticatorStore + std::fmt::Debug
+    UserStore
+    + CodeStore
+    + GrantStore
+    + SessionStore
+    + LockoutStore
+    + ActivityStore
+    + AuthenticatorStore
+    + IdentityStore
+    + std::fmt::Debug
 {
 }
 
@@ -80,6 +90,7 @@ impl<T> Store for T where
         + LockoutStore
         + ActivityStore
         + AuthenticatorStore
+        + IdentityStore
         + std::fmt::Debug
 {
 }
@@ -145,6 +156,10 @@ pub trait CodeStore: Send + Sync {
         now: UnixTime,
         limits: &CodeLimits,
     ) -> anyhow::Result<Issued>;
+
+    /// Kills the pending code of `email` and `purpose`, if any (a sign-up someone started but
+    /// never proved, when the address is proven another way); the window's counts stay.
+    async fn discard_code(&self, email: &Email, purpose: Purpose) -> anyhow::Result<()>;
 
     /// Uses up the code whose hash is `hash` if it is live, has had fewer than the maximum
     /// wrong guesses and the window's failure budget is not spent; otherwise counts a
@@ -271,6 +286,31 @@ pub trait AuthenticatorStore: Send + Sync {
     /// version moves on (every session and pending MFA token ends). `false` if there is no
     /// such user.
     async fn disable_totp(&self, user_id: &str) -> anyhow::Result<bool>;
+}
+
+/// Google sign-in: identities linked to accounts, redirect flows under way, nonces used
+/// (docs/SECURITY.md, "Google sign-in").
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// Stores a redirect flow's state until it is taken or expires.
+    async fn put_login_state(&self, state: &LoginState) -> anyhow::Result<()>;
+
+    /// Takes the live flow state with this hash: once, by one conditional delete.
+    async fn take_login_state(&self, state_hash: &str, now: UnixTime) -> anyhow::Result<Option<LoginState>>;
+
+    /// Records an ID token's nonce as used until `expires_at`: `false` if it was used before.
+    async fn use_nonce(&self, nonce_hash: &str, expires_at: UnixTime, now: UnixTime) -> anyhow::Result<bool>;
+
+    /// The user an identity is linked to.
+    async fn user_by_identity(&self, issuer: &str, subject: &str) -> anyhow::Result<Option<User>>;
+
+    /// In one transaction: claims the email, stores the user (its identities already in it)
+    /// and links `identity` to it (docs/SECURITY.md, "Data integrity").
+    async fn create_user_with_identity(&self, user: &User, identity: &Identity) -> anyhow::Result<Created>;
+
+    /// In one transaction: links `identity` to the user and adds it to the user's list;
+    /// `false` if the identity is linked already or there is no such user.
+    async fn link_identity(&self, user_id: &str, identity: &Identity) -> anyhow::Result<bool>;
 }
 
 /// The first `limit` of `items` (each with its sort key), and the cursor after them if more follow.

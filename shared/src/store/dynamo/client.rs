@@ -117,6 +117,20 @@ impl DynamoStore {
         conditional(result, what).map(|done| done.is_some())
     }
 
+    /// Deletes the item at `key` if `condition` holds: the item as it was, or `None` if the
+    /// condition did not hold (so that two callers never both get it).
+    pub(super) async fn delete_returning(
+        &self,
+        key: Item,
+        condition: Expr,
+        what: &str,
+    ) -> anyhow::Result<Option<Item>> {
+        let request =
+            self.client.delete_item().table_name(&self.table).set_key(Some(key)).return_values(ReturnValue::AllOld);
+        let result = with_expr!(request, condition).send().await;
+        conditional(result, what).map(|done| done.map(|output| output.attributes.unwrap_or_default()))
+    }
+
     /// A put of `item` under `condition`, as one step of a transaction.
     pub(super) fn put_step(&self, item: Item, condition: Expr) -> anyhow::Result<TransactWriteItem> {
         let put = with_expr!(Put::builder().table_name(&self.table).set_item(Some(item)), condition).build()?;

@@ -52,6 +52,11 @@ impl CodeStore for DynamoStore {
         anyhow::bail!("issuing a code: the item kept changing under contention")
     }
 
+    async fn discard_code(&self, email: &Email, purpose: Purpose) -> anyhow::Result<()> {
+        let discard = Expr::update("REMOVE code_hash, context").condition("attribute_exists(pk)");
+        self.update(keys::code(email, purpose), discard, ReturnValue::None, "discarding a code").await.map(|_| ())
+    }
+
     async fn redeem_code(
         &self,
         email: &Email,

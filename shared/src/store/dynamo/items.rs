@@ -10,7 +10,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
 use crate::clock::UnixTime;
-use crate::model::{Activity, CodeState, Email, Grant, GrantKind, Lockout, Purpose, Role, Session, User};
+use crate::model::{
+    Activity, CodeState, Email, Grant, GrantKind, Identity, Lockout, LoginState, Purpose, Role, Session, User,
+};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -38,6 +40,7 @@ pub fn user_item(user: &User) -> Item {
         ("totp_last_step", user.totp_last_step.map(n)),
         ("recovery_codes", (!user.recovery_codes.is_empty()).then(|| AttributeValue::Ss(user.recovery_codes.clone()))),
         ("last_login", user.last_login.map(n)),
+        ("identities", (!user.identities.is_empty()).then(|| identities(&user.identities))),
     ];
     item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
     item
@@ -63,6 +66,67 @@ pub fn user(item: &Item) -> anyhow::Result<User> {
         totp_pending: opt_s(item, "totp_pending"),
         totp_last_step: opt_n(item, "totp_last_step")?,
         recovery_codes: item.get("recovery_codes").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default(),
+        identities: match item.get("identities") {
+            Some(AttributeValue::L(values)) => values.iter().map(identity).collect::<anyhow::Result<_>>()?,
+            _ => Vec::new(),
+        },
+    })
+}
+
+/// A user's identities, as the list attribute `identities` holds them.
+pub fn identities(list: &[Identity]) -> AttributeValue {
+    AttributeValue::L(
+        list.iter()
+            .map(|i| {
+                AttributeValue::M(HashMap::from([
+                    ("issuer".to_owned(), s(&i.issuer)),
+                    ("subject".to_owned(), s(&i.subject)),
+                    ("email".to_owned(), s(&i.email)),
+                    ("linked_at".to_owned(), n(i.linked_at)),
+                ]))
+            })
+            .collect(),
+    )
+}
+
+fn identity(value: &AttributeValue) -> anyhow::Result<Identity> {
+    let map = value.as_m().map_err(|_| anyhow::anyhow!("an identity is not a map"))?;
+    Ok(Identity {
+        issuer: get_s(map, "issuer")?,
+        subject: get_s(map, "subject")?,
+        email: get_s(map, "email")?,
+        linked_at: get_n(map, "linked_at")?,
+    })
+}
+
+/// The link item of an identity to a user.
+pub fn identity_item(identity: &Identity, user_id: &str) -> Item {
+    let mut item = keys::identity(&identity.issuer, &identity.subject);
+    item.extend([("kind".to_owned(), s("identity")), ("user_id".to_owned(), s(user_id))]);
+    item
+}
+
+/// A redirect flow's item.
+pub fn login_state_item(state: &LoginState) -> Item {
+    let mut item = keys::login_state(&state.state_hash);
+    item.extend([
+        ("kind".to_owned(), s("login_state")),
+        ("nonce".to_owned(), s(&state.nonce)),
+        ("verifier".to_owned(), s(&state.verifier)),
+        ("browser_hash".to_owned(), s(&state.browser_hash)),
+        ("expires_at".to_owned(), n(state.expires_at)),
+    ]);
+    item
+}
+
+/// The redirect flow an item holds.
+pub fn login_state(state_hash: &str, item: &Item) -> anyhow::Result<LoginState> {
+    Ok(LoginState {
+        state_hash: state_hash.to_owned(),
+        nonce: get_s(item, "nonce")?,
+        verifier: get_s(item, "verifier")?,
+        browser_hash: get_s(item, "browser_hash")?,
+        expires_at: get_n(item, "expires_at")?,
     })
 }
 

@@ -11,6 +11,9 @@
 //! | lockout        | `EMAIL#<email>`   | `LOCKOUT`                  |
 //! | source counter | `SOURCE#<ip>`     | `<counter>#<window start>` |
 //! | activity       | `USER#<id>`       | `ACT#<time>#<id>`          |
+//! | identity link  | `IDENTITY#<issuer>#<subject>` | `LINK`         |
+//! | redirect flow  | `OIDC#<digest of state>` | `STATE`             |
+//! | used nonce     | `NONCE#<digest>`  | `NONCE`                    |
 //!
 //! Users also carry `gsi1pk = "USER"` and `gsi1sk = <created_at>#<id>`, so that the index
 //! [`USERS_INDEX`] lists them newest first for admins. A list's cursor is the sort key of
@@ -58,6 +61,21 @@ pub fn grant(token_hash: &str) -> Item {
 /// The key of a session's item.
 pub fn session(id: &str) -> Item {
     key(format!("SESSION#{id}"), "SESSION")
+}
+
+/// The link of an identity at an OpenID provider to a user.
+pub fn identity(issuer: &str, subject: &str) -> Item {
+    key(format!("IDENTITY#{issuer}#{subject}"), "LINK")
+}
+
+/// A redirect flow under way, by the digest of its state.
+pub fn login_state(state_hash: &str) -> Item {
+    key(format!("OIDC#{state_hash}"), "STATE")
+}
+
+/// A used ID-token nonce, by its digest.
+pub fn nonce(nonce_hash: &str) -> Item {
+    key(format!("NONCE#{nonce_hash}"), "NONCE")
 }
 
 /// An email's lockout counter.

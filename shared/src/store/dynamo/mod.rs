@@ -10,6 +10,7 @@ mod authenticator;
 mod client;
 mod codes;
 mod grants;
+mod identities;
 mod items;
 mod keys;
 mod lockout;

@@ -29,6 +29,14 @@ impl CodeStore for MemoryStore {
         }
     }
 
+    async fn discard_code(&self, email: &Email, purpose: Purpose) -> anyhow::Result<()> {
+        if let Some(state) = self.lock().codes.get_mut(&(email.as_str().to_owned(), purpose)) {
+            state.code_hash = None;
+            state.context = None;
+        }
+        Ok(())
+    }
+
     async fn redeem_code(
         &self,
         email: &Email,

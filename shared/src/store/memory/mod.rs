@@ -5,6 +5,7 @@ mod activity;
 mod authenticator;
 mod codes;
 mod grants;
+mod identities;
 mod lockout;
 mod sessions;
 mod users;
@@ -14,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::BadCursor;
 use crate::clock::UnixTime;
-use crate::model::{Activity, CodeState, Grant, Lockout, Purpose, Session, SourceCounter, User};
+use crate::model::{Activity, CodeState, Grant, Lockout, LoginState, Purpose, Session, SourceCounter, User};
 
 /// An in-memory [`super::Store`].
 #[derive(Debug, Default)]
@@ -36,6 +37,12 @@ struct Inner {
     sources: HashMap<(String, SourceCounter, UnixTime), u32>,
     /// User id → activity by sort key, with each entry's expiry.
     activity: HashMap<String, BTreeMap<String, (Activity, UnixTime)>>,
+    /// (issuer, subject) → user id.
+    identities: HashMap<(String, String), String>,
+    /// State hash → a redirect flow under way.
+    login_states: HashMap<String, LoginState>,
+    /// Nonce hash → when its record may go.
+    nonces: HashMap<String, UnixTime>,
 }
 
 impl Inner {
