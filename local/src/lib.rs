@@ -23,6 +23,7 @@ use stepauth::clock::{Clock, SystemClock, rfc3339};
 use stepauth::config::Config;
 use stepauth::mail::outbox::Outbox;
 use stepauth::model::Pepper;
+use stepauth::oidc::Provider;
 use stepauth::random::{self, Random, SystemRandom};
 use stepauth::store::memory::MemoryStore;
 use stepauth::tokens::Keys;
@@ -54,9 +55,14 @@ impl Server {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let random: Arc<dyn Random> = Arc::new(SystemRandom::default());
         let outbox = Arc::new(Outbox::new(Arc::clone(&clock), true));
+        let google = match config.google.enabled() {
+            true => Some(Provider::new(config.google.clone(), stepauth::config::var("STEPAUTH_GOOGLE_CLIENT_SECRET"))?),
+            false => None,
+        };
         let app = App {
             keys: Keys::generate(&config.issuer, &config.audience)?,
             pepper: Pepper::generate(&*random),
+            google,
             store: Arc::new(MemoryStore::new()),
             mailer: Arc::clone(&outbox) as _,
             clock,

@@ -95,6 +95,7 @@ fn refresh_rotation(c: &mut Criterion) {
     let app = App {
         keys: Keys::generate(&config.issuer, &config.audience).expect("keys"),
         pepper: Pepper::new(&[1; 32]).expect("pepper"),
+        google: None,
         store: Arc::new(MemoryStore::new()),
         mailer: Arc::new(Outbox::new(clock.clone(), false)),
         clock: clock.clone(),

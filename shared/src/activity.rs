@@ -45,6 +45,12 @@ pub enum Event {
     ResetBlocked,
     /// Someone tried to sign up with the account's address (no code was sent).
     SignupAttempted,
+    /// A Google account was linked (its verified email is the account's).
+    GoogleLinked,
+    /// The account was created by Google sign-in.
+    SignupWithGoogle,
+    /// A login with Google succeeded.
+    LoginWithGoogle,
 }
 
 impl Event {
@@ -68,6 +74,9 @@ impl Event {
             Self::ResetBlocked => "reset_blocked",
             Self::SignupAttempted => "signup_attempted",
             Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::GoogleLinked => "google_linked",
+            Self::SignupWithGoogle => "signup_completed_google",
+            Self::LoginWithGoogle => "login_success_google",
         }
     }
 }

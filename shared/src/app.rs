@@ -12,6 +12,7 @@ use crate::config::{self, Config};
 use crate::mail::Mailer;
 use crate::mail::ses::SesMailer;
 use crate::model::Pepper;
+use crate::oidc::Provider;
 use crate::random::{Random, SystemRandom};
 use crate::store::Store;
 use crate::store::dynamo::DynamoStore;
@@ -34,6 +35,8 @@ pub struct App {
     pub keys: Keys,
     /// The key codes are hashed with.
     pub pepper: Pepper,
+    /// The OpenID provider of Google sign-in, when it is configured.
+    pub google: Option<Provider>,
 }
 
 impl App {
@@ -58,6 +61,7 @@ impl App {
             None => Secrets {
                 signing_key: config::required("STEPAUTH_SIGNING_KEY")?,
                 code_pepper: config::required("STEPAUTH_CODE_PEPPER")?,
+                google_client_secret: config::var("STEPAUTH_GOOGLE_CLIENT_SECRET"),
             },
         };
         let keys = Keys::from_pem(&secrets.signing_key, &config.issuer, &config.audience)?;
@@ -70,6 +74,10 @@ impl App {
             );
         }
         let pepper = secrets.pepper()?;
+        let google = match config.google.enabled() {
+            true => Some(Provider::new(config.google.clone(), secrets.google_client_secret.clone())?),
+            false => None,
+        };
         Ok(Self {
             store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table)),
             mailer: Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&aws), from)),
@@ -77,6 +85,7 @@ impl App {
             random: Arc::new(SystemRandom::default()),
             keys,
             pepper,
+            google,
             config,
         })
     }
@@ -87,8 +96,9 @@ impl App {
     }
 }
 
-/// The two secrets a deployment keeps in Secrets Manager, as one JSON secret string:
-/// `{"signing_key": "<PKCS#8 PEM>", "code_pepper": "<base64 of at least 32 bytes>"}`.
+/// The secrets a deployment keeps in Secrets Manager, as one JSON secret string:
+/// `{"signing_key": "<PKCS#8 PEM>", "code_pepper": "<base64 of at least 32 bytes>"}`, and
+/// `"google_client_secret"` where Google sign-in is on.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Secrets {
@@ -96,6 +106,9 @@ pub struct Secrets {
     pub signing_key: String,
     /// The HMAC key one-time codes are hashed with, base64.
     pub code_pepper: String,
+    /// The OAuth client secret of Google sign-in's redirect flow (its code exchange).
+    #[serde(default)]
+    pub google_client_secret: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -121,7 +134,7 @@ impl Secrets {
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         serde_json::from_str(text).map_err(|e| {
             anyhow::anyhow!(
-                "must be a JSON object with exactly \"signing_key\" and \"code_pepper\" (line {}, column {})",
+                "must be a JSON object with \"signing_key\", \"code_pepper\" and optionally \"google_client_secret\" (line {}, column {})",
                 e.line(),
                 e.column()
             )

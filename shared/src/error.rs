@@ -94,6 +94,25 @@ pub enum ApiError {
     /// `Sec-Fetch-Site`): refused, whatever it asked for.
     #[error("This request came from another site. Use the page this service serves, or a bearer token.")]
     CrossSiteRequest,
+    /// Google sign-in is not configured here.
+    #[error("Sign-in with Google is not available.")]
+    GoogleSignInOff,
+    /// The ID token (or the code that was to give one) did not verify: wrong issuer,
+    /// audience, signature, algorithm, nonce, or expired.
+    #[error("The Google sign-in could not be verified. Try again.")]
+    InvalidIdToken,
+    /// The provider has not verified the account's email.
+    #[error("Your Google account's email address is not verified.")]
+    EmailNotVerified,
+    /// The account's hosted domain is not allowed here.
+    #[error("Accounts of this domain cannot sign in here.")]
+    HostedDomainNotAllowed,
+    /// The redirect flow's state is missing, used, expired, or from another browser.
+    #[error("This sign-in link has expired or was already used. Start again.")]
+    InvalidSignInState,
+    /// The `g_csrf_token` double-submit check failed.
+    #[error("The request did not come from the sign-in button.")]
+    CsrfTokenMismatch,
     /// No account has this email (said only to admins).
     #[error("No user has this email.")]
     UserNotFound,
@@ -157,6 +176,12 @@ impl ApiError {
             Self::MfaNotEnabled => "mfa_not_enabled",
             Self::Forbidden => "forbidden",
             Self::CrossSiteRequest => "cross_site_request",
+            Self::GoogleSignInOff => "google_sign_in_off",
+            Self::InvalidIdToken => "invalid_id_token",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::HostedDomainNotAllowed => "hosted_domain_not_allowed",
+            Self::InvalidSignInState => "invalid_state",
+            Self::CsrfTokenMismatch => "csrf_token_mismatch",
             Self::UserNotFound => "user_not_found",
             Self::Conflict => "conflict",
             Self::AuthenticationRequired => "authentication_required",

@@ -105,6 +105,9 @@ routes! {
     "totp-confirm"      totp_confirm:      POST  "/auth/totp/confirm"       => handlers::authenticator::totp_confirm;
     "totp-disable"      totp_disable:      POST  "/auth/totp/disable"       => handlers::authenticator::totp_disable;
     "mfa-verify"        mfa_verify:        POST  "/auth/mfa/verify"         => handlers::authenticator::mfa_verify;
+    "google-start" google_start: GET "/auth/google/start" => handlers::google::google_start;
+    "google-callback" google_callback: GET "/auth/google/callback" => handlers::google::google_callback;
+    "google-id-token" google_id_token: POST "/auth/google/id-token" => handlers::google::google_id_token;
     "web"               web:               GET   "/" | "/app.js" | "/app.css" => handlers::web::web;
 }
 

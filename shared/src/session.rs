@@ -149,12 +149,12 @@ pub async fn authenticate(app: &App, token: &str) -> Result<Caller, ApiError> {
     }
 }
 
-/// Every factor passed: the login recorded, a session started. The user as now stored and
-/// the session's tokens.
-pub async fn log_in(app: &App, user: User, origin: &Origin) -> Result<(User, Tokens), ApiError> {
+/// Every factor passed: the login recorded (as `how`: a login, or one with Google), a
+/// session started. The user as now stored and the session's tokens.
+pub async fn log_in(app: &App, user: User, origin: &Origin, how: Event) -> Result<(User, Tokens), ApiError> {
     let now = app.now();
     app.store.record_login(&user.id, now).await?;
-    activity::record(app, &user.id, Event::LoginSuccess, origin).await;
+    activity::record(app, &user.id, how, origin).await;
     let user = User { last_login: Some(now), ..user };
     tracing::Span::current().record("user", user.id.as_str());
     let tokens = start(app, &user).await?;

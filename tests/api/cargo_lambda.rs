@@ -89,8 +89,11 @@ impl Browser {
     fn new() -> Self {
         // The first request to each function builds it (cargo-lambda's own cargo build):
         // minutes on two busy cores.
-        let client =
-            reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(300)).build().expect("an HTTP client");
+        let client = stepauth_tests::http_client_builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(300))
+            .build()
+            .expect("an HTTP client");
         Self { client, cookies: Vec::new() }
     }
 

@@ -151,9 +151,9 @@ fn the_readme_names_every_script() {
 const LAYERS: &[&[&str]] = &[
     &["clock", "random", "invalid", "tokens", "config"],
     &["model"],
-    &["password", "totp", "store", "mail"],
+    &["password", "totp", "store", "mail", "oidc"],
     &["error", "app"],
-    &["activity", "lockout", "codes", "grants", "session"],
+    &["activity", "lockout", "codes", "grants", "session", "google"],
     &["http"],
     &["handlers"],
     &["routes", "lambda"],

@@ -8,6 +8,7 @@ mod bad_input;
 mod cargo_lambda;
 mod enumeration;
 mod events;
+mod google;
 mod lambda_binaries;
 mod layout;
 mod local_server;

@@ -45,7 +45,7 @@ impl FaultProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let endpoint = format!("http://{}", listener.local_addr().expect("bound"));
         let injected = Arc::new(AtomicUsize::new(0));
-        let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
+        let client = crate::http_client_builder().no_proxy().build().expect("an HTTP client");
         let state = Arc::new((upstream, fault, client, injected.clone()));
         let task = tokio::spawn(async move {
             loop {

@@ -7,6 +7,7 @@
 //! `scripts/test` sets after starting moto server.
 
 pub mod fault_proxy;
+pub mod oidc_provider;
 pub mod recording_store;
 pub mod runtime_api;
 
@@ -84,7 +85,7 @@ pub async fn verify_ses_identity() {
 /// another request changes one meanwhile ("dictionary changed size during iteration"); tests
 /// run in parallel, so the read is retried.
 pub async fn moto_mails(to: &str) -> Vec<SeenMail> {
-    let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
+    let client = crate::http_client_builder().no_proxy().build().expect("an HTTP client");
     let url = format!("{}/moto-api/data.json", moto_endpoint());
     let mut last_problem = String::new();
     for attempt in 0..20u64 {
@@ -121,6 +122,18 @@ pub async fn moto_mails(to: &str) -> Vec<SeenMail> {
 pub fn signing_key_pem() -> &'static str {
     static PEM: OnceLock<String> = OnceLock::new();
     PEM.get_or_init(|| tokens::generate_pem().expect("generating the test signing key"))
+}
+
+/// A reqwest client builder, once the TLS crypto provider is installed (reqwest's rustls,
+/// which stepauth's OpenID client enables, needs one before any client is built).
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    stepauth::oidc::install_crypto_provider();
+    reqwest::Client::builder()
+}
+
+/// A default reqwest client (see [`http_client_builder`]).
+pub fn http_client() -> reqwest::Client {
+    http_client_builder().build().expect("an HTTP client")
 }
 
 /// A unique address for one test.
@@ -227,7 +240,7 @@ impl TestApp {
     /// `POST path` with a JSON body from another source address on the loopback network
     /// (`127.0.0.2`, say): API Gateway's `sourceIp` for the request.
     pub async fn post_from(&self, source: std::net::IpAddr, path: &str, body: Value) -> Answer {
-        let client = reqwest::Client::builder()
+        let client = crate::http_client_builder()
             .no_proxy()
             .local_address(source)
             .build()
@@ -239,9 +252,14 @@ impl TestApp {
     async fn start(config: Config, store: Arc<dyn Store>, mailer: Arc<dyn stepauth::mail::Mailer>) -> Self {
         let clock = Arc::new(ManualClock::starting_now());
         let random = Arc::new(SystemRandom::default());
+        let google = config.google.enabled().then(|| {
+            let secret = std::env::var("STEPAUTH_TEST_OIDC_CLIENT_SECRET").unwrap_or_else(|_| "stepauth-secret".into());
+            stepauth::oidc::Provider::new(config.google.clone(), Some(secret)).expect("the provider client")
+        });
         let app = Arc::new(App {
             keys: Keys::from_pem(signing_key_pem(), &config.issuer, &config.audience).expect("test keys"),
             pepper: Pepper::generate(&*random),
+            google,
             store,
             mailer,
             clock: clock.clone(),
@@ -251,7 +269,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = format!("http://{}", listener.local_addr().expect("bound"));
         let server = tokio::spawn(Server::new(app.clone(), None).serve(listener));
-        let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
+        let client = crate::http_client_builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client");
         Self { address, app, clock, client, server }
     }
 
@@ -385,6 +407,7 @@ pub fn embedded_app() -> (Arc<App>, Arc<Outbox>) {
     let app = App {
         keys: Keys::from_pem(signing_key_pem(), &config.issuer, &config.audience).expect("test keys"),
         pepper: Pepper::generate(&*random),
+        google: None,
         store: Arc::new(MemoryStore::new()),
         mailer: outbox.clone(),
         clock,

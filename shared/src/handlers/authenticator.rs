@@ -183,6 +183,6 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
         let mail = templates::recovery_code_used(&app.config.product_name, user.email.as_str(), &user.name, left);
         app.mailer.send(mail).await?;
     }
-    let (user, tokens) = session::log_in(app, user, &origin).await?;
+    let (user, tokens) = session::log_in(app, user, &origin, Event::LoginSuccess).await?;
     session_response(StatusCode::OK, json!({ "user": UserView::from(&user) }), &tokens)
 }

@@ -6,6 +6,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use super::UserView;
+use crate::activity::Event;
 use crate::app::App;
 use crate::codes;
 use crate::error::ApiError;
@@ -27,7 +28,7 @@ async fn logged_in(app: &App, attempt: LoginAttempt, user: User, origin: &Origin
         Ok(json(StatusCode::OK, &body))
     } else {
         attempt.succeeded(app).await?;
-        let (user, tokens) = session::log_in(app, user, origin).await?;
+        let (user, tokens) = session::log_in(app, user, origin, Event::LoginSuccess).await?;
         session_response(StatusCode::OK, json!({ "user": UserView::from(&user) }), &tokens)
     }
 }

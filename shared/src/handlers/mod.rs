@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod authenticator;
 pub mod code_resend;
+pub mod google;
 pub mod jwks;
 pub mod login;
 pub mod profile;
@@ -35,6 +36,19 @@ pub struct UserView {
     pub created_at: String,
     /// RFC 3339, or null before the first login.
     pub last_login: Option<String>,
+    /// The Google (OpenID) identities linked to the account.
+    pub identities: Vec<IdentityView>,
+}
+
+/// A linked identity as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityView {
+    /// The provider's issuer.
+    pub issuer: String,
+    /// The email the provider verified when it was linked.
+    pub email: String,
+    /// RFC 3339.
+    pub linked_at: String,
 }
 
 impl From<&User> for UserView {
@@ -46,6 +60,15 @@ impl From<&User> for UserView {
             mfa_enabled: user.mfa_enabled,
             created_at: rfc3339(user.created_at),
             last_login: user.last_login.map(rfc3339),
+            identities: user
+                .identities
+                .iter()
+                .map(|i| IdentityView {
+                    issuer: i.issuer.clone(),
+                    email: i.email.clone(),
+                    linked_at: rfc3339(i.linked_at),
+                })
+                .collect(),
         }
     }
 }

@@ -12,4 +12,4 @@ pub use fields::{email_and_code, email_only, new_password, opaque_token};
 pub use request::{
     Complete, JsonBody, Optional, Problem, bearer, cookie, is_cross_site, no_fields, origin, page_params,
 };
-pub use response::{code_sent, cursor, json, message, raw_json, set_cookies};
+pub use response::{code_sent, cursor, json, message, raw_json, redirect, set_cookies};

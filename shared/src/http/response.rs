@@ -49,7 +49,14 @@ impl ApiError {
             | Self::InvalidCredentials { .. }
             | Self::InvalidMfaToken => StatusCode::UNAUTHORIZED,
             Self::AccountLocked => StatusCode::LOCKED,
-            Self::Forbidden | Self::CrossSiteRequest => StatusCode::FORBIDDEN,
+            Self::Forbidden
+            | Self::CrossSiteRequest
+            | Self::EmailNotVerified
+            | Self::HostedDomainNotAllowed
+            | Self::CsrfTokenMismatch => StatusCode::FORBIDDEN,
+            Self::GoogleSignInOff => StatusCode::NOT_FOUND,
+            Self::InvalidIdToken => StatusCode::UNAUTHORIZED,
+            Self::InvalidSignInState => StatusCode::BAD_REQUEST,
             Self::EmailTaken
             | Self::Conflict
             | Self::MfaAlreadyEnabled
@@ -118,6 +125,20 @@ pub fn set_cookies(response: &mut Response<Body>, cookies: impl IntoIterator<Ite
             response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
+}
+
+/// A `302 Found` to `location`, which no cache may keep.
+pub fn redirect(location: &str) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::FOUND;
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        headers.insert(header::LOCATION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
+    response
 }
 
 /// The answer every code request gets, whatever happened behind it: 202 with

@@ -197,6 +197,26 @@ pub fn mfa_enabled(product: &str, to: &str, name: &str) -> Mail {
     )
 }
 
+/// Tells the owner a Google account was linked to theirs: it can sign in from now on.
+pub fn google_linked(product: &str, to: &str, name: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Sign-in with Google was linked to your {product} account"),
+        Some(name),
+        &[
+            Part::Text(
+                "A Google account with this email address signed in, and can sign in to your account from now on."
+                    .to_owned(),
+            ),
+            Part::Text(
+                "If this was not you, someone controls a Google account with your address: contact an admin."
+                    .to_owned(),
+            ),
+        ],
+    )
+}
+
 /// Tells the owner a recovery code was used to log in.
 pub fn recovery_code_used(product: &str, to: &str, name: &str, left: usize) -> Mail {
     compose(

@@ -1,0 +1,306 @@
+//! Sign-in with Google, against a real OpenID provider on loopback (tests/oidc: panva's
+//! oidc-provider) standing in for Google's issuer: both flows end to end, and each way an
+//! ID token or a redirect flow must be refused (docs/SECURITY.md, "Google sign-in").
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use stepauth::clock::Clock as _;
+use stepauth::config::{Config, GoogleConfig};
+use stepauth::totp;
+use stepauth_tests::oidc_provider::{CLIENT_ID, CLIENT_SECRET, OTHER_CLIENT_ID, OTHER_CLIENT_SECRET, OidcProvider};
+use stepauth_tests::{Answer, PASSWORD, TestApp, unique_email};
+
+/// The redirect URI the app sends; the tests take the provider's redirect and call the app.
+const REDIRECT: &str = "http://127.0.0.1/auth/google/callback";
+
+async fn app_for(provider: &OidcProvider) -> TestApp {
+    let google = GoogleConfig {
+        issuer: provider.issuer.clone(),
+        client_ids: vec![CLIENT_ID.into()],
+        redirect_uri: REDIRECT.into(),
+        jwks_refetch_interval: Duration::ZERO,
+        ..GoogleConfig::default()
+    };
+    TestApp::spawn_with(Config { google, ..Config::default() }).await
+}
+
+async fn app() -> (TestApp, &'static OidcProvider) {
+    let provider = OidcProvider::shared().await;
+    (app_for(provider).await, provider)
+}
+
+/// An account login at the provider, fresh for each test: `<label>-<random>@example.com`.
+fn google_login(label: &str) -> String {
+    unique_email(label)
+}
+
+async fn with_token(app: &TestApp, token: &str, nonce: &str) -> Answer {
+    app.post("/auth/google/id-token", json!({"id_token": token, "nonce": nonce})).await
+}
+
+/// The redirect flow as a browser runs it: start (302 to the provider, a binding cookie), the
+/// provider's sign-in page, and the callback with that browser's cookie. The callback's answer.
+async fn redirect_flow(app: &TestApp, provider: &OidcProvider, login: &str) -> Answer {
+    let (callback, cookie) = begin(app, provider, login).await;
+    app.request("GET", &callback, Value::Null, &[("cookie", &cookie)]).await
+}
+
+/// Start and the provider's page: the callback path the provider sends the browser to, and
+/// the browser's binding cookie.
+async fn begin(app: &TestApp, provider: &OidcProvider, login: &str) -> (String, String) {
+    let start = app.request("GET", "/auth/google/start", Value::Null, &[]).await;
+    assert_eq!(start.status, 302, "{}", start.text);
+    let location = start.headers["location"].to_str().expect("ascii").to_owned();
+    assert!(location.starts_with(&format!("{}/auth?", provider.issuer)), "{location}");
+    for part in ["code_challenge_method=S256", "code_challenge=", "nonce=", "state=", "client_id=stepauth"] {
+        assert!(location.contains(part), "{part} in {location}");
+    }
+    let cookie = start.cookie("__Host-stepauth_google").expect("the binding cookie");
+    let back = provider.sign_in(&location, login).await;
+    let callback = back.strip_prefix("http://127.0.0.1").expect("the app's redirect URI").to_owned();
+    (callback, format!("__Host-stepauth_google={cookie}"))
+}
+
+fn landed(answer: &Answer) -> String {
+    assert_eq!(answer.status, 302, "{}", answer.text);
+    answer.headers["location"].to_str().expect("ascii").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redirect_flow_makes_an_account_and_signs_it_in() {
+    let (app, provider) = app().await;
+    let login = google_login("redirect");
+    let callback = redirect_flow(&app, provider, &login).await;
+    assert_eq!(landed(&callback), "/", "back to the front end");
+    let access = callback.cookie("__Host-stepauth_access").expect("a session");
+    let me =
+        app.request("GET", "/users/me", Value::Null, &[("cookie", &format!("__Host-stepauth_access={access}"))]).await;
+    assert_eq!((me.status, me.body["email"].as_str()), (200, Some(login.as_str())), "{}", me.text);
+    assert_eq!(me.body["identities"][0]["issuer"], provider.issuer.as_str(), "{}", me.text);
+    let second = redirect_flow(&app, provider, &login).await;
+    assert!(second.cookie("__Host-stepauth_access").is_some(), "the identity signs in again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_id_token_endpoint_signs_in_with_the_providers_token() {
+    let (app, provider) = app().await;
+    let login = google_login("gis");
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &login, "nonce-1").await;
+    let signed_in = with_token(&app, &token, "nonce-1").await;
+    assert_eq!(
+        (signed_in.status, signed_in.body["user"]["email"].as_str()),
+        (200, Some(login.as_str())),
+        "{}",
+        signed_in.text
+    );
+    let me = app.get_as("/users/me", &signed_in.str("access_token")).await;
+    assert_eq!(me.status, 200);
+    let activity = app.get_as("/users/me/activity", &signed_in.str("access_token")).await;
+    let events: Vec<&str> =
+        activity.body["items"].as_array().expect("items").iter().filter_map(|e| e["event"].as_str()).collect();
+    assert!(events.contains(&"signup_completed_google") && events.contains(&"login_success_google"), "{events:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_with_the_email_is_linked_and_its_owner_told() {
+    let (app, provider) = app().await;
+    let email = unique_email("owner");
+    let created = app.sign_up(&email).await;
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &email, "n").await;
+    let signed_in = with_token(&app, &token, "n").await;
+    assert_eq!((signed_in.status, signed_in.body["user"]["id"].clone()), (200, created.body["user"]["id"].clone()));
+    let mails = app.mails_to(&email).await;
+    assert!(mails.iter().any(|m| m.subject.contains("Sign-in with Google was linked")), "the owner is told");
+    let again = provider.id_token(CLIENT_ID, CLIENT_SECRET, &email, "m").await;
+    assert_eq!(with_token(&app, &again, "m").await.status, 200, "the link signs in");
+    let login = app.post("/auth/login", json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!(login.status, 200, "the password still works");
+}
+
+/// Someone typed the address at sign-up but never proved it: Google's verified sign-in makes
+/// the account, and that pending sign-up's code no longer works (GHSA-g38m-r43w-p2q7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_sign_up_for_the_address_is_discarded_not_linked() {
+    let (app, provider) = app().await;
+    let email = unique_email("victim");
+    assert_eq!(app.post("/auth/signup", json!({"name": "Mallory", "email": email})).await.status, 202);
+    let pending_code = app.last_code(&email).await;
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &email, "n").await;
+    let signed_in = with_token(&app, &token, "n").await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    assert_ne!(signed_in.body["user"]["name"], "Mallory", "nothing of the pending sign-up is kept");
+    let verify = app.post("/auth/signup/verify", json!({"email": email, "code": pending_code})).await;
+    assert_eq!((verify.status, verify.error()), (400, "invalid_code"), "the pending code died");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unverified_email_is_refused() {
+    let (app, provider) = app().await;
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &google_login("unverified"), "n").await;
+    let answer = with_token(&app, &token, "n").await;
+    assert_eq!((answer.status, answer.error()), (403, "email_not_verified"), "{}", answer.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_for_another_audience_is_refused() {
+    let (app, provider) = app().await;
+    let token = provider.id_token(OTHER_CLIENT_ID, OTHER_CLIENT_SECRET, &google_login("aud"), "n").await;
+    let answer = with_token(&app, &token, "n").await;
+    assert_eq!((answer.status, answer.error()), (401, "invalid_id_token"), "{}", answer.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_another_issuer_is_refused() {
+    let (app, _) = app().await;
+    let other = OidcProvider::other().await;
+    let token = other.id_token(CLIENT_ID, CLIENT_SECRET, &google_login("iss"), "n").await;
+    let answer = with_token(&app, &token, "n").await;
+    assert_eq!((answer.status, answer.error()), (401, "invalid_id_token"), "{}", answer.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_refused() {
+    let (app, provider) = app().await;
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &google_login("exp"), "n").await;
+    // The provider's ID tokens live ten minutes; the skew allowed is a minute.
+    app.clock.advance(600 + 61);
+    let answer = with_token(&app, &token, "n").await;
+    assert_eq!((answer.status, answer.error()), (401, "invalid_id_token"), "{}", answer.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_signature_is_refused() {
+    let (app, provider) = app().await;
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &google_login("sig"), "n").await;
+    let (signed, signature) = token.rsplit_once('.').expect("a JWT");
+    let mut bytes = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+    bytes[0] ^= 1;
+    let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(bytes));
+    let answer = with_token(&app, &forged, "n").await;
+    assert_eq!((answer.status, answer.error()), (401, "invalid_id_token"), "{}", answer.text);
+}
+
+/// The provider's own claims under `alg: none`, and under HS256 keyed with the client secret
+/// (the classic confusion: a verifier that takes the header's word).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alg_none_and_hs256_tokens_are_refused() {
+    let (app, provider) = app().await;
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &google_login("alg"), "n").await;
+    let mut parts = token.split('.');
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().expect("a header")).expect("b64")).expect("JSON");
+    let payload = parts.next().expect("a payload");
+    let kid = header["kid"].as_str().expect("a kid");
+    let none = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(json!({"alg": "none", "kid": kid}).to_string()));
+    let hs_header = URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "kid": kid, "typ": "JWT"}).to_string());
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, CLIENT_SECRET.as_bytes());
+    let mac = aws_lc_rs::hmac::sign(&key, format!("{hs_header}.{payload}").as_bytes());
+    let hs256 = format!("{hs_header}.{payload}.{}", URL_SAFE_NO_PAD.encode(mac.as_ref()));
+    for forged in [none, hs256] {
+        let answer = with_token(&app, &forged, "n").await;
+        assert_eq!((answer.status, answer.error()), (401, "invalid_id_token"), "{forged}: {}", answer.text);
+    }
+    assert_eq!(with_token(&app, &token, "n").await.status, 200, "the genuine token works");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_and_its_nonce_work_once() {
+    let (app, provider) = app().await;
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &google_login("replay"), "once").await;
+    assert_eq!(with_token(&app, &token, "other").await.error(), "invalid_id_token", "another nonce");
+    let first = with_token(&app, &token, "once").await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let replay = with_token(&app, &token, "once").await;
+    assert_eq!((replay.status, replay.error()), (401, "invalid_id_token"), "replayed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_must_be_present_unused_and_this_browsers() {
+    let (app, provider) = app().await;
+    let (callback, cookie) = begin(&app, provider, &google_login("state")).await;
+    let without_state = callback.split("&state=").next().expect("the path").to_owned();
+    let missing = app.request("GET", &without_state, Value::Null, &[("cookie", &cookie)]).await;
+    assert_eq!(landed(&missing), "/#google_error=invalid_state");
+    let other_browser =
+        app.request("GET", &callback, Value::Null, &[("cookie", "__Host-stepauth_google=another")]).await;
+    assert_eq!(landed(&other_browser), "/#google_error=invalid_state");
+    let reused = app.request("GET", &callback, Value::Null, &[("cookie", &cookie)]).await;
+    assert_eq!(landed(&reused), "/#google_error=invalid_state", "a state is taken by its first try, whoever made it");
+
+    let (callback, cookie) = begin(&app, provider, &google_login("state")).await;
+    let first = app.request("GET", &callback, Value::Null, &[("cookie", &cookie)]).await;
+    assert!(first.cookie("__Host-stepauth_access").is_some(), "{}", first.text);
+    let again = app.request("GET", &callback, Value::Null, &[("cookie", &cookie)]).await;
+    assert_eq!(landed(&again), "/#google_error=invalid_state", "used");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotated_at_the_provider_works_after_a_refetch() {
+    let (app, provider) = app().await;
+    let before = provider.id_token(CLIENT_ID, CLIENT_SECRET, &google_login("rotate"), "n").await;
+    assert_eq!(with_token(&app, &before, "n").await.status, 200, "the first key is cached");
+    let kid = provider.rotate().await;
+    let after = provider.id_token(CLIENT_ID, CLIENT_SECRET, &google_login("rotate"), "n").await;
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(after.split('.').next().expect("a header")).expect("b64"))
+            .expect("JSON");
+    assert_eq!(header["kid"], kid.as_str(), "signed with the new key");
+    let answer = with_token(&app, &after, "n").await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_account_cannot_sign_in_with_google() {
+    let (app, provider) = app().await;
+    let email = unique_email("locked");
+    app.sign_up(&email).await;
+    for _ in 0..3 {
+        app.post("/auth/login", json!({"email": email, "password": "Wrong-Horse-7-Battery"})).await;
+    }
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &email, "n").await;
+    let answer = with_token(&app, &token, "n").await;
+    assert_eq!((answer.status, answer.error()), (423, "account_locked"), "{}", answer.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_with_an_authenticator_is_asked_for_it() {
+    let (app, provider) = app().await;
+    let email = unique_email("mfa");
+    let token = app.sign_up(&email).await.str("access_token");
+    let bearer = format!("Bearer {token}");
+    let setup =
+        app.request("POST", "/auth/totp/setup", json!({"password": PASSWORD}), &[("authorization", &bearer)]).await;
+    let secret = setup.str("secret");
+    let code = |offset: i64| {
+        let t = totp::totp(&secret, "stepauth", &email).expect("the secret");
+        totp::code_at(&t, app.clock.now() + offset * totp::STEP as i64)
+    };
+    let confirm =
+        app.request("POST", "/auth/totp/confirm", json!({"code": code(0)}), &[("authorization", &bearer)]).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.text);
+    app.clock.advance(totp::STEP as i64);
+
+    let id_token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &email, "n").await;
+    let answer = with_token(&app, &id_token, "n").await;
+    assert_eq!((answer.status, answer.body["mfa_required"].as_bool()), (200, Some(true)), "{}", answer.text);
+    assert!(answer.body.get("access_token").is_none(), "no session before the second factor");
+    let verified = app.post("/auth/mfa/verify", json!({"mfa_token": answer.str("mfa_token"), "code": code(0)})).await;
+    assert_eq!(verified.status, 200, "{}", verified.text);
+
+    let redirected = redirect_flow(&app, provider, &email).await;
+    let location = landed(&redirected);
+    assert!(location.starts_with("/#mfa_token="), "the front end's authenticator card: {location}");
+    assert!(redirected.cookie("__Host-stepauth_access").is_none());
+}
+
+#[tokio::test]
+async fn google_sign_in_is_off_without_client_ids() {
+    let app = TestApp::spawn().await;
+    let start = app.request("GET", "/auth/google/start", Value::Null, &[]).await;
+    assert_eq!((start.status, start.error()), (404, "google_sign_in_off"));
+    let token = app.post("/auth/google/id-token", json!({"id_token": "x.y.z"})).await;
+    assert_eq!((token.status, token.error()), (404, "google_sign_in_off"));
+}
