@@ -11,8 +11,11 @@
 // "@example.com" added when it has no "@"); its subject is the login; its email is verified unless the login starts with "unverified", and
 // its hosted domain (`hd`) the email's domain unless that is example.com.
 //
+// STEPAUTH_OIDC_KEYS_FILE (optional) shares the first signing key between two providers.
+//
 // POST /__rotate makes a new signing key the one tokens are signed with (the old one stays
 // published); the answer is the new key's kid.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { generateKeyPair, exportJWK } from 'jose';
 import Provider from 'oidc-provider';
@@ -82,7 +85,11 @@ function makeProvider(keys) {
   return provider;
 }
 
-const keys = [await newKey(1)];
+// STEPAUTH_OIDC_KEYS_FILE: the signing key is read from this file if it exists, else made and
+// written there, so that a second provider (another issuer) can sign with the same key.
+const keysFile = process.env.STEPAUTH_OIDC_KEYS_FILE;
+const keys = keysFile && existsSync(keysFile) ? JSON.parse(readFileSync(keysFile, 'utf8')) : [await newKey(1)];
+if (keysFile && !existsSync(keysFile)) writeFileSync(keysFile, JSON.stringify(keys));
 let provider = makeProvider(keys);
 
 createServer((req, res) => {

@@ -27,6 +27,11 @@ pub struct OidcProvider {
     _child: Child,
 }
 
+/// The file the process's providers share their first signing key through.
+fn keys_file() -> PathBuf {
+    std::env::temp_dir().join(format!("stepauth-oidc-keys-{}.json", std::process::id()))
+}
+
 fn folder() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/oidc"))
 }
@@ -58,8 +63,10 @@ impl OidcProvider {
         SHARED.get_or_init(Self::start).await
     }
 
-    /// A second provider: another issuer.
+    /// A second provider: another issuer, signing with the same key as [`Self::shared`] did
+    /// when it started, so that only its issuer tells its tokens apart.
     pub async fn other() -> &'static Self {
+        Self::shared().await;
         OTHER.get_or_init(Self::start).await
     }
 
@@ -69,6 +76,7 @@ impl OidcProvider {
         let child = Command::new("node")
             .arg(folder().join("provider.mjs"))
             .arg(port.to_string())
+            .env("STEPAUTH_OIDC_KEYS_FILE", keys_file())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
