@@ -74,7 +74,7 @@ async fn the_redirect_flow_makes_an_account_and_signs_it_in() {
     let (app, provider) = app().await;
     let login = google_login("redirect");
     let callback = redirect_flow(&app, provider, &login).await;
-    assert_eq!(landed(&callback), "/", "back to the front end");
+    assert_eq!(landed(&callback), "/#signed_in=google", "back to the front end");
     let access = callback.cookie("__Host-stepauth_access").expect("a session");
     let me =
         app.request("GET", "/users/me", Value::Null, &[("cookie", &format!("__Host-stepauth_access={access}"))]).await;

@@ -12,6 +12,15 @@ const RULES = [
   { code: "symbol", text: "A symbol", test: (p) => /[^\p{L}\p{N}\s]/u.test(p) },
 ];
 
+// What went wrong with a Google sign-in, by the API's error code.
+const GOOGLE_ERRORS = {
+  invalid_state: "That Google sign-in took too long or was already used. Try again.",
+  invalid_id_token: "Google's answer could not be verified. Try again.",
+  email_not_verified: "Your Google account's email address is not verified.",
+  hosted_domain_not_allowed: "Accounts of this domain cannot sign in here.",
+  account_locked: "Account locked. Contact admin.",
+};
+
 async function api(method, path, body, token) {
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
@@ -61,10 +70,28 @@ Alpine.data("stepauth", () => ({
   activity: [],
   rules: RULES,
   panel: "",
+  // Whether sign-in with Google is on (the server marks the page).
+  google: document.body.dataset.google === "on",
 
   init() {
     this.$watch("card", () => this.focusCard());
     this.focusCard();
+    this.backFromGoogle();
+  },
+
+  // The end of Google's redirect flow, in the URL's fragment: signed in (the session is in
+  // the cookies), the authenticator step, or an error code.
+  async backFromGoogle() {
+    const params = new URLSearchParams(window.location.hash.slice(1));
+    if (![...params.keys()].length) return;
+    window.history.replaceState(null, "", window.location.pathname);
+    if (params.get("mfa_token")) {
+      await this.signedIn({ mfa_required: true, mfa_token: params.get("mfa_token") });
+    } else if (params.get("signed_in")) {
+      await this.home();
+    } else if (params.get("google_error")) {
+      this.error = GOOGLE_ERRORS[params.get("google_error")] || "Signing in with Google did not work. Try again.";
+    }
   },
 
   // Moves focus to the new card's heading so screen readers announce it.

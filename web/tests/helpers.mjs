@@ -25,12 +25,12 @@ function freePort() {
   });
 }
 
-/** Starts the local server; `stop()` ends it. */
-export async function startServer() {
+/** Starts the local server (with `env` added); `stop()` ends it. */
+export async function startServer(env = () => ({})) {
   const port = await freePort();
   const binary = process.env.STEPAUTH_LOCAL_BIN ?? `${root}target/debug/stepauth-local`;
   const child = spawn(binary, [], {
-    env: { ...process.env, STEPAUTH_PORT: String(port), RUST_LOG: "warn" },
+    env: { ...process.env, STEPAUTH_PORT: String(port), RUST_LOG: "warn", ...env(`http://127.0.0.1:${port}`) },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const base = `http://127.0.0.1:${port}`;
@@ -44,6 +44,33 @@ export async function startServer() {
   }
   child.kill();
   throw new Error(`the local server did not start (${binary})`);
+}
+
+/** The tests' OpenID provider (tests/oidc: oidc-provider from npm), Google's stand-in. */
+export async function startProvider() {
+  const port = await freePort();
+  const child = spawn(process.execPath, [`${root}tests/oidc/provider.mjs`, String(port)], { stdio: "ignore" });
+  const issuer = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i += 1) {
+    try {
+      if ((await fetch(`${issuer}/.well-known/openid-configuration`)).ok) return { issuer, stop: () => child.kill() };
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  child.kill();
+  throw new Error("the OpenID provider did not start");
+}
+
+/** The local server with sign-in with Google pointed at `issuer`. */
+export function googleEnv(issuer) {
+  return (base) => ({
+    STEPAUTH_GOOGLE_CLIENT_IDS: "stepauth",
+    STEPAUTH_GOOGLE_CLIENT_SECRET: "stepauth-secret",
+    STEPAUTH_GOOGLE_ISSUER: issuer,
+    STEPAUTH_GOOGLE_REDIRECT_URI: `${base}/auth/google/callback`,
+  });
 }
 
 /** Headless Chromium from Debian's package (no browser download). */

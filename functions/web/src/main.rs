@@ -2,5 +2,6 @@
 //! API Gateway's `$default` route: 404 or 405 for anything no other function serves.
 
 fn main() -> Result<(), stepauth::lambda::Error> {
-    stepauth::lambda::start_static("web", stepauth::handlers::web::serve)
+    let google = stepauth::handlers::web::google_from_env();
+    stepauth::lambda::start_static("web", move |req| stepauth::handlers::web::serve(req, google))
 }

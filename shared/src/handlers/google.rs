@@ -32,7 +32,7 @@ pub async fn google_start(app: &App, _req: Request) -> Result<Response<Body>, Ap
 }
 
 /// `GET /auth/google/callback?code&state` → 302 back to the front end: with the session
-/// cookies; or with `#mfa_token=…&expires_in=…` for the authenticator step; or with
+/// cookies and `#signed_in=google`; or with `#mfa_token=…&expires_in=…` for the authenticator step; or with
 /// `#google_error=<error code>`. The flow's cookie is cleared either way.
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn google_callback(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -47,7 +47,7 @@ pub async fn google_callback(app: &App, req: Request) -> Result<Response<Body>, 
     };
     let mut response = match outcome {
         Ok(SignedIn::Session(_, tokens)) => {
-            let mut response = redirect(back);
+            let mut response = redirect(&format!("{back}#signed_in=google"));
             crate::http::session::set_session_cookies(&mut response, &tokens);
             response
         }

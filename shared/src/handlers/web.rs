@@ -22,16 +22,27 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      frame-ancestors 'none'";
 
 /// `GET /`, `/app.js`, `/app.css` → the asset, with headers that keep it on this origin.
-pub async fn web(_app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    serve(&req)
+pub async fn web(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    serve(&req, app.config.google.enabled())
 }
 
-/// The `web` function's whole work. It needs no configuration, AWS client or key, so its
-/// binary starts without them ([`crate::lambda::start_static`]) and its role allows nothing.
-pub fn serve(req: &Request) -> Result<Response<Body>, ApiError> {
-    let (_, content_type, text) =
+/// Whether the page offers sign-in with Google: where client ids are configured (the `web`
+/// function reads the same setting the Google functions do, and nothing else).
+pub fn google_from_env() -> bool {
+    crate::config::var("STEPAUTH_GOOGLE_CLIENT_IDS").is_some_and(|ids| ids.split(',').any(|id| !id.trim().is_empty()))
+}
+
+/// The `web` function's whole work. It needs no AWS client or key, so its binary starts
+/// without them ([`crate::lambda::start_static`]) and its role allows nothing. With `google`,
+/// the page is marked to show "Continue with Google".
+pub fn serve(req: &Request, google: bool) -> Result<Response<Body>, ApiError> {
+    let (path, content_type, text) =
         ASSETS.iter().find(|(path, _, _)| *path == req.uri().path()).ok_or(ApiError::NotFound)?;
-    let mut response = Response::new(Body::Text((*text).to_owned()));
+    let text = match (*path, google) {
+        ("/", true) => text.replacen("data-google=\"off\"", "data-google=\"on\"", 1),
+        _ => (*text).to_owned(),
+    };
+    let mut response = Response::new(Body::Text(text));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
