@@ -304,3 +304,36 @@ async fn google_sign_in_is_off_without_client_ids() {
     let token = app.post("/auth/google/id-token", json!({"id_token": "x.y.z"})).await;
     assert_eq!((token.status, token.error()), (404, "google_sign_in_off"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_allowed_hosted_domains_sign_in_when_some_are_configured() {
+    let provider = OidcProvider::shared().await;
+    let google = GoogleConfig {
+        issuer: provider.issuer.clone(),
+        client_ids: vec![CLIENT_ID.into()],
+        redirect_uri: REDIRECT.into(),
+        hosted_domains: vec!["corp.example".into()],
+        ..GoogleConfig::default()
+    };
+    let app = TestApp::spawn_with(Config { google, ..Config::default() }).await;
+    let staff = format!("staff-{}", unique_email("hd").replace("@example.com", "@corp.example"));
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &staff, "n").await;
+    assert_eq!(with_token(&app, &token, "n").await.status, 200, "hd = corp.example");
+    let outsider = provider.id_token(CLIENT_ID, CLIENT_SECRET, &google_login("outsider"), "n").await;
+    let answer = with_token(&app, &outsider, "n").await;
+    assert_eq!((answer.status, answer.error()), (403, "hosted_domain_not_allowed"), "{}", answer.text);
+}
+
+/// Google Identity Services' double submit: `g_csrf_token` in the body must match its cookie.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_g_csrf_token_must_match_its_cookie() {
+    let (app, provider) = app().await;
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &google_login("csrf"), "n").await;
+    let body = json!({"credential": token, "nonce": "n", "g_csrf_token": "abc123"});
+    let missing = app.request("POST", "/auth/google/id-token", body.clone(), &[]).await;
+    assert_eq!((missing.status, missing.error()), (403, "csrf_token_mismatch"));
+    let other = app.request("POST", "/auth/google/id-token", body.clone(), &[("cookie", "g_csrf_token=zzz")]).await;
+    assert_eq!((other.status, other.error()), (403, "csrf_token_mismatch"));
+    let matching = app.request("POST", "/auth/google/id-token", body, &[("cookie", "g_csrf_token=abc123")]).await;
+    assert_eq!(matching.status, 200, "{}", matching.text);
+}
