@@ -116,12 +116,13 @@ async fn sign_in(app: &App, token: &str, claims: IdClaims, origin: &Origin) -> R
         return Err(refused(Refused::Nonce));
     }
     let email = Email::parse(&claims.email).map_err(|_| ApiError::InvalidIdToken)?;
-    let user = account(app, &claims, &email, origin).await?;
-    tracing::Span::current().record("user", user.id.as_str());
-    // A locked account stays locked, whatever the way in (docs/SECURITY.md, "Lockout").
-    if lockout::is_locked(app, &user.email).await? {
+    // A locked address stays locked, whatever the way in (docs/SECURITY.md, "Lockout"):
+    // checked before anything is linked, created or mailed.
+    if lockout::is_locked(app, &email).await? {
         return Err(ApiError::AccountLocked);
     }
+    let user = account(app, &claims, &email, origin).await?;
+    tracing::Span::current().record("user", user.id.as_str());
     if user.mfa_enabled {
         let grant = grants::issue(app, GrantKind::Mfa, user.email.clone(), String::new(), Some(&user)).await?;
         return Ok(SignedIn::SecondFactor(grant));

@@ -263,6 +263,10 @@ async fn a_locked_account_cannot_sign_in_with_google() {
     let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &email, "n").await;
     let answer = with_token(&app, &token, "n").await;
     assert_eq!((answer.status, answer.error()), (423, "account_locked"), "{}", answer.text);
+    let mails = app.mails_to(&email).await;
+    assert!(!mails.iter().any(|m| m.subject.contains("Sign-in with Google was linked")), "nothing is linked or mailed");
+    let again = provider.id_token(CLIENT_ID, CLIENT_SECRET, &email, "m").await;
+    assert_eq!(with_token(&app, &again, "m").await.status, 423, "a new token does not get round the lock");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
