@@ -47,6 +47,8 @@ pub enum Event {
     SignupAttempted,
     /// A Google account was linked (its verified email is the account's).
     GoogleLinked,
+    /// A Google account was unlinked by the owner.
+    GoogleUnlinked,
     /// The account was created by Google sign-in.
     SignupWithGoogle,
     /// A login with Google succeeded.
@@ -75,6 +77,7 @@ impl Event {
             Self::SignupAttempted => "signup_attempted",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::GoogleLinked => "google_linked",
+            Self::GoogleUnlinked => "google_unlinked",
             Self::SignupWithGoogle => "signup_completed_google",
             Self::LoginWithGoogle => "login_success_google",
         }

@@ -113,6 +113,12 @@ pub enum ApiError {
     /// The `g_csrf_token` double-submit check failed.
     #[error("The request did not come from the sign-in button.")]
     CsrfTokenMismatch,
+    /// The account has no identity with this id.
+    #[error("No linked identity has this id.")]
+    IdentityNotFound,
+    /// Unlinking would leave the account without a password, the way in that stays.
+    #[error("Set a password first (through \"Forgot your password?\"): without one, this is your only way to sign in.")]
+    PasswordRequired,
     /// No account has this email (said only to admins).
     #[error("No user has this email.")]
     UserNotFound,
@@ -182,6 +188,8 @@ impl ApiError {
             Self::HostedDomainNotAllowed => "hosted_domain_not_allowed",
             Self::InvalidSignInState => "invalid_state",
             Self::CsrfTokenMismatch => "csrf_token_mismatch",
+            Self::IdentityNotFound => "identity_not_found",
+            Self::PasswordRequired => "password_required",
             Self::UserNotFound => "user_not_found",
             Self::Conflict => "conflict",
             Self::AuthenticationRequired => "authentication_required",

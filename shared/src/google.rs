@@ -131,6 +131,26 @@ async fn sign_in(app: &App, token: &str, claims: IdClaims, origin: &Origin) -> R
     Ok(SignedIn::Session(Box::new(user), tokens))
 }
 
+/// Unlinks the user's identity with this id (docs/SECURITY.md, "Google sign-in"): only while
+/// the account has a password, so that it keeps a way in; the owner is told by mail. A later
+/// sign-in with that Google account links it again, as the first one did (and mails again).
+pub async fn unlink(app: &App, user: User, id: &str, origin: &Origin) -> Result<User, ApiError> {
+    let position = user.identities.iter().position(|i| i.id() == id).ok_or(ApiError::IdentityNotFound)?;
+    if user.password_hash.is_empty() {
+        return Err(ApiError::PasswordRequired);
+    }
+    let identity = user.identities[position].clone();
+    if !app.store.unlink_identity(&user.id, &identity, position).await? {
+        // The list or the password changed since the account was read: nothing was written.
+        return Err(ApiError::Conflict);
+    }
+    activity::record(app, &user.id, Event::GoogleUnlinked, origin).await;
+    app.mailer.send(templates::google_unlinked(&app.config.product_name, user.email.as_str(), &user.name)).await?;
+    let mut user = user;
+    user.identities.remove(position);
+    Ok(user)
+}
+
 /// The account of a verified Google identity: the one it is linked to; else the account of
 /// its email, linked now (and its owner told); else a new one.
 async fn account(app: &App, claims: &IdClaims, email: &Email, origin: &Origin) -> Result<User, ApiError> {

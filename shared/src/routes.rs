@@ -108,6 +108,7 @@ routes! {
     "google-start" google_start: GET "/auth/google/start" => handlers::google::google_start;
     "google-callback" google_callback: GET "/auth/google/callback" => handlers::google::google_callback;
     "google-id-token" google_id_token: POST "/auth/google/id-token" => handlers::google::google_id_token;
+    "identity-unlink" identity_unlink: POST "/users/me/identities/unlink" => handlers::identity_unlink::identity_unlink;
     "web"               web:               GET   "/" | "/app.js" | "/app.css" => handlers::web::web;
 }
 

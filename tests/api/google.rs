@@ -341,3 +341,81 @@ async fn the_g_csrf_token_must_match_its_cookie() {
     let matching = app.request("POST", "/auth/google/id-token", body, &[("cookie", "g_csrf_token=abc123")]).await;
     assert_eq!(matching.status, 200, "{}", matching.text);
 }
+
+async fn unlink(app: &TestApp, access: &str, id: &Value) -> Answer {
+    let auth = format!("Bearer {access}");
+    app.request("POST", "/users/me/identities/unlink", json!({"id": id}), &[("authorization", &auth)]).await
+}
+
+/// An account made by Google has no password: unlinking would lock its owner out, so it is
+/// refused until a password is set (through the reset flow); then it unlinks, once, and the
+/// owner is told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identity_unlinks_only_while_the_account_keeps_a_password() {
+    let (app, provider) = app().await;
+    let email = google_login("unlink");
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &email, "n").await;
+    let signed_in = with_token(&app, &token, "n").await;
+    let access = signed_in.str("access_token");
+    let id = signed_in.body["user"]["identities"][0]["id"].clone();
+    assert!(id.is_string(), "{}", signed_in.text);
+
+    let refused = unlink(&app, &access, &id).await;
+    assert_eq!((refused.status, refused.error()), (409, "password_required"), "{}", refused.text);
+    assert_eq!(app.get_as("/users/me", &access).await.body["identities"].as_array().map(Vec::len), Some(1));
+
+    // The way the 409 points to: "Forgot your password?" sets one.
+    assert_eq!(app.post("/auth/password/forgot", json!({"email": email})).await.status, 202);
+    let code = app.last_code(&email).await;
+    let verified = app.post("/auth/password/verify", json!({"email": email, "code": code})).await;
+    let reset = json!({"reset_token": verified.str("reset_token"), "password": PASSWORD, "confirm_password": PASSWORD});
+    assert_eq!(app.post("/auth/password/reset", reset).await.status, 200);
+    let access = app.log_in(&email).await.str("access_token");
+
+    let unlinked = unlink(&app, &access, &id).await;
+    assert_eq!(unlinked.status, 200, "{}", unlinked.text);
+    assert_eq!(unlinked.body["identities"], json!([]));
+    assert_eq!(app.get_as("/users/me", &access).await.body["identities"], json!([]));
+    let again = unlink(&app, &access, &id).await;
+    assert_eq!((again.status, again.error()), (404, "identity_not_found"), "once");
+    let mails = app.mails_to(&email).await;
+    assert!(mails.iter().any(|m| m.subject.contains("Sign-in with Google was removed")), "the owner is told");
+    let activity = app.get_as("/users/me/activity", &access).await;
+    assert_eq!(activity.body["items"][0]["event"], "google_unlinked", "{}", activity.text);
+    app.log_in(&email).await;
+
+    // The Google account proves the address again: it links again, and the owner is told again.
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &email, "m").await;
+    assert_eq!(with_token(&app, &token, "m").await.status, 200);
+    let links = app.mails_to(&email).await.iter().filter(|m| m.subject.contains("was linked")).count();
+    assert_eq!(links, 1, "linked again, and said so (the account was made by Google: no link mail then)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unlinking_needs_a_session_an_id_of_ones_own_and_happens_once_under_concurrency() {
+    let (app, provider) = app().await;
+    let email = unique_email("unlink-race");
+    let access = app.sign_up(&email).await.str("access_token");
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &email, "n").await;
+    let id = with_token(&app, &token, "n").await.body["user"]["identities"][0]["id"].clone();
+
+    let anonymous = app.post("/users/me/identities/unlink", json!({"id": id})).await;
+    assert_eq!((anonymous.status, anonymous.error()), (401, "authentication_required"));
+    let other = app.sign_up(&unique_email("unlink-other")).await.str("access_token");
+    let not_theirs = unlink(&app, &other, &id).await;
+    assert_eq!((not_theirs.status, not_theirs.error()), (404, "identity_not_found"), "only one's own");
+    let missing = unlink(&app, &access, &Value::Null).await;
+    assert_eq!((missing.status, missing.error()), (400, "validation_failed"), "{}", missing.text);
+
+    let app = std::sync::Arc::new(app);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (app, access, id) = (app.clone(), access.clone(), id.clone());
+        tasks.spawn(async move { unlink(&app, &access, &id).await.status });
+    }
+    let statuses = tasks.join_all().await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| [200, 404, 409].contains(s)), "{statuses:?}");
+    let removed = app.mails_to(&email).await.iter().filter(|m| m.subject.contains("was removed")).count();
+    assert_eq!(removed, 1, "one unlink, one mail");
+}

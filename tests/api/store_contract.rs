@@ -548,6 +548,35 @@ async fn identities_link_once_and_find_their_user(store: Arc<dyn Store>) {
     assert_eq!(store.user_by_identity(&nobody.issuer, &nobody.subject).await.unwrap(), None, "nothing half-done");
 }
 
+async fn identities_unlink_once_and_only_from_an_account_with_a_password(store: Arc<dyn Store>) {
+    let owner = stored_user(&store, "unlink", T0).await;
+    let e = owner.email.clone();
+    let (first, second) = (identity(&format!("one-{}", e.as_str()), &e), identity(&format!("two-{}", e.as_str()), &e));
+    assert!(store.link_identity(&owner.id, &first).await.unwrap());
+    assert!(store.link_identity(&owner.id, &second).await.unwrap());
+    assert!(!store.unlink_identity(&owner.id, &second, 0).await.unwrap(), "the position must hold that identity");
+    assert!(!store.unlink_identity("no-such-user", &second, 1).await.unwrap(), "only from its own account");
+    assert!(store.unlink_identity(&owner.id, &first, 0).await.unwrap());
+    assert!(!store.unlink_identity(&owner.id, &first, 0).await.unwrap(), "once");
+    let left = store.user(&owner.id).await.unwrap().expect("the user");
+    assert_eq!(left.identities, vec![second.clone()]);
+    assert_eq!(store.user_by_identity(&first.issuer, &first.subject).await.unwrap(), None, "the link is gone");
+    assert_eq!(store.user_by_identity(&second.issuer, &second.subject).await.unwrap().map(|u| u.id), Some(owner.id));
+
+    let g = email("unlink-google");
+    let google = identity(&format!("sub-{}", g.as_str()), &g);
+    let only_google =
+        User { password_hash: String::new(), identities: vec![google.clone()], ..user(&format!("g-{g}"), &g) };
+    assert_eq!(store.create_user_with_identity(&only_google, &google).await.unwrap(), Created::Created);
+    assert!(
+        !store.unlink_identity(&only_google.id, &google, 0).await.unwrap(),
+        "not from an account without a password"
+    );
+    let kept = store.user(&only_google.id).await.unwrap().expect("the user");
+    assert_eq!(kept.identities, vec![google.clone()], "nothing half-done");
+    assert!(store.user_by_identity(&google.issuer, &google.subject).await.unwrap().is_some(), "nothing half-done");
+}
+
 async fn sign_in_flows_are_taken_once_before_they_expire(store: Arc<dyn Store>) {
     let tag = unique_email("flow");
     let state = |hash: &str| LoginState {
@@ -657,6 +686,7 @@ contract! {
     authenticator: [totp_enrols_once_and_steps_work_once]
     identities: [
         identities_link_once_and_find_their_user,
+        identities_unlink_once_and_only_from_an_account_with_a_password,
         sign_in_flows_are_taken_once_before_they_expire,
         a_discarded_code_no_longer_works,
     ]

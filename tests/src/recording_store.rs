@@ -307,4 +307,9 @@ impl IdentityStore for RecordingStore {
         self.record("link_identity");
         self.inner.link_identity(user_id, identity).await
     }
+
+    async fn unlink_identity(&self, user_id: &str, identity: &Identity, position: usize) -> anyhow::Result<bool> {
+        self.record("unlink_identity");
+        self.inner.unlink_identity(user_id, identity, position).await
+    }
 }

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod authenticator;
 pub mod code_resend;
 pub mod google;
+pub mod identity_unlink;
 pub mod jwks;
 pub mod login;
 pub mod profile;
@@ -43,6 +44,8 @@ pub struct UserView {
 /// A linked identity as the API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct IdentityView {
+    /// Its id (what `POST /users/me/identities/unlink` takes).
+    pub id: String,
     /// The provider's issuer.
     pub issuer: String,
     /// The email the provider verified when it was linked.
@@ -64,6 +67,7 @@ impl From<&User> for UserView {
                 .identities
                 .iter()
                 .map(|i| IdentityView {
+                    id: i.id(),
                     issuer: i.issuer.clone(),
                     email: i.email.clone(),
                     linked_at: rfc3339(i.linked_at),

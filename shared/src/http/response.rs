@@ -42,7 +42,7 @@ impl ApiError {
             | Self::InvalidResetToken => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::NotFound | Self::UserNotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::UserNotFound | Self::IdentityNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::AuthenticationRequired
             | Self::InvalidToken
@@ -59,6 +59,7 @@ impl ApiError {
             Self::InvalidSignInState => StatusCode::BAD_REQUEST,
             Self::EmailTaken
             | Self::Conflict
+            | Self::PasswordRequired
             | Self::MfaAlreadyEnabled
             | Self::MfaSetupRequired
             | Self::MfaNotEnabled => StatusCode::CONFLICT,

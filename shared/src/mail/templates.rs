@@ -217,6 +217,23 @@ pub fn google_linked(product: &str, to: &str, name: &str) -> Mail {
     )
 }
 
+/// Tells the owner a Google account was unlinked from theirs: it no longer signs in.
+pub fn google_unlinked(product: &str, to: &str, name: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Sign-in with Google was removed from your {product} account"),
+        Some(name),
+        &[
+            Part::Text("A Google account was unlinked from your account: log in with your password from now on.".to_owned()),
+            Part::Text(
+                "If this was not you, someone is signed in to your account: reset your password, which ends every session."
+                    .to_owned(),
+            ),
+        ],
+    )
+}
+
 /// Tells the owner a recovery code was used to log in.
 pub fn recovery_code_used(product: &str, to: &str, name: &str, left: usize) -> Mail {
     compose(

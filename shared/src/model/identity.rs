@@ -2,6 +2,7 @@
 //! flow between leaving for the provider and coming back (docs/SECURITY.md, "Google sign-in").
 
 use crate::clock::UnixTime;
+use crate::tokens::digest;
 
 /// An account at an OpenID provider, keyed by its issuer and subject, never by its email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +15,13 @@ pub struct Identity {
     pub email: String,
     /// When it was linked.
     pub linked_at: UnixTime,
+}
+
+impl Identity {
+    /// Its id in the API: a digest of issuer and subject, stable, and naming neither.
+    pub fn id(&self) -> String {
+        digest(&format!("{}\n{}", self.issuer, self.subject))
+    }
 }
 
 /// A redirect flow under way: kept from `GET /auth/google/start` until its callback takes it

@@ -311,6 +311,11 @@ pub trait IdentityStore: Send + Sync {
     /// In one transaction: links `identity` to the user and adds it to the user's list;
     /// `false` if the identity is linked already or there is no such user.
     async fn link_identity(&self, user_id: &str, identity: &Identity) -> anyhow::Result<bool>;
+
+    /// In one transaction: removes the link of `identity` (the user's identity at `position`
+    /// in its list) and the list's entry, only while the user has a password; `false` if the
+    /// user has none, or the list changed.
+    async fn unlink_identity(&self, user_id: &str, identity: &Identity, position: usize) -> anyhow::Result<bool>;
 }
 
 /// The first `limit` of `items` (each with its sort key), and the cursor after them if more follow.

@@ -66,4 +66,21 @@ impl IdentityStore for DynamoStore {
         ];
         Ok(self.transact(&steps, "linking an identity").await?.is_none())
     }
+
+    async fn unlink_identity(&self, user_id: &str, identity: &Identity, position: usize) -> anyhow::Result<bool> {
+        let remove = Expr::update(format!("REMOVE identities[{position}]"))
+            .condition(format!(
+                "identities[{position}].issuer = :issuer AND identities[{position}].subject = :subject \
+                 AND password_hash <> :none"
+            ))
+            .value(":issuer", items::s(&identity.issuer))
+            .value(":subject", items::s(&identity.subject))
+            .value(":none", items::s(""));
+        let linked_here = Expr::only_if("user_id = :user").value(":user", items::s(user_id));
+        let steps = [
+            self.delete_step(keys::identity(&identity.issuer, &identity.subject), linked_here)?,
+            self.update_step(keys::user(user_id), remove)?,
+        ];
+        Ok(self.transact(&steps, "unlinking an identity").await?.is_none())
+    }
 }

@@ -60,4 +60,17 @@ impl IdentityStore for MemoryStore {
         }
         Ok(true)
     }
+
+    async fn unlink_identity(&self, user_id: &str, identity: &Identity, position: usize) -> anyhow::Result<bool> {
+        let mut inner = self.lock();
+        let Some(user) = inner.users.get_mut(user_id) else { return Ok(false) };
+        let listed =
+            user.identities.get(position).is_some_and(|i| i.issuer == identity.issuer && i.subject == identity.subject);
+        if !listed || user.password_hash.is_empty() {
+            return Ok(false);
+        }
+        user.identities.remove(position);
+        inner.identities.remove(&(identity.issuer.clone(), identity.subject.clone()));
+        Ok(true)
+    }
 }
