@@ -378,6 +378,16 @@ Alpine.data("stepauth", () => ({
     });
   },
 
+  // Unlinking needs a password on the account; the API says so (409 password_required).
+  unlink(id) {
+    return this.run(async () => {
+      const result = await api("POST", "/users/me/identities/unlink", { id }, this.access);
+      if (!result.ok) return this.fail(result);
+      await this.home();
+      this.info = "Sign-in with Google was unlinked. Log in with your password from now on.";
+    });
+  },
+
   logout(everywhere) {
     return this.run(async () => {
       if (everywhere) await api("POST", "/auth/logout/all", undefined, this.access);

@@ -40,7 +40,7 @@ test("Continue with Google signs a new person in on the provider's page and land
   const email = uniqueEmail("browser-google");
   const page = await continueWithGoogle(email);
   await onCard(page, "home");
-  await page.locator(`[data-card="home"] span`, { hasText: email }).waitFor();
+  await page.locator("[data-user-email]", { hasText: email }).waitFor();
   assert.equal(new URL(page.url()).hash, "", "the fragment is cleared");
   await page.screenshot({ path: `${SCREENSHOTS}/google-signed-in.png`, fullPage: true });
 });
@@ -52,5 +52,25 @@ test("Continue with Google for an account with an authenticator lands on the aut
   await page.fill("#mfa-code", totpCode(user.secret, 1));
   await page.locator('[data-card="mfa"]').getByRole("button", { name: /Verify|Continue|Log in/ }).first().click();
   await onCard(page, "home");
-  await page.getByText(user.email).waitFor();
+  await page.locator("[data-user-email]", { hasText: user.email }).waitFor();
+});
+
+test("Unlink on the signed-in card: refused while the account has no password, done once it has one", async () => {
+  const made = await continueWithGoogle(uniqueEmail("browser-unlink-google"));
+  await onCard(made, "home");
+  const identities = made.locator("[data-identities]");
+  await identities.getByRole("button", { name: "Unlink" }).click();
+  await made.locator('[data-card="home"] [role="alert"]', { hasText: "Set a password first" }).waitFor();
+  await identities.getByText("Sign-in with Google:").waitFor();
+
+  const user = await apiUser(server.base, uniqueEmail("browser-unlink"));
+  const page = await continueWithGoogle(user.email);
+  await onCard(page, "home");
+  const linked = page.locator("[data-identities]");
+  await linked.getByText(`Sign-in with Google: ${user.email}`).waitFor();
+  await linked.getByRole("button", { name: "Unlink" }).click();
+  await page.locator('[data-card="home"] .info', { hasText: "Sign-in with Google was unlinked." }).waitFor();
+  await linked.waitFor({ state: "hidden" });
+  await page.locator("[data-activity]").getByText("google unlinked").waitFor();
+  await page.screenshot({ path: `${SCREENSHOTS}/google-unlinked.png`, fullPage: true });
 });
