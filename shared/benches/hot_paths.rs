@@ -113,6 +113,7 @@ fn refresh_rotation(c: &mut Criterion) {
             user_id: None,
             user_version: None,
             expires_at: clock.now() + 900,
+            first_factor: None,
         };
         app.store.put_grant(&grant).await.expect("grant");
         app.store.create_user(&user, "g", clock.now()).await.expect("user");

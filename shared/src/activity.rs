@@ -4,17 +4,17 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::clock::rfc3339;
-use crate::model::{Activity, Email, Origin, User};
+use crate::model::{Activity, Email, Method, Origin, SecondFactor, User};
 use crate::random;
 use crate::tokens::digest;
 
 /// What can appear in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
-    /// The account was created.
-    SignupCompleted,
-    /// A login succeeded (password or emailed code).
-    LoginSuccess,
+    /// The account was created, by proving the address and setting a password, or by Google.
+    SignupCompleted(Method),
+    /// A login succeeded: its first factor, and its second if the account has one.
+    LoginSuccess(Method, Option<SecondFactor>),
     /// A login failed (wrong password or code).
     LoginFailure,
     /// A session ended.
@@ -49,18 +49,14 @@ pub enum Event {
     GoogleLinked,
     /// A Google account was unlinked by the owner.
     GoogleUnlinked,
-    /// The account was created by Google sign-in.
-    SignupWithGoogle,
-    /// A login with Google succeeded.
-    LoginWithGoogle,
 }
 
 impl Event {
     /// The stable name in the log.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::SignupCompleted => "signup_completed",
-            Self::LoginSuccess => "login_success",
+            Self::SignupCompleted(_) => "signup_completed",
+            Self::LoginSuccess(..) => "login_success",
             Self::LoginFailure => "login_failure",
             Self::Logout => "logout",
             Self::LogoutAll => "logout_all",
@@ -78,8 +74,16 @@ impl Event {
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::GoogleLinked => "google_linked",
             Self::GoogleUnlinked => "google_unlinked",
-            Self::SignupWithGoogle => "signup_completed_google",
-            Self::LoginWithGoogle => "login_success_google",
+        }
+    }
+
+    /// How, for a sign-up or a login: the first factor, and `+` the second if one was used
+    /// (`password`, `google+authenticator`, `email_code+recovery_code`).
+    pub fn method(self) -> Option<String> {
+        match self {
+            Self::SignupCompleted(method) | Self::LoginSuccess(method, None) => Some(method.as_str().to_owned()),
+            Self::LoginSuccess(method, Some(second)) => Some(format!("{}+{}", method.as_str(), second.as_str())),
+            _ => None,
         }
     }
 }
@@ -116,6 +120,7 @@ async fn write(app: &App, user_id: &str, event: Event, origin: &Origin, retentio
         id: format!("{nanos:020}{}", random::token::<6>(&*app.random)),
         at: now,
         event: event.as_str().to_owned(),
+        method: event.method(),
         source_ip: origin.source_ip.clone(),
         user_agent: origin.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
     };
@@ -132,6 +137,9 @@ pub struct ActivityView {
     pub at: String,
     /// The event's name.
     pub event: String,
+    /// How, for `signup_completed` and `login_success` (`password`, `email_code`, `google`,
+    /// then `+authenticator` or `+recovery_code` when a second factor was used); else null.
+    pub method: Option<String>,
     /// The source IP, if known.
     pub source_ip: Option<String>,
     /// The User-Agent, if sent.
@@ -140,6 +148,12 @@ pub struct ActivityView {
 
 impl From<Activity> for ActivityView {
     fn from(entry: Activity) -> Self {
-        Self { at: rfc3339(entry.at), event: entry.event, source_ip: entry.source_ip, user_agent: entry.user_agent }
+        Self {
+            at: rfc3339(entry.at),
+            event: entry.event,
+            method: entry.method,
+            source_ip: entry.source_ip,
+            user_agent: entry.user_agent,
+        }
     }
 }

@@ -8,7 +8,7 @@ use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::mail::templates;
-use crate::model::{Email, GrantKind, Identity, LoginState, Origin, Purpose, Role, User};
+use crate::model::{Email, Identity, LoginState, Method, Origin, Purpose, Role, User};
 use crate::oidc::{IdClaims, Provider, Refused, pkce_challenge};
 use crate::session::{self, Tokens};
 use crate::store::Created;
@@ -124,10 +124,10 @@ async fn sign_in(app: &App, token: &str, claims: IdClaims, origin: &Origin) -> R
     let user = account(app, &claims, &email, origin).await?;
     tracing::Span::current().record("user", user.id.as_str());
     if user.mfa_enabled {
-        let grant = grants::issue(app, GrantKind::Mfa, user.email.clone(), String::new(), Some(&user)).await?;
+        let grant = grants::issue_mfa(app, &user, Method::Google).await?;
         return Ok(SignedIn::SecondFactor(grant));
     }
-    let (user, tokens) = session::log_in(app, user, origin, Event::LoginWithGoogle).await?;
+    let (user, tokens) = session::log_in(app, user, origin, Event::LoginSuccess(Method::Google, None)).await?;
     Ok(SignedIn::Session(Box::new(user), tokens))
 }
 
@@ -190,7 +190,7 @@ async fn account(app: &App, claims: &IdClaims, email: &Email, origin: &Origin) -
         match app.store.create_user_with_identity(&user, &identity).await? {
             Created::Created => {
                 tracing::info!(user = user.id, "user created by Google sign-in");
-                activity::record(app, &user.id, Event::SignupWithGoogle, origin).await;
+                activity::record(app, &user.id, Event::SignupCompleted(Method::Google), origin).await;
                 return Ok(user);
             }
             Created::EmailTaken | Created::IdentityTaken | Created::GrantInvalid => continue,

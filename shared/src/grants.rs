@@ -5,7 +5,7 @@
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::model::{Email, Grant, GrantKind, User};
+use crate::model::{Email, Grant, GrantKind, Method, User};
 use crate::random;
 use crate::tokens::digest;
 
@@ -18,14 +18,29 @@ pub struct Issued {
     pub expires_in: u64,
 }
 
-/// Issues a grant of `kind` for `email`: for a sign-up with the name given, for a reset or
-/// the second factor to `user`, in the state the user is in now.
-pub async fn issue(
+/// Issues a sign-up grant for `email` with the name given.
+pub async fn issue_signup(app: &App, email: Email, name: String) -> Result<Issued, ApiError> {
+    issue(app, GrantKind::Signup, email, name, None, None).await
+}
+
+/// Issues a reset grant to `user`, in the state the user is in now.
+pub async fn issue_reset(app: &App, user: &User) -> Result<Issued, ApiError> {
+    issue(app, GrantKind::PasswordReset, user.email.clone(), String::new(), Some(user), None).await
+}
+
+/// Issues the grant that waits for the second factor to `user`, in the state the user is in
+/// now, noting the first factor for the activity log.
+pub async fn issue_mfa(app: &App, user: &User, first_factor: Method) -> Result<Issued, ApiError> {
+    issue(app, GrantKind::Mfa, user.email.clone(), String::new(), Some(user), Some(first_factor)).await
+}
+
+async fn issue(
     app: &App,
     kind: GrantKind,
     email: Email,
     name: String,
     user: Option<&User>,
+    first_factor: Option<Method>,
 ) -> Result<Issued, ApiError> {
     let lifetimes = &app.config.tokens;
     let expires_in = match kind {
@@ -43,6 +58,7 @@ pub async fn issue(
         user_id: user.map(|u| u.id.clone()),
         user_version: user.map(|u| u.token_version),
         expires_at: app.now() + expires_in as i64,
+        first_factor,
     };
     app.store.put_grant(&grant).await?;
     Ok(Issued { token, expires_in })

@@ -99,9 +99,13 @@ async fn the_id_token_endpoint_signs_in_with_the_providers_token() {
     let me = app.get_as("/users/me", &signed_in.str("access_token")).await;
     assert_eq!(me.status, 200);
     let activity = app.get_as("/users/me/activity", &signed_in.str("access_token")).await;
-    let events: Vec<&str> =
-        activity.body["items"].as_array().expect("items").iter().filter_map(|e| e["event"].as_str()).collect();
-    assert!(events.contains(&"signup_completed_google") && events.contains(&"login_success_google"), "{events:?}");
+    let entries: Vec<(&str, &str)> = activity.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| Some((e["event"].as_str()?, e["method"].as_str()?)))
+        .collect();
+    assert_eq!(entries, [("login_success", "google"), ("signup_completed", "google")], "{}", activity.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,6 +297,9 @@ async fn an_account_with_an_authenticator_is_asked_for_it() {
     assert!(answer.body.get("access_token").is_none(), "no session before the second factor");
     let verified = app.post("/auth/mfa/verify", json!({"mfa_token": answer.str("mfa_token"), "code": code(0)})).await;
     assert_eq!(verified.status, 200, "{}", verified.text);
+    let activity = app.get_as("/users/me/activity?limit=1", &verified.str("access_token")).await;
+    let login = &activity.body["items"][0];
+    assert_eq!((&login["event"], &login["method"]), (&json!("login_success"), &json!("google+authenticator")));
 
     let redirected = redirect_flow(&app, provider, &email).await;
     let location = landed(&redirected);

@@ -53,6 +53,8 @@ async fn activity_lists_auth_events_newest_first_with_their_source() {
     let events: Vec<&str> = items.iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(events, ["profile_update", "login_success", "login_failure", "signup_completed"]);
     let login = &items[1];
+    assert_eq!((&login["method"], &items[3]["method"]), (&json!("password"), &json!("password")));
+    assert!(items[0]["method"].is_null() && items[2]["method"].is_null(), "only sign-ups and logins have one");
     assert_eq!(login["user_agent"], "activity-test/1.0");
     assert_eq!(login["source_ip"], "127.0.0.1", "from the connection, never from X-Forwarded-For");
     assert!(login["at"].as_str().expect("time").ends_with('Z'));
@@ -94,4 +96,5 @@ async fn logouts_and_code_sends_are_recorded() {
     let events: Vec<&str> =
         log.body["items"].as_array().expect("items").iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(events, ["login_success", "logout_all", "login_success", "code_sent", "logout", "signup_completed"]);
+    assert_eq!(log.body["items"][2]["method"], "email_code", "{}", log.text);
 }

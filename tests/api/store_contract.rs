@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use stepauth::config::CodeLimits;
 use stepauth::model::{
-    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Purpose, Redeemed, Session, User,
+    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, Method, NewCode, Purpose, Redeemed,
+    Session, User,
 };
 use stepauth::store::{Created, Reset, Rotated, Store};
 use stepauth_tests::unique_email;
@@ -33,6 +34,7 @@ fn grant(token_hash: &str, email: &Email, expires_at: i64) -> Grant {
         user_id: None,
         user_version: None,
         expires_at,
+        first_factor: None,
     }
 }
 
@@ -407,6 +409,7 @@ async fn activity_pages_newest_first_and_expires(store: Arc<dyn Store>) {
             id: format!("e{i}"),
             at: T0 + i,
             event: format!("event_{i}"),
+            method: (i == 3).then(|| "google+authenticator".to_owned()),
             source_ip: Some("203.0.113.9".into()),
             user_agent: (i % 2 == 0).then(|| "curl/8".to_owned()),
         };
@@ -419,6 +422,8 @@ async fn activity_pages_newest_first_and_expires(store: Arc<dyn Store>) {
     assert_eq!(first.items[0].user_agent.as_deref(), Some("curl/8"));
     let second = store.activity(&user_id, T0 + 10, 3, first.next.as_deref()).await.unwrap();
     assert_eq!(events(&second), ["event_3", "event_2", "event_1"]);
+    let methods: Vec<Option<&str>> = second.items.iter().map(|e| e.method.as_deref()).collect();
+    assert_eq!(methods, [Some("google+authenticator"), None, None]);
     let last = store.activity(&user_id, T0 + 10, 3, second.next.as_deref()).await.unwrap();
     assert_eq!((events(&last), last.next), (vec!["event_0".to_owned()], None));
     let later = store.activity(&user_id, T0 + 60, 10, None).await.unwrap();
@@ -491,14 +496,19 @@ async fn mfa_grants_allow_bounded_attempts_and_one_use(store: Arc<dyn Store>) {
         kind: GrantKind::Mfa,
         user_id: Some(u.id.clone()),
         user_version: Some(7),
+        first_factor: Some(Method::Google),
         ..grant("m1", &u.email, T0 + 300)
     };
     store.put_grant(&mfa).await.unwrap();
     assert_eq!(store.attempt_grant("m1", GrantKind::Signup, 5, T0).await.unwrap(), None, "kinds do not mix");
     for _ in 0..5 {
         assert_eq!(
-            store.attempt_grant("m1", GrantKind::Mfa, 5, T0).await.unwrap().map(|g| (g.user_id, g.user_version)),
-            Some((Some(u.id.clone()), Some(7)))
+            store.attempt_grant("m1", GrantKind::Mfa, 5, T0).await.unwrap().map(|g| (
+                g.user_id,
+                g.user_version,
+                g.first_factor
+            )),
+            Some((Some(u.id.clone()), Some(7), Some(Method::Google)))
         );
     }
     assert_eq!(store.attempt_grant("m1", GrantKind::Mfa, 5, T0).await.unwrap(), None, "attempts are bounded");

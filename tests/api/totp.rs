@@ -194,6 +194,8 @@ async fn recovery_codes_work_once_each() {
         )
         .await;
     assert_eq!(other.status, 200, "the others still work");
+    let log = app.get_as("/users/me/activity?limit=1", &other.str("access_token")).await;
+    assert_eq!(log.body["items"][0]["method"], "password+recovery_code", "{}", log.text);
 }
 
 #[tokio::test]
@@ -336,6 +338,8 @@ async fn login_by_emailed_code_also_asks_for_the_authenticator() {
         )
         .await;
     assert_eq!(session.status, 200);
+    let log = app.get_as("/users/me/activity?limit=1", &session.str("access_token")).await;
+    assert_eq!(log.body["items"][0]["method"], "email_code+authenticator", "{}", log.text);
 }
 
 #[tokio::test]

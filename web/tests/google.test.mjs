@@ -72,5 +72,6 @@ test("Unlink on the signed-in card: refused while the account has no password, d
   await page.locator('[data-card="home"] .info', { hasText: "Sign-in with Google was unlinked." }).waitFor();
   await linked.waitFor({ state: "hidden" });
   await page.locator("[data-activity]").getByText("google unlinked").waitFor();
+  await page.locator("[data-activity]").getByText("login success (google)").waitFor();
   await page.screenshot({ path: `${SCREENSHOTS}/google-unlinked.png`, fullPage: true });
 });

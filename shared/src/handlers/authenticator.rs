@@ -13,7 +13,7 @@ use crate::http::session::{authenticate, session_response};
 use crate::http::{JsonBody, json, opaque_token, origin};
 use crate::lockout::{self, LoginAttempt};
 use crate::mail::templates;
-use crate::model::{GrantKind, User};
+use crate::model::{GrantKind, Method, SecondFactor, User};
 use crate::password::{self, Password};
 use crate::tokens::digest;
 use crate::{grants, session, totp};
@@ -183,6 +183,12 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
         let mail = templates::recovery_code_used(&app.config.product_name, user.email.as_str(), &user.name, left);
         app.mailer.send(mail).await?;
     }
-    let (user, tokens) = session::log_in(app, user, &origin, Event::LoginSuccess).await?;
+    let second = match factor {
+        Factor::Code(_) => SecondFactor::Authenticator,
+        Factor::Recovery(_) => SecondFactor::RecoveryCode,
+    };
+    // A grant stored before grants noted their first factor came from a password login.
+    let first = grant.first_factor.unwrap_or(Method::Password);
+    let (user, tokens) = session::log_in(app, user, &origin, Event::LoginSuccess(first, Some(second))).await?;
     session_response(StatusCode::OK, json!({ "user": UserView::from(&user) }), &tokens)
 }

@@ -13,22 +13,28 @@ use crate::error::ApiError;
 use crate::http::session::session_response;
 use crate::http::{JsonBody, code_sent, email_and_code, email_only, json, origin};
 use crate::lockout::LoginAttempt;
-use crate::model::{Email, GrantKind, Origin, Purpose, Redeemed, User};
+use crate::model::{Email, Method, Origin, Purpose, Redeemed, User};
 use crate::password::{self, Password};
 use crate::{grants, session};
 
 /// A right first factor. Without a second factor this is the whole login: the failures are
 /// forgotten and a session starts. With one, only this attempt's own slots go back, and a
 /// short-lived, single-purpose MFA token for `POST /auth/mfa/verify` takes the session's place.
-async fn logged_in(app: &App, attempt: LoginAttempt, user: User, origin: &Origin) -> Result<Response<Body>, ApiError> {
+async fn logged_in(
+    app: &App,
+    attempt: LoginAttempt,
+    user: User,
+    method: Method,
+    origin: &Origin,
+) -> Result<Response<Body>, ApiError> {
     if user.mfa_enabled {
         attempt.first_factor_passed(app).await?;
-        let grant = grants::issue(app, GrantKind::Mfa, user.email.clone(), String::new(), Some(&user)).await?;
+        let grant = grants::issue_mfa(app, &user, method).await?;
         let body = json!({ "mfa_required": true, "mfa_token": grant.token, "expires_in": grant.expires_in });
         Ok(json(StatusCode::OK, &body))
     } else {
         attempt.succeeded(app).await?;
-        let (user, tokens) = session::log_in(app, user, origin, Event::LoginSuccess).await?;
+        let (user, tokens) = session::log_in(app, user, origin, Event::LoginSuccess(method, None)).await?;
         session_response(StatusCode::OK, json!({ "user": UserView::from(&user) }), &tokens)
     }
 }
@@ -48,7 +54,7 @@ pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
     let user = app.store.user_by_email(&email).await?;
     let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match user {
-        Some(user) if matches => logged_in(app, attempt, user, &origin).await,
+        Some(user) if matches => logged_in(app, attempt, user, Method::Password, &origin).await,
         user => {
             let wrong = |remaining| ApiError::InvalidCredentials { remaining };
             Err(attempt.failed(app, user.as_ref(), &origin, wrong).await)
@@ -76,7 +82,7 @@ pub async fn login_code_verify(app: &App, req: Request) -> Result<Response<Body>
     let redeemed = codes::redeem(app, &email, Purpose::Login, &code).await?;
     let user = app.store.user_by_email(&email).await?;
     match (redeemed, user) {
-        (Redeemed::Redeemed { .. }, Some(user)) => logged_in(app, attempt, user, &origin).await,
+        (Redeemed::Redeemed { .. }, Some(user)) => logged_in(app, attempt, user, Method::EmailCode, &origin).await,
         (Redeemed::Exhausted { retry_after }, _) => {
             // No code was checked: the slots go back, uncounted.
             attempt.abandoned(app).await?;

@@ -36,7 +36,7 @@ pub async fn password_verify(app: &App, req: Request) -> Result<Response<Body>, 
     if !app.config.reset_unlocks && lockout::is_locked(app, &email).await? {
         return Err(ApiError::AccountLocked);
     }
-    let grant = grants::issue(app, GrantKind::PasswordReset, email, String::new(), Some(&user)).await?;
+    let grant = grants::issue_reset(app, &user).await?;
     Ok(json(StatusCode::OK, &json!({ "reset_token": grant.token, "expires_in": grant.expires_in })))
 }
 

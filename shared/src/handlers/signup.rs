@@ -11,7 +11,7 @@ use crate::codes;
 use crate::error::ApiError;
 use crate::http::session::session_response;
 use crate::http::{JsonBody, code_sent, email_and_code, json, new_password, opaque_token, origin};
-use crate::model::{Email, GrantKind, Purpose, Role, User, user};
+use crate::model::{Email, GrantKind, Method, Purpose, Role, User, user};
 use crate::store::Created;
 use crate::tokens::digest;
 use crate::{grants, password, random, session};
@@ -34,7 +34,7 @@ pub async fn signup(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 pub async fn signup_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let (email, code) = email_and_code(&req)?;
     let name = codes::redeem_or_refuse(app, &email, Purpose::Signup, &code).await?.unwrap_or_default();
-    let grant = grants::issue(app, GrantKind::Signup, email, name, None).await?;
+    let grant = grants::issue_signup(app, email, name).await?;
     Ok(json(StatusCode::OK, &json!({ "signup_token": grant.token, "expires_in": grant.expires_in })))
 }
 
@@ -70,7 +70,7 @@ pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, 
     }
     tracing::Span::current().record("user", user.id.as_str());
     tracing::info!("user created");
-    activity::record(app, &user.id, Event::SignupCompleted, &origin(&req)).await;
+    activity::record(app, &user.id, Event::SignupCompleted(Method::Password), &origin(&req)).await;
     let tokens = session::start(app, &user).await?;
     session_response(
         StatusCode::CREATED,

@@ -2,7 +2,7 @@
 //! token), bound to the state it was issued in.
 
 use crate::clock::UnixTime;
-use crate::model::{Email, User};
+use crate::model::{Email, Method, User};
 
 /// What a short-lived single-purpose grant allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,8 @@ pub struct Grant {
     pub user_version: Option<u64>,
     /// When the grant stops working.
     pub expires_at: UnixTime,
+    /// For an MFA grant, the first factor that earned it (for the activity log).
+    pub first_factor: Option<Method>,
 }
 
 impl Grant {

@@ -12,7 +12,7 @@ pub mod session;
 pub mod source;
 pub mod user;
 
-pub use activity::{Activity, Page};
+pub use activity::{Activity, Method, Page, SecondFactor};
 pub use code::{Code, CodeState, Issued, NewCode, Pepper, Purpose, Redeemed};
 pub use email::Email;
 pub use grant::{Grant, GrantKind};

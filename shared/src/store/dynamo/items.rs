@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::keys;
 use crate::clock::UnixTime;
 use crate::model::{
-    Activity, CodeState, Email, Grant, GrantKind, Identity, Lockout, LoginState, Purpose, Role, Session, User,
+    Activity, CodeState, Email, Grant, GrantKind, Identity, Lockout, LoginState, Method, Purpose, Role, Session, User,
 };
 
 /// A DynamoDB item.
@@ -146,7 +146,11 @@ pub fn grant_item(grant: &Grant) -> Item {
         ("name".to_owned(), s(&grant.name)),
         ("expires_at".to_owned(), n(grant.expires_at)),
     ]);
-    let optional = [("user_id", grant.user_id.as_ref().map(s)), ("user_version", grant.user_version.map(n))];
+    let optional = [
+        ("user_id", grant.user_id.as_ref().map(s)),
+        ("user_version", grant.user_version.map(n)),
+        ("first_factor", grant.first_factor.map(|m| s(m.as_str()))),
+    ];
     item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
     item
 }
@@ -161,6 +165,7 @@ pub fn grant(token_hash: &str, kind: GrantKind, item: &Item) -> anyhow::Result<G
         user_id: opt_s(item, "user_id"),
         user_version: opt_n(item, "user_version")?,
         expires_at: get_n(item, "expires_at")?,
+        first_factor: opt_s(item, "first_factor").as_deref().and_then(Method::parse),
     })
 }
 
@@ -258,7 +263,11 @@ pub fn activity_item(user_id: &str, entry: &Activity, expires_at: UnixTime) -> I
         ("event".to_owned(), s(&entry.event)),
         ("expires_at".to_owned(), n(expires_at)),
     ]);
-    let optional = [("source_ip", entry.source_ip.as_ref().map(s)), ("user_agent", entry.user_agent.as_ref().map(s))];
+    let optional = [
+        ("method", entry.method.as_ref().map(s)),
+        ("source_ip", entry.source_ip.as_ref().map(s)),
+        ("user_agent", entry.user_agent.as_ref().map(s)),
+    ];
     item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
     item
 }
@@ -269,6 +278,7 @@ pub fn activity(item: &Item) -> anyhow::Result<Activity> {
         id: get_s(item, "id")?,
         at: get_n(item, "at")?,
         event: get_s(item, "event")?,
+        method: opt_s(item, "method"),
         source_ip: opt_s(item, "source_ip"),
         user_agent: opt_s(item, "user_agent"),
     })
