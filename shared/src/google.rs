@@ -60,8 +60,9 @@ pub async fn start(app: &App) -> Result<Started, ApiError> {
         browser_hash: digest(&browser),
         expires_at: app.now() + provider.config().flow_lifetime.as_secs() as i64,
     };
-    app.store.put_login_state(&flow).await?;
+    // The provider first: when it cannot be reached, nothing is stored.
     let location = provider.authorization_url(&state, &flow.nonce, &pkce_challenge(&flow.verifier)).await?;
+    app.store.put_login_state(&flow).await?;
     Ok(Started { location, browser })
 }
 

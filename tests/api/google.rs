@@ -426,3 +426,65 @@ async fn unlinking_needs_a_session_an_id_of_ones_own_and_happens_once_under_conc
     let removed = app.mails_to(&email).await.iter().filter(|m| m.subject.contains("was removed")).count();
     assert_eq!(removed, 1, "one unlink, one mail");
 }
+
+/// A provider that accepts connections and never answers, and one that answers every request
+/// with a 500: each Google route answers 503 with `Retry-After` within seconds (the calls time
+/// out at 4 s), never a 500 or the function's timeout, and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_or_failing_provider_answers_503_within_seconds() {
+    let real = OidcProvider::shared().await;
+    let token = real.id_token(CLIENT_ID, CLIENT_SECRET, &google_login("hung"), "n").await;
+    for (what, issuer) in [("hung", hung_server().await), ("failing", failing_server().await)] {
+        let moto = std::sync::Arc::new(stepauth_tests::moto_store().await);
+        let store = std::sync::Arc::new(stepauth_tests::recording_store::RecordingStore::new(moto));
+        let google = GoogleConfig {
+            issuer,
+            client_ids: vec![CLIENT_ID.into()],
+            redirect_uri: REDIRECT.into(),
+            ..GoogleConfig::default()
+        };
+        let app = TestApp::spawn_with_store(Config { google, ..Config::default() }, store.clone()).await;
+        let started = std::time::Instant::now();
+        let start = app.request("GET", "/auth/google/start", Value::Null, &[]).await;
+        assert_eq!((start.status, start.error()), (503, "service_unavailable"), "{what}: {}", start.text);
+        assert_eq!(start.headers["retry-after"], "1", "{what}");
+        assert!(start.cookie("__Host-stepauth_google").is_none(), "{what}: no flow begun");
+        let signed_in = with_token(&app, &token, "n").await;
+        assert_eq!((signed_in.status, signed_in.error()), (503, "service_unavailable"), "{what}: {}", signed_in.text);
+        assert!(started.elapsed() < Duration::from_secs(12), "{what}: within seconds: {:?}", started.elapsed());
+        let writes: Vec<&str> =
+            store.take().into_iter().filter(|c| c.starts_with("put") || c.starts_with("use")).collect();
+        assert!(writes.is_empty(), "{what}: nothing stored: {writes:?}");
+    }
+}
+
+/// `http://127.0.0.1:<port>` of a server that accepts connections and never answers.
+async fn hung_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let address = format!("http://{}", listener.local_addr().expect("bound"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    address
+}
+
+/// `http://127.0.0.1:<port>` of a server that answers every request `500`.
+async fn failing_server() -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let address = format!("http://{}", listener.local_addr().expect("bound"));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0_u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let answer = "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    address
+}
