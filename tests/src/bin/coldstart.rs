@@ -8,7 +8,7 @@
 //! `AWS_ENDPOINT_URL` if set (moto for functions that touch the table), else nowhere
 //! (`jwks` and bad-token requests make none). With `STEPAUTH_SECRET_ID` set, the key and
 //! pepper are read from that Secrets Manager secret at start instead, as on AWS (give its
-//! public half as `STEPAUTH_SIGNING_PUBLIC_KEY`).
+//! public half as `STEPAUTH_SIGNING_PUBLIC_KEY`). `STEPAUTH_GOOGLE_*` settings are passed on.
 
 use std::time::Duration;
 
@@ -55,6 +55,8 @@ async fn main() {
     .into_iter()
     .chain(secrets)
     .map(|(k, v)| (k.to_owned(), v))
+    // Google sign-in's settings pass through, to time its functions configured.
+    .chain(std::env::vars().filter(|(k, _)| k.starts_with("STEPAUTH_GOOGLE_")))
     .collect();
 
     let mut times = Vec::with_capacity(runs);
