@@ -30,6 +30,7 @@ use stepauth::tokens::Keys;
 use stepauth::{ApiError, App, routes};
 use tokio::net::TcpListener;
 
+pub mod import;
 pub mod moto;
 
 /// The largest body the server reads, as API Gateway's own limit (10 MB); each handler

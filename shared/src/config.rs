@@ -117,7 +117,16 @@ pub struct Config {
     pub totp_issuer: String,
     /// Sign-in with Google (or another OpenID provider); off without client ids.
     pub google: GoogleConfig,
+    /// While users moved in from Django still have PBKDF2 hashes: the iterations of the
+    /// PBKDF2 computation every login adds where it checks no PBKDF2 hash, so that a moved-in
+    /// account answers as slowly as any other address (`STEPAUTH_LEGACY_PBKDF2_ITERATIONS`,
+    /// 0 or unset: off; docs/SECURITY.md, "Enumeration").
+    pub legacy_pbkdf2_iterations: Option<std::num::NonZeroU32>,
 }
+
+/// The most PBKDF2 iterations a Django hash moved in may ask for (Django 5.2's default is
+/// 1,000,000): more is refused by the import and never computed at login.
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
 
 /// Sign-in with Google: the OpenID provider, this deployment's client ids, and where the
 /// browser goes (docs/SECURITY.md, "Google sign-in").
@@ -188,6 +197,7 @@ impl Default for Config {
             activity_retention: Duration::from_secs(90 * 24 * 60 * 60),
             totp_issuer: "stepauth".into(),
             google: GoogleConfig::default(),
+            legacy_pbkdf2_iterations: None,
         }
     }
 }
@@ -253,6 +263,7 @@ impl Config {
         c.cooldown = seconds("STEPAUTH_CODE_COOLDOWN_SECONDS", c.cooldown)?;
         c.max_sends_per_window = number("STEPAUTH_CODE_SENDS_PER_HOUR", c.max_sends_per_window)?;
         c.max_failures_per_window = number("STEPAUTH_CODE_FAILURES_PER_HOUR", c.max_failures_per_window)?;
+        config.legacy_pbkdf2_iterations = std::num::NonZeroU32::new(number("STEPAUTH_LEGACY_PBKDF2_ITERATIONS", 0)?);
         config.check()?;
         Ok(config)
     }
@@ -276,6 +287,9 @@ impl Config {
         }
         if self.failure_window.is_zero() {
             bail!("STEPAUTH_FAILURE_WINDOW_SECONDS must be positive");
+        }
+        if self.legacy_pbkdf2_iterations.is_some_and(|n| n.get() > MAX_PBKDF2_ITERATIONS) {
+            bail!("STEPAUTH_LEGACY_PBKDF2_ITERATIONS may be at most the most a stored hash may ask for (10,000,000)");
         }
         Ok(())
     }

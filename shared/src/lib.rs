@@ -18,6 +18,7 @@ pub mod invalid;
 pub mod lambda;
 pub mod lockout;
 pub mod mail;
+pub mod migration;
 pub mod model;
 pub mod oidc;
 pub mod password;

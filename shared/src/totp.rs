@@ -25,19 +25,41 @@ pub fn new_secret(random: &dyn Random) -> String {
     Secret::from(random::bytes::<20>(random)).to_base32()
 }
 
+/// The shortest secret accepted: 80 bits, what Google Authenticator-era libraries (pyotp's
+/// old default of 16 base32 characters) made. Secrets made here are 160 bits; shorter ones
+/// come only from the Django import, so that its users' app entries keep working.
+pub const MIN_SECRET_BYTES: usize = 10;
+
 /// The TOTP of a base32 secret, labelled with `issuer` and `account` for the app.
 pub fn totp(secret: &str, issuer: &str, account: &str) -> anyhow::Result<Totp> {
     let secret = Secret::try_from_base32(secret).map_err(|e| anyhow::anyhow!("stored TOTP secret: {e}"))?;
-    Builder::new()
+    let bytes = secret.as_ref().len();
+    let builder = Builder::new()
         .with_algorithm(Algorithm::SHA1)
         .with_digits(DIGITS)
         .with_skew(SKEW)
         .with_step_duration(STEP)
         .with_secret(secret)
         .with_issuer(Some(issuer))
-        .with_account_name(account)
-        .build()
-        .map_err(|e| anyhow::anyhow!("building the TOTP: {e}"))
+        .with_account_name(account);
+    if bytes < MIN_SECRET_BYTES {
+        anyhow::bail!("a TOTP secret of {bytes} bytes is too short");
+    }
+    // totp-rs wants 128 bits; a moved-in secret of 80 to 120 is built without that check
+    // (the issuer and account name are the same as for a 160-bit one, which `build` checks).
+    if bytes < 16 {
+        Ok(builder.build_noncompliant())
+    } else {
+        builder.build().map_err(|e| anyhow::anyhow!("building the TOTP: {e}"))
+    }
+}
+
+/// A base32 secret moved in from elsewhere, normalised (upper case, no spaces or padding)
+/// and checked: `None` if it is not base32 or under [`MIN_SECRET_BYTES`].
+pub fn parse_moved_in_secret(text: &str) -> Option<String> {
+    let secret: String = text.chars().filter(|c| !c.is_whitespace() && *c != '=').collect::<String>().to_uppercase();
+    let bytes = Secret::try_from_base32(&secret).ok()?;
+    (bytes.as_ref().len() >= MIN_SECRET_BYTES).then_some(secret)
 }
 
 /// The step a code belongs to, if it is right for the current step or one either side.

@@ -153,7 +153,7 @@ const LAYERS: &[&[&str]] = &[
     &["model"],
     &["password", "totp", "store", "mail", "oidc"],
     &["error", "app"],
-    &["activity", "lockout", "codes", "grants", "session", "google"],
+    &["activity", "lockout", "codes", "grants", "session", "google", "migration"],
     &["http"],
     &["handlers"],
     &["routes", "lambda"],

@@ -82,6 +82,16 @@ impl UserStore for RecordingStore {
         self.inner.set_password(user_id, old_hash, new_hash, history).await
     }
 
+    async fn import_user(&self, user: &User, locked: bool) -> anyhow::Result<Created> {
+        self.record("import_user");
+        self.inner.import_user(user, locked).await
+    }
+
+    async fn rehash_password(&self, user_id: &str, old_hash: &str, new_hash: &str) -> anyhow::Result<bool> {
+        self.record("rehash_password");
+        self.inner.rehash_password(user_id, old_hash, new_hash).await
+    }
+
     async fn reset_password(
         &self,
         user_id: &str,

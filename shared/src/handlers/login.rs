@@ -15,7 +15,7 @@ use crate::http::{JsonBody, code_sent, email_and_code, email_only, json, origin}
 use crate::lockout::LoginAttempt;
 use crate::model::{Email, Method, Origin, Purpose, Redeemed, User};
 use crate::password::{self, Password};
-use crate::{grants, session};
+use crate::{grants, migration, session};
 
 /// A right first factor. Without a second factor this is the whole login: the failures are
 /// forgotten and a session starts. With one, only this attempt's own slots go back, and a
@@ -52,9 +52,13 @@ pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
 
     let attempt = LoginAttempt::begin(app, &email, &origin).await?;
     let user = app.store.user_by_email(&email).await?;
-    let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = password::verify_padded(password.clone(), stored, app.config.legacy_pbkdf2_iterations).await?;
     match user {
-        Some(user) if matches => logged_in(app, attempt, user, Method::Password, &origin).await,
+        Some(user) if matches => {
+            migration::upgrade_password(app, &user, password).await;
+            logged_in(app, attempt, user, Method::Password, &origin).await
+        }
         user => {
             let wrong = |remaining| ApiError::InvalidCredentials { remaining };
             Err(attempt.failed(app, user.as_ref(), &origin, wrong).await)

@@ -26,6 +26,10 @@ pub enum Attempt {
     Locked,
 }
 
+/// A lock no guesses made (an account moved in inactive): far over any limit, without decay,
+/// so that only an admin's unlock clears it.
+pub const MOVED_IN_LOCKED: Lockout = Lockout { used: 1_000_000, failures: 1_000_000, lease_until: 0, expires_at: None };
+
 /// How long a slot is held for an attempt in flight: far longer than a check takes.
 pub const LEASE_SECONDS: i64 = 60;
 

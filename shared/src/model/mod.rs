@@ -17,7 +17,7 @@ pub use code::{Code, CodeState, Issued, NewCode, Pepper, Purpose, Redeemed};
 pub use email::Email;
 pub use grant::{Grant, GrantKind};
 pub use identity::{Identity, LoginState};
-pub use lockout::{Attempt, Lockout};
+pub use lockout::{Attempt, Lockout, MOVED_IN_LOCKED};
 pub use session::Session;
 pub use source::{Origin, SOURCE_WINDOW_SECONDS, SourceCounter, SourceSlot};
 pub use user::{PASSWORD_HISTORY, Role, User};

@@ -102,6 +102,10 @@ pub trait UserStore: Send + Sync {
     /// (docs/SECURITY.md, "Data integrity").
     async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created>;
 
+    /// In one transaction: claims the email and stores a user moved in from elsewhere (the
+    /// Django import), locked (as an admin's unlock alone opens) when `locked`.
+    async fn import_user(&self, user: &User, locked: bool) -> anyhow::Result<Created>;
+
     /// The user with this id.
     async fn user(&self, id: &str) -> anyhow::Result<Option<User>>;
 
@@ -127,6 +131,10 @@ pub trait UserStore: Send + Sync {
         new_hash: &str,
         history: &[String],
     ) -> anyhow::Result<bool>;
+
+    /// Replaces the hash of the same password (a Django hash moved in, by Argon2id) if it is
+    /// still `old_hash`; sessions and history stay. `false` if the password changed meanwhile.
+    async fn rehash_password(&self, user_id: &str, old_hash: &str, new_hash: &str) -> anyhow::Result<bool>;
 
     /// [`UserStore::set_password`] and the use of a password-reset grant, in one transaction.
     async fn reset_password(

@@ -5,10 +5,10 @@ use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::DynamoStore;
 use super::client::{Expr, call_failed};
-use super::items::{self, email_claim_item, get_n, get_s, n, s, strings, user_item};
+use super::items::{self, email_claim_item, get_n, get_s, lockout_item, n, s, strings, user_item};
 use super::keys;
 use crate::clock::UnixTime;
-use crate::model::{Email, GrantKind, Page, User};
+use crate::model::{Email, GrantKind, MOVED_IN_LOCKED, Page, User};
 use crate::store::{BadCursor, Created, Reset, UserStore, page};
 
 /// A new password in place of `old_hash`, the history kept, and the token version moved on.
@@ -37,6 +37,21 @@ impl UserStore for DynamoStore {
         match self.transact(&steps, "creating a user").await? {
             None => Ok(Created::Created),
             Some(0) => Ok(Created::GrantInvalid),
+            Some(_) => Ok(Created::EmailTaken),
+        }
+    }
+
+    async fn import_user(&self, user: &User, locked: bool) -> anyhow::Result<Created> {
+        let new = || Expr::only_if("attribute_not_exists(pk)");
+        let mut steps = vec![
+            self.put_step(email_claim_item(&user.email, &user.id), new())?,
+            self.put_step(user_item(user), new())?,
+        ];
+        if locked {
+            steps.push(self.put_step(lockout_item(&user.email, &MOVED_IN_LOCKED), Expr::default())?);
+        }
+        match self.transact(&steps, "importing a user").await? {
+            None => Ok(Created::Created),
             Some(_) => Ok(Created::EmailTaken),
         }
     }
@@ -102,6 +117,14 @@ impl UserStore for DynamoStore {
     ) -> anyhow::Result<bool> {
         let change = password_change(old_hash, new_hash, history);
         Ok(self.update(keys::user(user_id), change, ReturnValue::None, "setting a password").await?.is_some())
+    }
+
+    async fn rehash_password(&self, user_id: &str, old_hash: &str, new_hash: &str) -> anyhow::Result<bool> {
+        let rehash = Expr::update("SET password_hash = :new")
+            .condition("password_hash = :old")
+            .value(":new", s(new_hash))
+            .value(":old", s(old_hash));
+        Ok(self.update(keys::user(user_id), rehash, ReturnValue::None, "rehashing a password").await?.is_some())
     }
 
     async fn reset_password(

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::{MemoryStore, checked_cursor, order_key};
 use crate::clock::UnixTime;
-use crate::model::{Email, GrantKind, Page, User};
+use crate::model::{Email, GrantKind, MOVED_IN_LOCKED, Page, User};
 use crate::store::{Created, Reset, UserStore, page};
 
 #[async_trait]
@@ -24,6 +24,19 @@ impl UserStore for MemoryStore {
         inner.grants.remove(grant_hash);
         inner.emails.insert(user.email.as_str().to_owned(), user.id.clone());
         inner.users.insert(user.id.clone(), user.clone());
+        Ok(Created::Created)
+    }
+
+    async fn import_user(&self, user: &User, locked: bool) -> anyhow::Result<Created> {
+        let mut inner = self.lock();
+        if inner.emails.contains_key(user.email.as_str()) || inner.users.contains_key(&user.id) {
+            return Ok(Created::EmailTaken);
+        }
+        inner.emails.insert(user.email.as_str().to_owned(), user.id.clone());
+        inner.users.insert(user.id.clone(), user.clone());
+        if locked {
+            inner.lockouts.insert(user.email.as_str().to_owned(), MOVED_IN_LOCKED);
+        }
         Ok(Created::Created)
     }
 
@@ -68,6 +81,17 @@ impl UserStore for MemoryStore {
         history: &[String],
     ) -> anyhow::Result<bool> {
         Ok(self.lock().set_password(user_id, old_hash, new_hash, history))
+    }
+
+    async fn rehash_password(&self, user_id: &str, old_hash: &str, new_hash: &str) -> anyhow::Result<bool> {
+        let mut inner = self.lock();
+        match inner.users.get_mut(user_id) {
+            Some(user) if user.password_hash == old_hash => {
+                new_hash.clone_into(&mut user.password_hash);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn reset_password(

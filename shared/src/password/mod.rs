@@ -1,5 +1,8 @@
 //! Passwords: the policy (docs/SECURITY.md, "Passwords"), Argon2id hashing off the async executor
-//! (item 2), and verification against a dummy hash for unknown users (item 4).
+//! (item 2), and verification against a dummy hash for unknown users (item 4); hashes moved in
+//! from Django ([`django`]) verify until the first login replaces them.
+
+pub mod django;
 
 use std::sync::OnceLock;
 
@@ -161,10 +164,31 @@ pub fn hash_blocking(password: &Password, salt: [u8; 16]) -> anyhow::Result<Stri
         .map_err(|e| anyhow::anyhow!("argon2 hashing: {e}"))
 }
 
-/// Whether `password` matches a PHC string, on the calling thread (async code calls [`verify`]).
-pub fn verify_blocking(password: &Password, phc: &str) -> anyhow::Result<bool> {
-    let parsed = PasswordHash::new(phc).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
-    Ok(argon2().verify_password(password.expose().as_bytes(), &parsed).is_ok())
+/// Whether `password` matches a stored hash (a PHC string, or a Django hash moved in), on the
+/// calling thread (async code calls [`verify`]).
+pub fn verify_blocking(password: &Password, stored: &str) -> anyhow::Result<bool> {
+    if stored.starts_with('$') {
+        let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+        Ok(argon2().verify_password(password.expose().as_bytes(), &parsed).is_ok())
+    } else {
+        let legacy = django::Hash::parse(stored).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+        Ok(legacy.verify(password.expose()))
+    }
+}
+
+/// The prefix of a hash made with today's algorithm and parameters.
+const CURRENT: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
+
+/// Whether a stored hash can match anything: not empty (an account made by Google) and not
+/// Django's unusable password (`!…`), which only the reset flow replaces.
+pub fn usable(stored: &str) -> bool {
+    !stored.is_empty() && !stored.starts_with('!')
+}
+
+/// Whether a usable stored hash was made otherwise than [`hash`] makes them today (a Django
+/// hash moved in): the login that proves the password replaces it.
+pub fn needs_upgrade(stored: &str) -> bool {
+    usable(stored) && !stored.starts_with(CURRENT)
 }
 
 /// Hashes `password` to a PHC string with a fresh 128-bit salt, on a blocking thread.
@@ -173,22 +197,47 @@ pub async fn hash(password: Password, random: &dyn Random) -> anyhow::Result<Str
     on_hashing_thread(move || hash_blocking(&password, salt)).await?
 }
 
-/// Verifies `password` against a PHC string, on a blocking thread. With `None` (no such user)
+/// Verifies `password` against a stored hash, on a blocking thread. With `None` (no such user)
 /// it verifies against [`DUMMY_HASH`], so that the answer takes as long, and is `false`.
-pub async fn verify(password: Password, phc: Option<String>) -> anyhow::Result<bool> {
-    // An account without a password (made by Google sign-in) has an empty hash: checked
-    // against the dummy like an unknown email, so it takes as long and matches nothing.
-    let phc = phc.filter(|phc| !phc.is_empty());
-    let known = phc.is_some();
-    let phc = phc.unwrap_or_else(|| DUMMY_HASH.to_owned());
-    let matches = on_hashing_thread(move || verify_blocking(&password, &phc)).await??;
+pub async fn verify(password: Password, stored: Option<String>) -> anyhow::Result<bool> {
+    verify_padded(password, stored, None).await
+}
+
+/// [`verify`] for a login, where the time of the answer must not tell an address with an
+/// account from one without (docs/SECURITY.md, "Enumeration"). With `pbkdf2_pad` (while
+/// users moved in from Django still have their PBKDF2 hashes), every verification costs one
+/// Argon2id and one PBKDF2 computation: a PBKDF2 hash is checked and the Argon2id dummy run;
+/// anything else is checked (or the dummy) and a PBKDF2 computation of that many iterations
+/// run.
+pub async fn verify_padded(
+    password: Password,
+    stored: Option<String>,
+    pbkdf2_pad: Option<std::num::NonZeroU32>,
+) -> anyhow::Result<bool> {
+    // An account without a password (made by Google sign-in, or moved in with Django's
+    // unusable one) is checked against the dummy like an unknown email: as long, no match.
+    let stored = stored.filter(|stored| usable(stored));
+    let known = stored.is_some();
+    let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
+    let matches = on_hashing_thread(move || {
+        let matches = verify_blocking(&password, &stored)?;
+        if let Some(iterations) = pbkdf2_pad {
+            if django::Hash::parse(&stored).is_ok_and(|h| h.is_pbkdf2()) {
+                verify_blocking(&password, DUMMY_HASH)?;
+            } else {
+                django::pbkdf2_work(password.expose(), iterations);
+            }
+        }
+        anyhow::Ok(matches)
+    })
+    .await??;
     Ok(known && matches)
 }
 
 /// Whether `password` is the user's current password or one of the earlier ones kept
 /// (docs/SECURITY.md, "Passwords").
 pub async fn reused(password: &Password, user: &User) -> anyhow::Result<bool> {
-    for phc in std::iter::once(&user.password_hash).chain(&user.password_history).filter(|phc| !phc.is_empty()) {
+    for phc in std::iter::once(&user.password_hash).chain(&user.password_history).filter(|phc| usable(phc)) {
         if verify(password.clone(), Some(phc.clone())).await? {
             return Ok(true);
         }
@@ -200,7 +249,7 @@ pub async fn reused(password: &Password, user: &User) -> anyhow::Result<bool> {
 /// [`PASSWORD_HISTORY`].
 pub fn next_history(user: &User) -> Vec<String> {
     let earlier = std::iter::once(&user.password_hash).chain(&user.password_history);
-    earlier.filter(|phc| !phc.is_empty()).take(PASSWORD_HISTORY).cloned().collect()
+    earlier.filter(|phc| usable(phc)).take(PASSWORD_HISTORY).cloned().collect()
 }
 
 /// Runs `work` (one Argon2 computation) on a blocking thread, at most one per CPU at a time.
