@@ -220,18 +220,43 @@ pub async fn verify_padded(
     let known = stored.is_some();
     let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
     let matches = on_hashing_thread(move || {
-        let matches = verify_blocking(&password, &stored)?;
-        if let Some(iterations) = pbkdf2_pad {
-            if django::Hash::parse(&stored).is_ok_and(|h| h.is_pbkdf2()) {
-                verify_blocking(&password, DUMMY_HASH)?;
-            } else {
-                django::pbkdf2_work(password.expose(), iterations);
+        let mut matches = false;
+        for work in plan(&stored, pbkdf2_pad) {
+            match work {
+                Work::Check(hash) => matches = verify_blocking(&password, hash)?,
+                Work::Dummy => {
+                    verify_blocking(&password, DUMMY_HASH)?;
+                }
+                Work::Pbkdf2(iterations) => django::pbkdf2_work(password.expose(), iterations),
             }
         }
         anyhow::Ok(matches)
     })
     .await??;
     Ok(known && matches)
+}
+
+/// One computation of a login's verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Work<'a> {
+    /// Checking the password against this hash (the account's, or the dummy).
+    Check(&'a str),
+    /// An Argon2id computation against [`DUMMY_HASH`], its answer unused.
+    Dummy,
+    /// A PBKDF2 computation of this many iterations, its answer unused.
+    Pbkdf2(std::num::NonZeroU32),
+}
+
+/// What verifying against `stored` computes: the check, and with the PBKDF2 pad on, the
+/// other kind of work, so that each login costs one Argon2id and one PBKDF2 computation
+/// whatever the address holds (docs/SECURITY.md, "Enumeration").
+fn plan(stored: &str, pbkdf2_pad: Option<std::num::NonZeroU32>) -> Vec<Work<'_>> {
+    let mut work = vec![Work::Check(stored)];
+    if let Some(iterations) = pbkdf2_pad {
+        let pbkdf2 = django::Hash::parse(stored).is_ok_and(|h| h.is_pbkdf2());
+        work.push(if pbkdf2 { Work::Dummy } else { Work::Pbkdf2(iterations) });
+    }
+    work
 }
 
 /// Whether `password` is the user's current password or one of the earlier ones kept
@@ -325,6 +350,42 @@ mod tests {
         assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify(password, Some(a.clone())).await.expect("verify"));
         assert!(!verify(Password::new("correct-horse-7-battery"), Some(a)).await.expect("verify"));
+    }
+
+    /// The choice docs/SECURITY.md ("Enumeration") makes for moved-in PBKDF2 hashes: with the
+    /// pad on, an unknown address, an Argon2id account and a PBKDF2 account each cost one
+    /// Argon2id and one PBKDF2 computation; with it off, only the check runs.
+    #[test]
+    fn with_the_pbkdf2_pad_every_login_costs_one_argon2id_and_one_pbkdf2() {
+        let pad = std::num::NonZeroU32::new(1_000_000);
+        let pbkdf2 = "pbkdf2_sha256$1000000$salt$tXbBVH3qD+5Rl8K7WDCEPLPzFh7d6ZfH7m36FyZzDRY=";
+        let kinds = |plan: Vec<Work>| {
+            let (mut argon2, mut pbkdf2) = (0, 0);
+            for work in plan {
+                match work {
+                    Work::Check(hash) if hash.starts_with("$argon2id$") => argon2 += 1,
+                    Work::Check(_) | Work::Pbkdf2(_) => pbkdf2 += 1,
+                    Work::Dummy => argon2 += 1,
+                }
+            }
+            (argon2, pbkdf2)
+        };
+        for stored in [DUMMY_HASH, pbkdf2] {
+            assert_eq!(kinds(plan(stored, pad)), (1, 1), "{stored}");
+        }
+        assert_eq!(plan(pbkdf2, pad)[1], Work::Dummy);
+        assert_eq!(plan(DUMMY_HASH, pad)[1], Work::Pbkdf2(pad.expect("on")));
+        assert_eq!(plan(DUMMY_HASH, None), [Work::Check(DUMMY_HASH)], "off: the check alone");
+    }
+
+    #[tokio::test]
+    async fn moved_in_hashes_verify_and_only_today_s_need_no_upgrade() {
+        let pbkdf2 = "pbkdf2_sha256$1000$salt$tXbBVH3qD+5Rl8K7WDCEPLPzFh7d6ZfH7m36FyZzDRY=";
+        let password = Password::new("Correct-Horse-7-Battery");
+        assert!(verify(password.clone(), Some(pbkdf2.into())).await.expect("verify"));
+        assert!(needs_upgrade(pbkdf2) && !needs_upgrade(DUMMY_HASH));
+        assert!(!needs_upgrade("!unusable") && !needs_upgrade(""), "nothing to upgrade without a password");
+        assert!(!verify(password, Some("!unusable".into())).await.expect("verify"), "unusable matches nothing");
     }
 
     #[tokio::test]
