@@ -355,6 +355,35 @@ async fn passwords_change_only_from_the_current_one(store: Arc<dyn Store>) {
     assert!(!store.set_password("nobody", "x", "y", &[]).await.unwrap());
 }
 
+/// A moved-in hash is replaced only while it is still the one the login read; sessions and
+/// history stay (docs/SECURITY.md, rule 53).
+async fn rehashes_replace_only_the_hash_that_was_read(store: Arc<dyn Store>) {
+    let u = stored_user(&store, "rehash", T0).await;
+    assert!(store.rehash_password(&u.id, &u.password_hash, "argon2-of-the-same").await.unwrap());
+    assert!(!store.rehash_password(&u.id, &u.password_hash, "stale").await.unwrap(), "the hash moved on");
+    let stored = store.user(&u.id).await.unwrap().expect("the user");
+    assert_eq!(
+        (stored.password_hash.as_str(), stored.password_history.clone(), stored.token_version),
+        ("argon2-of-the-same", u.password_history.clone(), u.token_version),
+        "sessions and history stay"
+    );
+    assert!(!store.rehash_password("nobody", "x", "y").await.unwrap());
+}
+
+/// A user moved in is created once per email, locked when asked, in one transaction.
+async fn moved_in_users_claim_their_email_once_and_may_start_locked(store: Arc<dyn Store>) {
+    let e = email("moved");
+    let u = user(&format!("m-{e}"), &e);
+    assert_eq!(store.import_user(&u, true).await.unwrap(), Created::Created);
+    let again = User { id: format!("n-{e}"), ..u.clone() };
+    assert_eq!(store.import_user(&again, false).await.unwrap(), Created::EmailTaken, "the email is claimed");
+    assert_eq!(store.user_by_email(&e).await.unwrap().map(|found| found.id), Some(u.id.clone()));
+    assert_eq!(store.user(&again.id).await.unwrap(), None, "nothing half-done");
+    assert!(store.failures(std::slice::from_ref(&e), T0).await.unwrap()[0] >= 1_000_000, "locked, without decay");
+    let later = T0 + 365 * 24 * 3600;
+    assert!(store.failures(std::slice::from_ref(&e), later).await.unwrap()[0] >= 1_000_000, "a year on, still locked");
+}
+
 fn reset_grant(token_hash: &str, u: &User, expires_at: i64) -> Grant {
     Grant { kind: GrantKind::PasswordReset, user_id: Some(u.id.clone()), ..grant(token_hash, &u.email, expires_at) }
 }
@@ -680,6 +709,8 @@ contract! {
         fifty_concurrent_creations_give_one_user,
         logins_and_token_versions_are_recorded,
         passwords_change_only_from_the_current_one,
+        rehashes_replace_only_the_hash_that_was_read,
+        moved_in_users_claim_their_email_once_and_may_start_locked,
         resets_use_their_grant_once,
         fifty_concurrent_resets_give_one_change,
         names_change_and_nothing_else,
