@@ -39,6 +39,8 @@ pub enum Event {
     MfaDisabled,
     /// A recovery code was used.
     RecoveryCodeUsed,
+    /// A new set of recovery codes replaced the old.
+    RecoveryCodesRenewed,
     /// An admin removed Google Authenticator (and ended every session).
     MfaRemovedByAdmin,
     /// A password reset was asked for while the account is locked (no code was sent).
@@ -72,6 +74,7 @@ impl Event {
             Self::ResetBlocked => "reset_blocked",
             Self::SignupAttempted => "signup_attempted",
             Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesRenewed => "recovery_codes_renewed",
             Self::GoogleLinked => "google_linked",
             Self::GoogleUnlinked => "google_unlinked",
         }

@@ -109,6 +109,7 @@ routes! {
     "google-callback" google_callback: GET "/auth/google/callback" => handlers::google::google_callback;
     "google-id-token" google_id_token: POST "/auth/google/id-token" => handlers::google::google_id_token;
     "identity-unlink" identity_unlink: POST "/users/me/identities/unlink" => handlers::identity_unlink::identity_unlink;
+    "totp-recovery-codes" totp_recovery_codes: POST "/auth/totp/recovery-codes" => handlers::authenticator::totp_recovery_codes;
     "web"               web:               GET   "/" | "/app.js" | "/app.css" => handlers::web::web;
 }
 

@@ -221,3 +221,28 @@ async fn bad_records_are_reported_by_number_and_the_good_ones_imported() {
     assert!(printed.contains(&format!("line {}: bad email", lines + 1)), "{printed}");
     assert!(printed.contains(&format!("line {}: 2 values for 9 columns", lines + 2)), "{printed}");
 }
+
+/// A moved-in authenticator has no recovery codes: the profile says so, and the owner makes
+/// a set with the password and a current code; they work at login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_in_authenticator_gets_recovery_codes_on_request() {
+    let (app, _, export) = moved_in().await;
+    let email = export.email("totp");
+    let secret = totp::totp("JBSWY3DPEHPK3PXP", "stepauth", &email).expect("the secret");
+    let first = log_in(&app, &email, &export.password("totp")).await;
+    let code = totp::code_at(&secret, app.clock.now());
+    let session = app.post("/auth/mfa/verify", json!({"mfa_token": first.str("mfa_token"), "code": code})).await;
+    let token = session.str("access_token");
+    assert_eq!(app.get_as("/users/me", &token).await.body["recovery_codes_left"], 0, "none moved in");
+    app.clock.advance(30);
+    let body = json!({"password": export.password("totp"), "code": totp::code_at(&secret, app.clock.now())});
+    let auth = format!("Bearer {token}");
+    let made = app.request("POST", "/auth/totp/recovery-codes", body, &[("authorization", &auth)]).await;
+    assert_eq!(made.status, 200, "{}", made.text);
+    let recovery = made.body["recovery_codes"][3].as_str().expect("a code").to_owned();
+    let again = log_in(&app, &email, &export.password("totp")).await;
+    let verified =
+        app.post("/auth/mfa/verify", json!({"mfa_token": again.str("mfa_token"), "recovery_code": recovery})).await;
+    assert_eq!(verified.status, 200, "{}", verified.text);
+    assert_eq!(app.get_as("/users/me", &verified.str("access_token")).await.body["recovery_codes_left"], 9);
+}

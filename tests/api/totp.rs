@@ -571,3 +571,58 @@ async fn an_admin_removes_an_authenticator_and_every_session_ends() {
         activity.body["items"].as_array().expect("items").iter().filter_map(|e| e["event"].as_str()).collect();
     assert!(events.contains(&"mfa_removed_by_admin"), "{events:?}");
 }
+
+/// New recovery codes need the password and a current authenticator code (a recovery code
+/// will not do), void the old set, tell the owner, and count wrong answers toward the
+/// lockout like a login: guessing here buys no more tries than guessing there.
+#[tokio::test]
+async fn new_recovery_codes_void_the_old_ones_and_need_the_password_and_a_current_code() {
+    let app = TestApp::spawn().await;
+    let user = enrolled(&app, "totp-renew").await;
+    let token = user.session.str("access_token");
+    app.clock.advance(30);
+    let renew = |body: Value| post_as(&app, "/auth/totp/recovery-codes", &token, body);
+    let by_recovery = renew(json!({"password": PASSWORD, "recovery_code": user.recovery_codes[0]})).await;
+    assert_eq!((by_recovery.status, by_recovery.error()), (400, "validation_failed"), "{}", by_recovery.text);
+
+    let now = code(&app, &user.email, &user.secret, 0);
+    let renewed = renew(json!({"password": PASSWORD, "code": now})).await;
+    assert_eq!(renewed.status, 200, "{}", renewed.text);
+    let fresh: Vec<String> = renewed.body["recovery_codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .map(|c| c.as_str().expect("a code").to_owned())
+        .collect();
+    assert_eq!(fresh.len(), 10);
+    let again = renew(json!({"password": PASSWORD, "code": now})).await;
+    assert_eq!(again.status, 401, "the code's step is used up: {}", again.text);
+    let old = app
+        .post(
+            "/auth/mfa/verify",
+            json!({"mfa_token": mfa_token(&app, &user.email).await, "recovery_code": user.recovery_codes[1]}),
+        )
+        .await;
+    assert_eq!(old.error(), "invalid_code", "the old set is void");
+    let new = app
+        .post("/auth/mfa/verify", json!({"mfa_token": mfa_token(&app, &user.email).await, "recovery_code": fresh[0]}))
+        .await;
+    assert_eq!(new.status, 200, "{}", new.text);
+    let me = app.get_as("/users/me", &new.str("access_token")).await;
+    assert_eq!(me.body["recovery_codes_left"], 9);
+    assert!(app.mails_to(&user.email).await.iter().any(|m| m.subject.starts_with("New recovery codes")));
+    let log = app.get_as("/users/me/activity?limit=5", &new.str("access_token")).await;
+    assert!(log.text.contains("recovery_codes_renewed"), "{}", log.text);
+
+    // The lockout counts here as at login (the logins above cleared the earlier failure):
+    // the third wrong answer locks.
+    for attempt in 1..=3 {
+        app.clock.advance(30);
+        let wrong =
+            renew(json!({"password": "Not-The-Password-1!", "code": code(&app, &user.email, &user.secret, 0)})).await;
+        let expected = if attempt < 3 { (401, "invalid_credentials") } else { (423, "account_locked") };
+        assert_eq!((wrong.status, wrong.error()), expected, "attempt {attempt}: {}", wrong.text);
+    }
+    let login = app.post("/auth/login", json!({"email": user.email, "password": PASSWORD})).await;
+    assert_eq!(login.status, 423, "the account is locked for every route");
+}

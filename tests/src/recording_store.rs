@@ -280,6 +280,11 @@ impl AuthenticatorStore for RecordingStore {
         self.inner.use_recovery_code(user_id, hash).await
     }
 
+    async fn replace_recovery_codes(&self, user_id: &str, hashes: &[String]) -> anyhow::Result<bool> {
+        self.record("replace_recovery_codes");
+        self.inner.replace_recovery_codes(user_id, hashes).await
+    }
+
     async fn disable_totp(&self, user_id: &str) -> anyhow::Result<bool> {
         self.record("disable_totp");
         self.inner.disable_totp(user_id).await

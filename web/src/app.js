@@ -378,6 +378,17 @@ Alpine.data("stepauth", () => ({
     });
   },
 
+  renewRecoveryCodes() {
+    return this.run(async () => {
+      const body = { password: this.currentPassword, code: this.code };
+      const result = await api("POST", "/auth/totp/recovery-codes", body, this.access);
+      if (!result.ok) return this.fail(result);
+      this.currentPassword = this.code = "";
+      this.recoveryCodes = result.data.recovery_codes;
+      this.go("recovery");
+    });
+  },
+
   // Unlinking needs a password on the account; the API says so (409 password_required).
   unlink(id) {
     return this.run(async () => {

@@ -210,3 +210,42 @@ test("forgot password: email, code, new password, log in", async () => {
   assert.equal(old.status, 401, "the old password no longer works");
   await page.close();
 });
+
+test("with no recovery codes left, the signed-in card asks for a new set and makes one", async () => {
+  const email = uniqueEmail("browser-renew");
+  const user = await apiUser(server.base, email, { totp: true });
+  for (const recovery of user.recoveryCodes.slice(0, 9)) {
+    const login = await json(server.base, "POST", "/auth/login", { email, password: PASSWORD });
+    const done = await json(server.base, "POST", "/auth/mfa/verify", { mfa_token: login.body.mfa_token, recovery_code: recovery });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+  }
+  const page = await newPage();
+  await page.fill("#login-email", email);
+  await page.fill("#login-password", PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await onCard(page, "mfa");
+  await page.getByRole("button", { name: "Use a recovery code" }).click();
+  await page.fill("#mfa-recovery", user.recoveryCodes[9]);
+  await page.locator('[data-card="mfa"]').getByRole("button", { name: "Log in" }).click();
+  await onCard(page, "home");
+  const prompt = page.locator("[data-no-recovery-codes]");
+  await prompt.waitFor();
+  await shot(page, "12-no-recovery-codes");
+
+  await page.getByRole("button", { name: "New recovery codes" }).click();
+  await page.fill("#codes-password", PASSWORD);
+  await page.fill("#codes-code", totpCode(user.secret, 1));
+  await page.getByRole("button", { name: "Make new codes" }).click();
+  await onCard(page, "recovery");
+  assert.equal(await page.locator('[aria-label="Recovery codes"] li').count(), 10);
+  const fresh = await page.locator('[aria-label="Recovery codes"] li').first().textContent();
+  await page.getByRole("button", { name: "I saved them" }).click();
+  await onCard(page, "home");
+  await page.locator("[data-activity]").getByText("recovery codes renewed").waitFor();
+  assert.equal(await prompt.isVisible(), false, "no prompt once there are codes");
+
+  const login = await json(server.base, "POST", "/auth/login", { email, password: PASSWORD });
+  const again = await json(server.base, "POST", "/auth/mfa/verify", { mfa_token: login.body.mfa_token, recovery_code: fresh.trim() });
+  assert.equal(again.status, 200, "a code the page showed works");
+  await page.close();
+});

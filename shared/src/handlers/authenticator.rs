@@ -151,6 +151,46 @@ pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, Api
     session_response(StatusCode::OK, body, &tokens)
 }
 
+/// `POST /auth/totp/recovery-codes` with an access token and `{password, code}` (a current
+/// authenticator code) → 200 `{recovery_codes}`: ten fresh codes, shown this once; the old
+/// ones stop working and a mail tells the owner. For accounts that have none (an
+/// authenticator moved in from Django) or have used or lost theirs. Wrong answers count
+/// toward the lockout, as at login.
+#[tracing::instrument(skip_all, fields(user))]
+pub async fn totp_recovery_codes(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authenticate(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let password = body.required("password", Password::parse_existing);
+    let code = body.required("code", totp::parse_code);
+    let (password, code) = body.finish((password, code))?;
+    let user = &caller.user;
+    if !user.mfa_enabled {
+        return Err(ApiError::MfaNotEnabled);
+    }
+    let origin = origin(&req);
+    let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
+    let password_ok = password::verify(password, Some(user.password_hash.clone())).await?;
+    if !(password_ok && use_factor(app, user, &Factor::Code(code)).await?) {
+        let wrong = |remaining| ApiError::InvalidCredentials { remaining };
+        return Err(attempt.failed(app, Some(user), &origin, wrong).await);
+    }
+    attempt.succeeded(app).await?;
+    let codes = totp::new_recovery_codes(&*app.random);
+    let hashes: Vec<String> = codes.iter().map(|c| app.pepper.hash_recovery(&user.id, c)).collect();
+    if !app.store.replace_recovery_codes(&user.id, &hashes).await? {
+        return Err(ApiError::MfaNotEnabled);
+    }
+    activity::record(app, &user.id, Event::RecoveryCodesRenewed, &origin).await;
+    app.mailer
+        .send(templates::recovery_codes_renewed(&app.config.product_name, user.email.as_str(), &user.name))
+        .await?;
+    let body = json!({
+        "message": "New recovery codes. Keep them somewhere safe: each works once, and the earlier ones no longer do.",
+        "recovery_codes": codes,
+    });
+    Ok(json(StatusCode::OK, &body))
+}
+
 /// `POST /auth/mfa/verify` `{mfa_token, code}` or `{mfa_token, recovery_code}` → a session.
 /// The token allows a few tries; wrong codes also count toward the lockout.
 #[tracing::instrument(skip_all, fields(user))]

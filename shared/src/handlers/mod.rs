@@ -33,6 +33,8 @@ pub struct UserView {
     pub name: String,
     /// Whether a second factor is active.
     pub mfa_enabled: bool,
+    /// How many unused recovery codes the account has (none: the front end offers new ones).
+    pub recovery_codes_left: usize,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339, or null before the first login.
@@ -61,6 +63,7 @@ impl From<&User> for UserView {
             email: user.email.as_str().to_owned(),
             name: user.name.clone(),
             mfa_enabled: user.mfa_enabled,
+            recovery_codes_left: user.recovery_codes.len(),
             created_at: rfc3339(user.created_at),
             last_login: user.last_login.map(rfc3339),
             identities: user

@@ -282,6 +282,23 @@ pub fn mfa_disabled(product: &str, to: &str, name: &str) -> Mail {
     )
 }
 
+/// Tells the owner a new set of recovery codes was made: the old ones no longer work.
+pub fn recovery_codes_renewed(product: &str, to: &str, name: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("New recovery codes for your {product} account"),
+        Some(name),
+        &[
+            Part::Text(
+                "A new set of ten recovery codes was made for your account; the earlier ones no longer work."
+                    .to_owned(),
+            ),
+            Part::Text("If you did not do this, reset your password now and contact an admin.".to_owned()),
+        ],
+    )
+}
+
 /// Tells the owner their account locked.
 pub fn account_locked(product: &str, to: &str, name: &str, failures: u32) -> Mail {
     compose(

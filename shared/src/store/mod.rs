@@ -290,6 +290,10 @@ pub trait AuthenticatorStore: Send + Sync {
     /// Uses up the recovery code with this hash, if it is unused and TOTP is active.
     async fn use_recovery_code(&self, user_id: &str, hash: &str) -> anyhow::Result<bool>;
 
+    /// Replaces every recovery code with the new set (the old ones stop working), if TOTP is
+    /// active: one conditional write.
+    async fn replace_recovery_codes(&self, user_id: &str, hashes: &[String]) -> anyhow::Result<bool>;
+
     /// Turns TOTP off: the secrets, the last step and the recovery codes go, and the token
     /// version moves on (every session and pending MFA token ends). `false` if there is no
     /// such user.

@@ -57,6 +57,14 @@ impl AuthenticatorStore for DynamoStore {
         self.change_user(user_id, take, "using a recovery code").await
     }
 
+    async fn replace_recovery_codes(&self, user_id: &str, hashes: &[String]) -> anyhow::Result<bool> {
+        let replace = Expr::update("SET recovery_codes = :codes")
+            .condition("mfa_enabled = :true")
+            .value(":true", AttributeValue::Bool(true))
+            .value(":codes", AttributeValue::Ss(hashes.to_vec()));
+        self.change_user(user_id, replace, "replacing the recovery codes").await
+    }
+
     async fn disable_totp(&self, user_id: &str) -> anyhow::Result<bool> {
         let disable = Expr::update(
             "SET mfa_enabled = :false ADD token_version :one \

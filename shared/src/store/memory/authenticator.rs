@@ -52,6 +52,16 @@ impl AuthenticatorStore for MemoryStore {
         })
     }
 
+    async fn replace_recovery_codes(&self, user_id: &str, hashes: &[String]) -> anyhow::Result<bool> {
+        Ok(match self.lock().users.get_mut(user_id) {
+            Some(user) if user.mfa_enabled => {
+                user.recovery_codes = hashes.to_vec();
+                true
+            }
+            _ => false,
+        })
+    }
+
     async fn disable_totp(&self, user_id: &str) -> anyhow::Result<bool> {
         Ok(self
             .lock()
