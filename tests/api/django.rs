@@ -65,6 +65,9 @@ async fn accounts_keep_their_role_dates_and_state() {
         (Some("Old User 6"), Some("2024-01-16T08:00:00Z"))
     );
 
+    let moved = Email::parse(&export.email("pbkdf2")).expect("an email");
+    let before = app.app.store.user_by_email(&moved).await.expect("the store").expect("the user");
+    assert_eq!(before.last_login.map(stepauth::clock::rfc3339).as_deref(), Some("2025-06-01T09:30:00Z"), "kept");
     let user = log_in(&app, &export.email("pbkdf2"), &export.password("pbkdf2")).await;
     let listed = app.get_as("/admin/users?limit=1", &user.str("access_token")).await;
     assert_eq!(listed.status, 403, "an ordinary user is not");
@@ -146,6 +149,24 @@ async fn a_rerun_changes_nothing_and_reports_every_user_skipped() {
     }
     let again = app.app.store.user_by_email(&Email::parse(&email).expect("email")).await.expect("store").expect("user");
     assert_eq!(again.id, id, "the account is the one the first run made");
+}
+
+/// A run cut off part way (here: one given the first four records) is finished by running
+/// the whole file again: what is there is skipped, the rest moves in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_cut_off_carries_on_when_run_again() {
+    let table = moto_table().await;
+    let export = django::export().await;
+    let records: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&export.json).expect("the export")).expect("json");
+    let part = export.dir.join("first-four.json");
+    std::fs::write(&part, serde_json::to_string(&records[..4]).expect("json")).expect("written");
+    let (code, printed) = django::import(&table, &[part.to_str().expect("utf-8")]).await;
+    assert_eq!((code, printed.contains("imported: 4\n")), (0, true), "{printed}");
+    let (code, printed) = django::import(&table, &[export.json.to_str().expect("utf-8")]).await;
+    assert_eq!(code, 0, "{printed}");
+    assert!(printed.contains("imported: 5\n") && printed.contains("there already: 4\n"), "{printed}");
+    assert!(printed.contains("stepauth-import: 9 users in"), "the closing progress line: {printed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
