@@ -17,8 +17,14 @@ async fn main() -> anyhow::Result<()> {
         Some(port) => port.parse().context("STEPAUTH_PORT must be a port number")?,
         None => DEFAULT_PORT,
     };
-    let server = Server::embedded(Config::from_env()?)?;
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut config = Config::from_env()?;
+    if config::var("STEPAUTH_ISSUER").is_none() {
+        // Tokens name this server as their issuer, so that a verifier finds its keys from
+        // `iss` (GET /.well-known/openid-configuration).
+        config.issuer = format!("http://{address}");
+    }
+    let server = Server::embedded(config)?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("binding {address}; set STEPAUTH_PORT to use another port"))?;

@@ -213,9 +213,7 @@ impl Config {
         if let Some(v) = var("STEPAUTH_TOTP_ISSUER") {
             config.totp_issuer = v;
         }
-        if let Some(v) = var("STEPAUTH_ISSUER") {
-            config.issuer = v;
-        }
+        config.issuer = Self::issuer_from_env();
         if let Some(v) = var("STEPAUTH_AUDIENCE") {
             config.audience = v;
         }
@@ -266,6 +264,11 @@ impl Config {
         config.legacy_pbkdf2_iterations = std::num::NonZeroU32::new(number("STEPAUTH_LEGACY_PBKDF2_ITERATIONS", 0)?);
         config.check()?;
         Ok(config)
+    }
+
+    /// The `iss` of access tokens: `STEPAUTH_ISSUER`, or the default.
+    pub fn issuer_from_env() -> String {
+        var("STEPAUTH_ISSUER").unwrap_or_else(|| Self::default().issuer)
     }
 
     /// Refuses settings that would break a security rule.

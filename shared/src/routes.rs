@@ -88,7 +88,7 @@ routes! {
     "logout"          logout:          POST "/auth/logout"            => handlers::refresh_logout::logout;
     "logout-all"      logout_all:      POST "/auth/logout/all"        => handlers::refresh_logout::logout_all;
     "profile-get"     profile_get:     GET  "/users/me"               => handlers::profile::profile_get;
-    "jwks"            jwks:            GET  "/.well-known/jwks.json"  => handlers::jwks::jwks;
+    "jwks"            jwks:            GET  "/.well-known/jwks.json" | "/.well-known/openid-configuration" => handlers::jwks::jwks;
     "login-code"        login_code:        POST  "/auth/login/code"         => handlers::login::login_code;
     "login-code-verify" login_code_verify: POST  "/auth/login/code/verify"  => handlers::login::login_code_verify;
     "code-resend"       code_resend:       POST  "/auth/code/resend"        => handlers::code_resend::code_resend;

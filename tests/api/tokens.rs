@@ -134,3 +134,38 @@ async fn the_jwks_verifies_issued_tokens() {
     assert_eq!(data.claims["token_use"], "access");
     assert_eq!(data.header.typ.as_deref(), Some("at+jwt"));
 }
+
+/// A verifier nobody here wrote (jose's `createRemoteJWKSet`, tests/oidc/relying-party.mjs)
+/// starts from a token's `iss`, reads `/.well-known/openid-configuration`, fetches the keys
+/// it names and verifies a fresh access token; it refuses one for another audience and an
+/// expired one (docs/SECURITY.md, "Tokens").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relying_party_discovers_the_keys_from_iss_and_verifies_access_tokens() {
+    stepauth_tests::oidc_provider::install().await;
+    let app = TestApp::spawn_as_issuer(stepauth::config::Config::default()).await;
+    let discovery = app.request("GET", "/.well-known/openid-configuration", Value::Null, &[]).await;
+    assert_eq!(discovery.status, 200, "{}", discovery.text);
+    assert_eq!(discovery.body["issuer"], app.address.as_str());
+    assert_eq!(discovery.body["jwks_uri"], format!("{}/.well-known/jwks.json", app.address));
+    assert_eq!(discovery.body["id_token_signing_alg_values_supported"], json!(["RS256"]));
+
+    let email = unique_email("relying-party");
+    let signed_up = app.sign_up(&email).await;
+    let verify = |token: String, audience: &'static str| async move {
+        let output = tokio::process::Command::new("node")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/oidc/relying-party.mjs"))
+            .args([token.as_str(), audience])
+            .output()
+            .await
+            .expect("node");
+        serde_json::from_slice::<Value>(&output.stdout).unwrap_or_else(|_| panic!("{output:?}"))
+    };
+    let fresh = verify(signed_up.str("access_token"), "stepauth-api").await;
+    assert_eq!(fresh, json!({"ok": true, "sub": signed_up.body["user"]["id"]}));
+    let other = verify(signed_up.str("access_token"), "another-api").await;
+    assert_eq!(other, json!({"ok": false, "error": "ERR_JWT_CLAIM_VALIDATION_FAILED"}), "another audience");
+    app.clock.advance(-2 * 3600);
+    let old = app.log_in(&email).await.str("access_token");
+    let expired = verify(old, "stepauth-api").await;
+    assert_eq!(expired, json!({"ok": false, "error": "ERR_JWT_EXPIRED"}));
+}

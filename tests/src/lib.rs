@@ -250,7 +250,28 @@ impl TestApp {
             .await
     }
 
+    /// stepauth on moto, its tokens issued as `http://<its address>`, as the local server and
+    /// a deployment issue them: a verifier finds the keys from a token's `iss`.
+    pub async fn spawn_as_issuer(config: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let issuer = format!("http://{}", listener.local_addr().expect("bound"));
+        verify_ses_identity().await;
+        let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
+        let mailer = Arc::new(SesMailer::new(ses, FROM));
+        Self::start_on(listener, Config { issuer, ..config }, Arc::new(moto_store().await), mailer).await
+    }
+
     async fn start(config: Config, store: Arc<dyn Store>, mailer: Arc<dyn stepauth::mail::Mailer>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        Self::start_on(listener, config, store, mailer).await
+    }
+
+    async fn start_on(
+        listener: tokio::net::TcpListener,
+        config: Config,
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn stepauth::mail::Mailer>,
+    ) -> Self {
         let clock = Arc::new(ManualClock::starting_now());
         let random = Arc::new(SystemRandom::default());
         let google = config.google.enabled().then(|| {
@@ -267,7 +288,6 @@ impl TestApp {
             random,
             config,
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = format!("http://{}", listener.local_addr().expect("bound"));
         let server = tokio::spawn(Server::new(app.clone(), None).serve(listener));
         let client = crate::http_client_builder()

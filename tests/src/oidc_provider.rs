@@ -40,7 +40,8 @@ static INSTALL: OnceCell<()> = OnceCell::const_new();
 static SHARED: OnceCell<OidcProvider> = OnceCell::const_new();
 static OTHER: OnceCell<OidcProvider> = OnceCell::const_new();
 
-async fn install() {
+/// Installs tests/oidc's packages (oidc-provider, jose) from npm on first use.
+pub async fn install() {
     INSTALL
         .get_or_init(|| async {
             if folder().join("node_modules/oidc-provider").exists() {
