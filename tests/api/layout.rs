@@ -25,7 +25,9 @@ fn template_functions() -> BTreeSet<(String, String, String)> {
         }
     }
     let mut found = BTreeSet::new();
-    for block in blocks.iter().filter(|b| b.contains("Type: AWS::Serverless::Function")) {
+    // The example downstream function (inline code, not a stepauth step) is not one of them.
+    let steps = blocks.iter().filter(|b| b.contains("Type: AWS::Serverless::Function") && !b.contains("InlineCode:"));
+    for block in steps {
         let values = |key: &str| -> Vec<String> {
             block.lines().filter_map(|line| line.trim().strip_prefix(key)).map(|v| v.trim().to_owned()).collect()
         };
