@@ -267,3 +267,23 @@ async fn a_moved_in_authenticator_gets_recovery_codes_on_request() {
     assert_eq!(verified.status, 200, "{}", verified.text);
     assert_eq!(app.get_as("/users/me", &verified.str("access_token")).await.body["recovery_codes_left"], 9);
 }
+
+/// Two imports of one file at once (two people, or a retry while the first still runs):
+/// each user moves in once, and between them the two runs account for every record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_imports_at_once_move_each_user_in_once() {
+    let table = moto_table().await;
+    let export = django::export().await;
+    let args = [export.json.to_str().expect("utf-8")];
+    let (first, second) = tokio::join!(django::import(&table, &args), django::import(&table, &args));
+    let imported = |printed: &str| -> usize {
+        let line = printed.lines().find(|l| l.trim_start().starts_with("imported: ")).expect("the report");
+        line.trim().trim_start_matches("imported: ").parse().expect("a count")
+    };
+    assert_eq!((first.0, second.0), (0, 0), "{}\n{}", first.1, second.1);
+    assert_eq!(imported(&first.1) + imported(&second.1), 9, "{}\n{}", first.1, second.1);
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_config().await), table);
+    for email in export.passwords.keys() {
+        assert!(store.user_by_email(&Email::parse(email).expect("email")).await.expect("store").is_some(), "{email}");
+    }
+}

@@ -626,3 +626,27 @@ async fn new_recovery_codes_void_the_old_ones_and_need_the_password_and_a_curren
     let login = app.post("/auth/login", json!({"email": user.email, "password": PASSWORD})).await;
     assert_eq!(login.status, 423, "the account is locked for every route");
 }
+
+/// Two renewals at once with the same authenticator code: the code's step is taken once, so
+/// one set is made and the other request is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_renewals_with_one_code_make_one_set() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let user = enrolled(&app, "totp-renew-race").await;
+    let token = user.session.str("access_token");
+    app.clock.advance(30);
+    let now = code(&app, &user.email, &user.secret, 0);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let (app, token, now) = (app.clone(), token.clone(), now.clone());
+        tasks.spawn(async move {
+            post_as(&app, "/auth/totp/recovery-codes", &token, json!({"password": PASSWORD, "code": now})).await.status
+        });
+    }
+    let statuses = tasks.join_all().await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| [200, 401, 429].contains(s)), "{statuses:?}");
+    let renewed =
+        app.mails_to(&user.email).await.iter().filter(|m| m.subject.starts_with("New recovery codes")).count();
+    assert_eq!(renewed, 1, "one set, one mail");
+}
