@@ -12,7 +12,7 @@ use crate::model::{Email, Identity, LoginState, Method, Origin, Purpose, Role, U
 use crate::oidc::{IdClaims, Provider, Refused, pkce_challenge};
 use crate::session::{self, Tokens};
 use crate::store::Created;
-use crate::tokens::digest;
+use crate::tokens::{digest, sha256_hex};
 use crate::{grants, lockout, random};
 
 /// How a Google sign-in ended.
@@ -95,7 +95,7 @@ pub async fn finish(
 pub async fn with_id_token(app: &App, token: &str, nonce: Option<&str>, origin: &Origin) -> Result<SignedIn, ApiError> {
     let provider = provider(app)?;
     let claims = provider.verify(token, app.now()).await?.map_err(refused)?;
-    let hashed = nonce.map(|n| hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, n.as_bytes()).as_ref()));
+    let hashed = nonce.map(sha256_hex);
     let matches = match (&claims.nonce, nonce) {
         (Some(carried), Some(given)) => carried == given || Some(carried) == hashed.as_ref(),
         (None, None) => true,
@@ -105,10 +105,6 @@ pub async fn with_id_token(app: &App, token: &str, nonce: Option<&str>, origin: 
         return Err(refused(Refused::Nonce));
     }
     sign_in(app, token, claims, origin).await
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The sign-in a verified ID token asks for. Each token works once.

@@ -227,6 +227,16 @@ fn strip_zeros(bytes: &[u8]) -> &[u8] {
     &bytes[first..]
 }
 
+/// The SHA-256 of `text` in lower-case hex (what Google and Django's bcrypt_sha256 hasher
+/// write it as).
+pub fn sha256_hex(text: &str) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The stored form of a high-entropy opaque token (refresh, sign-up): its SHA-256, base64url.
 /// No key is needed: the token carries at least 128 random bits.
 pub fn digest(token: &str) -> String {

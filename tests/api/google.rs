@@ -488,3 +488,18 @@ async fn failing_server() -> String {
     });
     address
 }
+
+/// Google Identity Services puts the hex SHA-256 of the client's nonce in the token: the raw
+/// nonce the client sends must match it, and another one must not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_carrying_the_hashed_nonce_matches_the_raw_one() {
+    let (app, provider) = app().await;
+    let login = google_login("hashed-nonce");
+    let hashed = stepauth::tokens::sha256_hex("raw-nonce");
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &login, &hashed).await;
+    let wrong = with_token(&app, &token, "other-nonce").await;
+    assert_eq!((wrong.status, wrong.error()), (401, "invalid_id_token"), "{}", wrong.text);
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, &login, &hashed).await;
+    let signed_in = with_token(&app, &token, "raw-nonce").await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+}

@@ -59,6 +59,29 @@ async fn use_factor(app: &App, user: &User, factor: &Factor) -> Result<bool, Api
     }
 }
 
+/// A signed-in owner proves both factors again (turning the authenticator off, new recovery
+/// codes): the password and a second factor, used up, under the address's lockout slots, so
+/// a wrong answer here counts as a failed login does.
+async fn prove_both_factors(
+    app: &App,
+    user: &User,
+    password: Password,
+    factor: &Factor,
+    origin: &crate::model::Origin,
+) -> Result<(), ApiError> {
+    if !user.mfa_enabled {
+        return Err(ApiError::MfaNotEnabled);
+    }
+    let attempt = LoginAttempt::begin(app, &user.email, origin).await?;
+    let password_ok = password::verify(password, Some(user.password_hash.clone())).await?;
+    if !(password_ok && use_factor(app, user, factor).await?) {
+        let wrong = |remaining| ApiError::InvalidCredentials { remaining };
+        return Err(attempt.failed(app, Some(user), origin, wrong).await);
+    }
+    attempt.succeeded(app).await?;
+    Ok(())
+}
+
 /// `POST /auth/totp/setup` with an access token and `{password}` → 200 `{qr_code_url,
 /// otpauth_uri, secret}`: a fresh secret, pending until a code confirms it. Replaces a pending
 /// secret, never an active one. The current password is fresh proof of the account: an
@@ -130,17 +153,8 @@ pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, Api
     let factor = read_factor(&mut body);
     let (password, factor) = body.finish((password, factor))?;
     let user = &caller.user;
-    if !user.mfa_enabled {
-        return Err(ApiError::MfaNotEnabled);
-    }
     let origin = origin(&req);
-    let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
-    let password_ok = password::verify(password, Some(user.password_hash.clone())).await?;
-    if !(password_ok && use_factor(app, user, &factor).await?) {
-        let wrong = |remaining| ApiError::InvalidCredentials { remaining };
-        return Err(attempt.failed(app, Some(user), &origin, wrong).await);
-    }
-    attempt.succeeded(app).await?;
+    prove_both_factors(app, user, password, &factor, &origin).await?;
     if !app.store.disable_totp(&user.id).await? {
         return Err(ApiError::InvalidToken);
     }
@@ -164,17 +178,8 @@ pub async fn totp_recovery_codes(app: &App, req: Request) -> Result<Response<Bod
     let code = body.required("code", totp::parse_code);
     let (password, code) = body.finish((password, code))?;
     let user = &caller.user;
-    if !user.mfa_enabled {
-        return Err(ApiError::MfaNotEnabled);
-    }
     let origin = origin(&req);
-    let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
-    let password_ok = password::verify(password, Some(user.password_hash.clone())).await?;
-    if !(password_ok && use_factor(app, user, &Factor::Code(code)).await?) {
-        let wrong = |remaining| ApiError::InvalidCredentials { remaining };
-        return Err(attempt.failed(app, Some(user), &origin, wrong).await);
-    }
-    attempt.succeeded(app).await?;
+    prove_both_factors(app, user, password, &Factor::Code(code), &origin).await?;
     let codes = totp::new_recovery_codes(&*app.random);
     let hashes: Vec<String> = codes.iter().map(|c| app.pepper.hash_recovery(&user.id, c)).collect();
     if !app.store.replace_recovery_codes(&user.id, &hashes).await? {

@@ -9,9 +9,11 @@
 use std::num::NonZeroU32;
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
-use aws_lc_rs::{digest, pbkdf2};
+use aws_lc_rs::pbkdf2;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+
+use crate::tokens::sha256_hex;
 
 pub use crate::config::MAX_PBKDF2_ITERATIONS;
 /// The most memory, in KiB, a stored Argon2 hash may ask for (Django's default is 102,400).
@@ -119,11 +121,7 @@ impl Hash {
             Self::Argon2(phc) => PasswordHash::new(phc)
                 .is_ok_and(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()),
             Self::Bcrypt { sha256, hash } => {
-                let input = if *sha256 {
-                    hex(digest::digest(&digest::SHA256, password.as_bytes()).as_ref())
-                } else {
-                    password.to_owned()
-                };
+                let input = if *sha256 { sha256_hex(password) } else { password.to_owned() };
                 bcrypt::verify(input, hash).unwrap_or(false)
             }
         }
@@ -142,10 +140,6 @@ pub fn pbkdf2_work(password: &str, iterations: NonZeroU32) {
     let mut out = [0_u8; 32];
     pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, iterations, b"stepauth-timing-pad", password.as_bytes(), &mut out);
     std::hint::black_box(out);
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
