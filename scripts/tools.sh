@@ -26,6 +26,7 @@ CHECKOV='checkov==3.3.30'
 AWS_SAM_CLI='aws-sam-cli==1.170.0'
 # The old backend's password hashers, for the tests of users moved in from Django (issue 15).
 DJANGO='Django==5.2.19 argon2-cffi==25.1.0 bcrypt==4.3.0'
+SCHEMATHESIS='schemathesis==4.32.5'
 
 # start_moto PORT LOG: starts moto server (one request at a time, see scripts/moto_server.py)
 # on 127.0.0.1:PORT in the background, waits until it answers, sets moto_pid.

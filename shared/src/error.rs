@@ -122,6 +122,9 @@ pub enum ApiError {
     /// No account has this email (said only to admins).
     #[error("No user has this email.")]
     UserNotFound,
+    /// A list's `cursor` is not one the list gave out.
+    #[error("The cursor is not one this list gave out. Start again from the first page.")]
+    InvalidCursor,
     /// The record changed while the request ran; nothing was written.
     #[error("Something else changed this at the same time. Try again.")]
     Conflict,
@@ -152,7 +155,7 @@ impl From<anyhow::Error> for ApiError {
     /// is the client's mistake; any other is unexpected.
     fn from(error: anyhow::Error) -> Self {
         if error.downcast_ref::<crate::store::BadCursor>().is_some() {
-            Self::field("cursor", "is not a cursor this list gave out")
+            Self::InvalidCursor
         } else if error.downcast_ref::<crate::store::Unavailable>().is_some() {
             tracing::warn!(error = format!("{error:#}"), "a dependency is unavailable");
             Self::Unavailable { retry_after: 1 }
@@ -191,6 +194,7 @@ impl ApiError {
             Self::IdentityNotFound => "identity_not_found",
             Self::PasswordRequired => "password_required",
             Self::UserNotFound => "user_not_found",
+            Self::InvalidCursor => "invalid_cursor",
             Self::Conflict => "conflict",
             Self::AuthenticationRequired => "authentication_required",
             Self::InvalidToken => "invalid_token",

@@ -21,6 +21,7 @@ pub mod mail;
 pub mod migration;
 pub mod model;
 pub mod oidc;
+pub mod openapi;
 pub mod password;
 pub mod random;
 pub mod routes;

@@ -110,7 +110,7 @@ routes! {
     "google-id-token" google_id_token: POST "/auth/google/id-token" => handlers::google::google_id_token;
     "identity-unlink" identity_unlink: POST "/users/me/identities/unlink" => handlers::identity_unlink::identity_unlink;
     "totp-recovery-codes" totp_recovery_codes: POST "/auth/totp/recovery-codes" => handlers::authenticator::totp_recovery_codes;
-    "web"               web:               GET   "/" | "/app.js" | "/app.css" => handlers::web::web;
+    "web"               web:               GET   "/" | "/app.js" | "/app.css" | "/docs" | "/docs.js" | "/docs.css" | "/openapi.json" => handlers::web::web;
 }
 
 /// Whether `function` serves `req`: [`find`]'s 404 or 405 if no route has the request's
@@ -170,13 +170,14 @@ mod tests {
         routes.sort_unstable();
         routes.dedup();
         assert_eq!(routes.len(), ROUTES.len());
-        // The front end's page and assets; the keys and the discovery document naming them.
+        // The front end's page and assets, the API reference and its document; the keys and
+        // the discovery document naming them.
         let several = ["web", "jwks"];
         let mut functions: Vec<_> = ROUTES.iter().map(|r| r.function).filter(|f| !several.contains(f)).collect();
         let total = functions.len();
         functions.dedup();
         assert_eq!(functions.len(), total, "one route per API function");
-        assert_eq!(ROUTES.iter().filter(|r| r.function == "web").count(), 3);
+        assert_eq!(ROUTES.iter().filter(|r| r.function == "web").count(), 7);
         assert_eq!(ROUTES.iter().filter(|r| r.function == "jwks").count(), 2);
     }
 }

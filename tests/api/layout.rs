@@ -158,7 +158,7 @@ const LAYERS: &[&[&str]] = &[
     &["activity", "lockout", "codes", "grants", "session", "google", "migration"],
     &["http"],
     &["handlers"],
-    &["routes", "lambda"],
+    &["routes", "lambda", "openapi"],
 ];
 
 /// Every `.rs` file under `dir`, with its path relative to `shared/src`.

@@ -67,9 +67,14 @@ async fn activity_lists_auth_events_newest_first_with_their_source() {
     assert_eq!(rest.body["items"][0]["event"], "signup_completed");
     assert!(rest.body["next_cursor"].is_null());
 
-    for bad in ["?limit=0", "?limit=abc", "?cursor=bm90LWEta2V5", "?cursor=%%%", "?sort=asc", "?limit=1&limit=2"] {
+    for bad in ["?limit=0", "?limit=abc", "?sort=asc", "?limit=1&limit=2", "?cursor=a&cursor=b"] {
         let answer = app.get_as(&format!("/users/me/activity{bad}"), &token).await;
         assert_eq!((answer.status, answer.error()), (400, "validation_failed"), "{bad}: {}", answer.text);
+    }
+    // A cursor the list did not give out: well formed or not, it is not one of its own.
+    for bad in ["?cursor=bm90LWEta2V5", "?cursor=%%%", "?cursor=_w"] {
+        let answer = app.get_as(&format!("/users/me/activity{bad}"), &token).await;
+        assert_eq!((answer.status, answer.error()), (400, "invalid_cursor"), "{bad}: {}", answer.text);
     }
     app.clock.advance(91 * 24 * 3600);
     let fresh = app.log_in(&email).await.str("access_token");

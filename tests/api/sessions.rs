@@ -84,6 +84,26 @@ async fn refresh_needs_a_token() {
     assert_eq!((junk.status, junk.error()), (401, "invalid_token"));
 }
 
+/// Found by schemathesis (scripts/fuzz-api): a logout given a value that cannot be a refresh
+/// token (not printable ASCII, white space around it, too long) answered "Logged out." and
+/// ended nothing, so a client sending a mangled token believed it had logged out. It is
+/// refused, and the session it meant to end is still there to end properly.
+#[tokio::test]
+async fn logout_refuses_what_cannot_be_a_refresh_token() {
+    let app = TestApp::spawn().await;
+    let created = app.sign_up(&unique_email("mangled")).await;
+    let refresh = created.str("refresh_token");
+    for mangled in [format!("{refresh}\u{e9}"), format!(" {refresh} "), "x".repeat(4097), String::new()] {
+        let answer = app.post("/auth/logout", json!({ "refresh_token": mangled })).await;
+        assert_eq!((answer.status, answer.error()), (400, "validation_failed"), "{mangled:?}: {}", answer.text);
+        assert!(answer.body["fields"]["refresh_token"].is_array(), "{}", answer.text);
+    }
+    let out = app.post("/auth/logout", json!({ "refresh_token": refresh })).await;
+    assert_eq!(out.status, 200);
+    let again = app.post("/auth/token/refresh", json!({ "refresh_token": refresh })).await;
+    assert_eq!((again.status, again.error()), (401, "invalid_token"), "the proper logout ended it");
+}
+
 #[tokio::test]
 async fn sessions_end_at_their_absolute_expiry() {
     let app = TestApp::spawn().await;

@@ -1,5 +1,7 @@
 //! The front end (`web/dist`: built by `npm run build` in `web/`, committed), served by its
-//! own function on the API's origin, so that the session cookies work unchanged.
+//! own function on the API's origin, so that the session cookies work unchanged; and the
+//! API's own description: `docs/openapi.json` (what [`crate::openapi`] builds, committed) and
+//! the reference page that renders it.
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -9,10 +11,14 @@ use crate::error::ApiError;
 use crate::http::response::STRICT_TRANSPORT_SECURITY;
 
 /// Every asset: path, content type, content.
-const ASSETS: [(&str, &str, &str); 3] = [
+const ASSETS: [(&str, &str, &str); 7] = [
     ("/", "text/html; charset=utf-8", include_str!("../../../web/dist/index.html")),
     ("/app.js", "text/javascript; charset=utf-8", include_str!("../../../web/dist/app.js")),
     ("/app.css", "text/css; charset=utf-8", include_str!("../../../web/dist/app.css")),
+    ("/docs", "text/html; charset=utf-8", include_str!("../../../web/dist/docs.html")),
+    ("/docs.js", "text/javascript; charset=utf-8", include_str!("../../../web/dist/docs.js")),
+    ("/docs.css", "text/css; charset=utf-8", include_str!("../../../web/dist/docs.css")),
+    ("/openapi.json", "application/json", include_str!("../../../docs/openapi.json")),
 ];
 
 /// The page's Content-Security-Policy: everything from this origin only, no framing. Alpine.js
@@ -21,7 +27,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
-/// `GET /`, `/app.js`, `/app.css` → the asset, with headers that keep it on this origin.
+/// `GET /`, `/app.js`, `/app.css`, `/docs`, `/docs.js`, `/docs.css`, `/openapi.json` → the
+/// asset, with headers that keep it on this origin.
 pub async fn web(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     serve(&req, app.config.google.enabled())
 }

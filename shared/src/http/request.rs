@@ -266,24 +266,22 @@ pub fn page_params(req: &Request) -> Result<(usize, Option<String>), ApiError> {
             DEFAULT_PAGE
         }
     };
+    // A cursor is opaque: one that is not base64url of text was not given out by a list,
+    // which is `invalid_cursor`, as the store's refusal of one it did not give out is.
     let cursor = match query.all("cursor").as_deref() {
-        None => None,
-        Some([one]) => {
-            let key = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, one)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok());
-            if key.is_none() {
-                problem("cursor", "is not a cursor this list gave out");
-            }
-            key
-        }
+        None => Ok(None),
+        Some([one]) => base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, one)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map(Some)
+            .ok_or(ApiError::InvalidCursor),
         Some(_) => {
             problem("cursor", "must be given once");
-            None
+            Ok(None)
         }
     };
     if errors.is_empty() {
-        Ok((limit, cursor))
+        Ok((limit, cursor?))
     } else {
         Err(ApiError::Validation { fields: errors, password_rules: Vec::new() })
     }

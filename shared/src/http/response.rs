@@ -39,7 +39,8 @@ impl ApiError {
             | Self::InvalidCode { .. }
             | Self::InvalidAuthenticatorCode { .. }
             | Self::InvalidSignupToken
-            | Self::InvalidResetToken => StatusCode::BAD_REQUEST,
+            | Self::InvalidResetToken
+            | Self::InvalidCursor => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound | Self::UserNotFound | Self::IdentityNotFound => StatusCode::NOT_FOUND,
