@@ -385,7 +385,7 @@ fn spec(route: &Route) -> Spec {
             ),
             query: vec![],
             success: ok("The code was right.", grant("reset_token")),
-            errors: errors(&[&BODY_ERRORS, &["invalid_code", "too_many_requests"], &STORE_ERRORS]),
+            errors: errors(&[&BODY_ERRORS, &["invalid_code", "account_locked", "too_many_requests"], &STORE_ERRORS]),
         },
         ("password-reset", _) => Spec {
             id: "password-reset",
@@ -403,7 +403,7 @@ fn spec(route: &Route) -> Spec {
             ),
             query: vec![],
             success: ok("The password is changed; log in with it.", reference("Message")),
-            errors: errors(&[&BODY_ERRORS, &["invalid_reset_token", "conflict"], &STORE_ERRORS]),
+            errors: errors(&[&BODY_ERRORS, &["invalid_reset_token", "account_locked", "conflict"], &STORE_ERRORS]),
         },
         ("password-change", _) => Spec {
             id: "password-change",
@@ -629,6 +629,7 @@ fn spec(route: &Route) -> Spec {
                     "hosted_domain_not_allowed",
                     "csrf_token_mismatch",
                     "account_locked",
+                    "conflict",
                     "too_many_requests",
                 ],
                 &STORE_ERRORS,

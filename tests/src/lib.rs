@@ -6,6 +6,7 @@
 //! `GET /moto-api/data.json`. The moto endpoint comes from `STEPAUTH_TEST_MOTO`, which
 //! `scripts/test` sets after starting moto server.
 
+pub mod contract;
 pub mod django;
 pub mod fault_proxy;
 pub mod oidc_provider;
@@ -246,8 +247,8 @@ impl TestApp {
             .local_address(source)
             .build()
             .expect("an HTTP client on that address");
-        answer(client.post(format!("{}{path}", self.address)).json(&body).send().await.expect("the server answers"))
-            .await
+        let response = client.post(format!("{}{path}", self.address)).json(&body).send().await;
+        answer("POST", response.expect("the server answers")).await
     }
 
     /// stepauth on moto, its tokens issued as `http://<its address>`, as the local server and
@@ -300,15 +301,15 @@ impl TestApp {
 
     /// Sends a request; `body` is sent as JSON unless it is `Value::Null`.
     pub async fn request(&self, method: &str, path: &str, body: Value, headers: &[(&str, &str)]) -> Answer {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-        let mut request = self.client.request(method, format!("{}{path}", self.address));
+        let verb = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = self.client.request(verb, format!("{}{path}", self.address));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         if !body.is_null() {
             request = request.json(&body);
         }
-        answer(request.send().await.expect("the server answers")).await
+        answer(method, request.send().await.expect("the server answers")).await
     }
 
     /// Sends raw bytes with the given content type.
@@ -325,16 +326,16 @@ impl TestApp {
         body: Vec<u8>,
         access_token: Option<&str>,
     ) -> Answer {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let verb = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
         let mut request = self
             .client
-            .request(method, format!("{}{path}", self.address))
+            .request(verb, format!("{}{path}", self.address))
             .header("content-type", content_type)
             .body(body);
         if let Some(token) = access_token {
             request = request.bearer_auth(token);
         }
-        answer(request.send().await.expect("the server answers")).await
+        answer(method, request.send().await.expect("the server answers")).await
     }
 
     /// `POST path` with a JSON body.
@@ -391,11 +392,14 @@ impl TestApp {
     }
 }
 
-async fn answer(response: reqwest::Response) -> Answer {
+/// The answer, checked against the API's document ([`contract::check`]).
+async fn answer(method: &str, response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
+    let path = response.url().path().to_owned();
     let text = response.text().await.expect("a body");
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    contract::check(method, &path, status, &body, &headers);
     Answer { status, headers, body, text }
 }
 
