@@ -21,6 +21,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 use stepauth::clock::{Clock, SystemClock, rfc3339};
 use stepauth::config::Config;
+use stepauth::http::cors;
 use stepauth::mail::outbox::Outbox;
 use stepauth::model::Pepper;
 use stepauth::oidc::Provider;
@@ -102,15 +103,22 @@ impl Server {
         if path == "/_local/outbox" {
             return self.outbox(&parts.method);
         }
-        let route = match routes::find(&parts.method, path) {
-            Ok(route) => route,
-            Err(error) => return to_hyper(error.into_response()),
-        };
         let event = api_gateway_event(&parts, &body, peer, &*self.app.random);
         let request = match lambda_http::request::from_str(&event.to_string()) {
             Ok(request) => request,
             Err(error) => {
                 return to_hyper(ApiError::Unexpected(anyhow::anyhow!("building the event: {error}")).into_response());
+            }
+        };
+        // A preflight goes to no route (API Gateway sends it to `$default`): answered for any.
+        if cors::is_preflight(&request) {
+            return to_hyper(routes::preflight(&request, &self.app.config.allowed_origins));
+        }
+        let route = match routes::find(&parts.method, path) {
+            Ok(route) => route,
+            Err(error) => {
+                let origin = cors::origin(&request);
+                return to_hyper(cors::decorate(origin, &self.app.config.allowed_origins, error.into_response()));
             }
         };
         let started = Instant::now();

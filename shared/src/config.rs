@@ -122,6 +122,55 @@ pub struct Config {
     /// account answers as slowly as any other address (`STEPAUTH_LEGACY_PBKDF2_ITERATIONS`,
     /// 0 or unset: off; docs/SECURITY.md, "Enumeration").
     pub legacy_pbkdf2_iterations: Option<std::num::NonZeroU32>,
+    /// The other origins whose pages may call the API from a browser (CORS, with
+    /// credentials): `STEPAUTH_ALLOWED_ORIGINS`, none by default.
+    pub allowed_origins: AllowedOrigins,
+}
+
+/// Origins (`https://www.example.com`) other than the API's own whose pages may call it
+/// from a browser: preflights from them are answered, their requests get the CORS headers,
+/// and a cookie-borne state change from them is not cross-site (docs/SECURITY.md,
+/// "Cross-site requests"). Exact matches only; never `*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedOrigins(Vec<String>);
+
+impl AllowedOrigins {
+    /// Parses a comma-separated list of origins: each a scheme (`https`, or `http` for
+    /// loopback development), a host and an optional port; no path, no wildcard.
+    pub fn parse(list: &str) -> anyhow::Result<Self> {
+        let mut origins = Vec::new();
+        for origin in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let origin = origin.to_ascii_lowercase();
+            let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+            let valid = rest.is_some_and(|host| {
+                !host.is_empty()
+                    && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+                    && !host.starts_with(['.', ':'])
+            });
+            if !valid {
+                bail!(
+                    "STEPAUTH_ALLOWED_ORIGINS: {origin} is not an origin (scheme://host[:port], no path, no wildcard)"
+                );
+            }
+            origins.push(origin);
+        }
+        Ok(Self(origins))
+    }
+
+    /// `STEPAUTH_ALLOWED_ORIGINS`, or none.
+    pub fn from_env() -> anyhow::Result<Self> {
+        var("STEPAUTH_ALLOWED_ORIGINS").map_or_else(|| Ok(Self::default()), |list| Self::parse(&list))
+    }
+
+    /// Whether `origin` (an `Origin` header's value) is one of them; `null` never is.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.0.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin.trim()))
+    }
+
+    /// Whether any origin is allowed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The most PBKDF2 iterations a Django hash moved in may ask for (Django 5.2's default is
@@ -198,6 +247,7 @@ impl Default for Config {
             totp_issuer: "stepauth".into(),
             google: GoogleConfig::default(),
             legacy_pbkdf2_iterations: None,
+            allowed_origins: AllowedOrigins::default(),
         }
     }
 }
@@ -262,6 +312,7 @@ impl Config {
         c.max_sends_per_window = number("STEPAUTH_CODE_SENDS_PER_HOUR", c.max_sends_per_window)?;
         c.max_failures_per_window = number("STEPAUTH_CODE_FAILURES_PER_HOUR", c.max_failures_per_window)?;
         config.legacy_pbkdf2_iterations = std::num::NonZeroU32::new(number("STEPAUTH_LEGACY_PBKDF2_ITERATIONS", 0)?);
+        config.allowed_origins = AllowedOrigins::from_env()?;
         config.check()?;
         Ok(config)
     }
@@ -342,6 +393,22 @@ fn seconds(name: &str, default: Duration) -> anyhow::Result<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowed_origins_are_exact_origins_and_never_a_wildcard() {
+        let allowed = AllowedOrigins::parse(" https://www.example.com, http://127.0.0.1:8080 ").expect("two origins");
+        assert!(allowed.allows("https://www.example.com"));
+        assert!(allowed.allows("HTTPS://WWW.EXAMPLE.COM"));
+        assert!(allowed.allows("http://127.0.0.1:8080"));
+        for other in ["https://www.example.com.evil.test", "https://example.com", "http://www.example.com", "null", ""]
+        {
+            assert!(!allowed.allows(other), "{other}");
+        }
+        for bad in ["*", "https://*.example.com", "https://www.example.com/", "www.example.com", "https://", "null"] {
+            assert!(AllowedOrigins::parse(bad).is_err(), "{bad}");
+        }
+        assert!(AllowedOrigins::parse("").expect("none").is_empty());
+    }
 
     #[test]
     fn defaults_follow_the_security_checklist() {

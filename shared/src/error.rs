@@ -94,6 +94,9 @@ pub enum ApiError {
     /// `Sec-Fetch-Site`): refused, whatever it asked for.
     #[error("This request came from another site. Use the page this service serves, or a bearer token.")]
     CrossSiteRequest,
+    /// A browser's preflight from an origin that is not allowed to call the API.
+    #[error("Pages of this origin may not call this API.")]
+    OriginNotAllowed,
     /// Google sign-in is not configured here.
     #[error("Sign-in with Google is not available.")]
     GoogleSignInOff,
@@ -185,6 +188,7 @@ impl ApiError {
             Self::MfaNotEnabled => "mfa_not_enabled",
             Self::Forbidden => "forbidden",
             Self::CrossSiteRequest => "cross_site_request",
+            Self::OriginNotAllowed => "origin_not_allowed",
             Self::GoogleSignInOff => "google_sign_in_off",
             Self::InvalidIdToken => "invalid_id_token",
             Self::EmailNotVerified => "email_not_verified",

@@ -7,6 +7,7 @@ pub use lambda_http::Error;
 use lambda_http::{Body, Request, Response};
 
 use crate::app::App;
+use crate::config::AllowedOrigins;
 use crate::error::ApiError;
 use crate::routes;
 
@@ -37,11 +38,8 @@ where
         lambda_http::tracing::init_default_subscriber();
         let app: &'static App = Box::leak(Box::new(App::from_env().await?));
         lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
-            let response = match routes::serves(function, &req) {
-                Ok(()) => handler(app, req).await.unwrap_or_else(ApiError::into_response),
-                Err(error) => error.into_response(),
-            };
-            Ok::<_, Error>(response)
+            let allowed = &app.config.allowed_origins;
+            Ok::<_, Error>(routes::respond(function, allowed, req, |req| handler(app, req)).await)
         }))
         .await
     })
@@ -49,16 +47,17 @@ where
 
 /// Serves invocations with `serve`, which needs no [`App`]: no AWS client, no secret, no
 /// network call at start. `function` names the binary, whose routes alone it answers
-/// (others get 404/405).
+/// (others get 404/405); CORS preflights for any route are answered too, as the `web`
+/// function behind API Gateway's `$default` route gets them.
 pub fn start_static<F>(function: &'static str, serve: F) -> Result<(), Error>
 where
     F: Fn(&Request) -> Result<Response<Body>, ApiError> + Copy + Send + Sync + 'static,
 {
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async move {
         lambda_http::tracing::init_default_subscriber();
+        let allowed: &'static AllowedOrigins = Box::leak(Box::new(AllowedOrigins::from_env()?));
         lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
-            let response = routes::serves(function, &req).and_then(|()| serve(&req));
-            Ok::<_, Error>(response.unwrap_or_else(ApiError::into_response))
+            Ok::<_, Error>(routes::respond(function, allowed, req, |req| async move { serve(&req) }).await)
         }))
         .await
     })

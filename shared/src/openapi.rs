@@ -879,6 +879,7 @@ pub fn every_error() -> Vec<ApiError> {
         ApiError::MfaNotEnabled,
         ApiError::Forbidden,
         ApiError::CrossSiteRequest,
+        ApiError::OriginNotAllowed,
         ApiError::GoogleSignInOff,
         ApiError::InvalidIdToken,
         ApiError::EmailNotVerified,
@@ -917,6 +918,7 @@ pub fn every_error() -> Vec<ApiError> {
             | ApiError::MfaNotEnabled
             | ApiError::Forbidden
             | ApiError::CrossSiteRequest
+            | ApiError::OriginNotAllowed
             | ApiError::GoogleSignInOff
             | ApiError::InvalidIdToken
             | ApiError::EmailNotVerified

@@ -10,8 +10,10 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
 use crate::app::App;
+use crate::config::AllowedOrigins;
 use crate::error::ApiError;
 use crate::handlers;
+use crate::http::cors;
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -50,12 +52,7 @@ macro_rules! routes {
             $(
                 #[doc = concat!("The `", $function, "` function: `", stringify!($method), "` ", $("`", $path, "` ",)+ ".")]
                 pub fn $name(app: &App, req: Request) -> BoxFuture<'_, Response<Body>> {
-                    Box::pin(async move {
-                        match serves($function, &req) {
-                            Ok(()) => $handle(app, req).await.unwrap_or_else(ApiError::into_response),
-                            Err(error) => error.into_response(),
-                        }
-                    })
+                    Box::pin(respond($function, &app.config.allowed_origins, req, |req| $handle(app, req)))
                 }
             )*
         }
@@ -111,6 +108,36 @@ routes! {
     "identity-unlink" identity_unlink: POST "/users/me/identities/unlink" => handlers::identity_unlink::identity_unlink;
     "totp-recovery-codes" totp_recovery_codes: POST "/auth/totp/recovery-codes" => handlers::authenticator::totp_recovery_codes;
     "web"               web:               GET   "/" | "/app.js" | "/app.css" | "/docs" | "/docs.js" | "/docs.css" | "/openapi.json" => handlers::web::web;
+}
+
+/// What every function does with a request, in the local server and in its Lambda binary: a
+/// CORS preflight is answered here, for any route of the API (API Gateway sends preflights to
+/// the `$default` route's function); anything else must be one of the function's routes
+/// ([`serves`]) and goes to `handle`. The answer gets the CORS headers when its `Origin` is
+/// allowed ([`cors::decorate`]).
+pub async fn respond<F, Fut>(function: &str, allowed: &AllowedOrigins, req: Request, handle: F) -> Response<Body>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, ApiError>>,
+{
+    if cors::is_preflight(&req) {
+        return preflight(&req, allowed);
+    }
+    let origin = cors::origin(&req).map(str::to_owned);
+    let response = match serves(function, &req) {
+        Ok(()) => handle(req).await.unwrap_or_else(ApiError::into_response),
+        Err(error) => error.into_response(),
+    };
+    cors::decorate(origin.as_deref(), allowed, response)
+}
+
+/// The answer to a CORS preflight for the request's path ([`cors::preflight`], with the
+/// methods the path's routes take).
+pub fn preflight(req: &Request, allowed: &AllowedOrigins) -> Response<Body> {
+    let path = req.uri().path();
+    let methods: Vec<&str> =
+        ENDPOINTS.iter().filter(|(_, _, route)| *route == path).map(|(_, method, _)| method.as_str()).collect();
+    cors::preflight(req, allowed, &methods)
 }
 
 /// Whether `function` serves `req`: [`find`]'s 404 or 405 if no route has the request's

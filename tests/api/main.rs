@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod cargo_lambda;
+mod cors;
 mod django;
 mod enumeration;
 mod events;

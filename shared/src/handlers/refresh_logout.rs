@@ -17,7 +17,8 @@ use crate::tokens::TokenUse;
 /// tokens. A token that was already rotated revokes its whole session.
 #[tracing::instrument(skip_all)]
 pub async fn token_refresh(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let presented = presented_refresh_token(&req)?.ok_or(ApiError::AuthenticationRequired)?;
+    let presented =
+        presented_refresh_token(&req, &app.config.allowed_origins)?.ok_or(ApiError::AuthenticationRequired)?;
     match session::refresh(app, &presented).await {
         Ok(tokens) => session_response(StatusCode::OK, serde_json::json!({}), &tokens),
         Err(ApiError::InvalidToken) => {
@@ -34,10 +35,11 @@ pub async fn token_refresh(app: &App, req: Request) -> Result<Response<Body>, Ap
 #[tracing::instrument(skip_all)]
 pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let mut user_id = None;
-    if let Some(refresh) = presented_refresh_token(&req)? {
+    if let Some(refresh) = presented_refresh_token(&req, &app.config.allowed_origins)? {
         user_id = session::end(app, &refresh).await?;
     }
-    let access = presented_access_token(&req)?.and_then(|t| app.keys.verify(t, TokenUse::Access, app.now()));
+    let access = presented_access_token(&req, &app.config.allowed_origins)?
+        .and_then(|t| app.keys.verify(t, TokenUse::Access, app.now()));
     if let Some(claims) = access {
         app.store.delete_session(&claims.sid).await?;
         user_id = user_id.or(Some(claims.sub));

@@ -3,6 +3,7 @@
 //! domain's types out of requests and renders its answers and errors; nothing below
 //! imports it.
 
+pub mod cors;
 pub mod fields;
 pub mod request;
 pub mod response;

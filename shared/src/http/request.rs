@@ -8,6 +8,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt as _};
 use serde_json::{Map, Value};
 
+use crate::config::AllowedOrigins;
 use crate::error::{ApiError, FieldErrors};
 use crate::invalid::Invalid;
 use crate::model::Origin;
@@ -205,9 +206,14 @@ fn is_form_or_text(req: &Request) -> bool {
 
 /// Whether the request says it came from another site: `Sec-Fetch-Site` other than
 /// `same-origin` or `none` (typed by the user), or an `Origin` whose host is not this one
-/// (`null` included). A request with neither header (curl, a server) is not cross-site.
-pub fn is_cross_site(req: &Request) -> bool {
+/// (`null` included). A request with neither header (curl, a server) is not cross-site, nor
+/// is one whose `Origin` is exactly one of the `allowed` origins (a page the deployment
+/// trusts, such as the site's own `www` beside the API's `auth`).
+pub fn is_cross_site(req: &Request, allowed: &AllowedOrigins) -> bool {
     let header = |name: header::HeaderName| req.headers().get(name).map(|v| v.to_str().unwrap_or("?").trim());
+    if header(header::ORIGIN).is_some_and(|origin| allowed.allows(origin)) {
+        return false;
+    }
     if let Some(site) = header(header::HeaderName::from_static("sec-fetch-site"))
         && !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"))
     {

@@ -52,6 +52,7 @@ impl ApiError {
             Self::AccountLocked => StatusCode::LOCKED,
             Self::Forbidden
             | Self::CrossSiteRequest
+            | Self::OriginNotAllowed
             | Self::EmailNotVerified
             | Self::HostedDomainNotAllowed
             | Self::CsrfTokenMismatch => StatusCode::FORBIDDEN,

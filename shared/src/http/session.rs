@@ -10,6 +10,7 @@ use super::fields::opaque_token;
 use super::request::{JsonBody, Optional, bearer, cookie, is_cross_site};
 use super::response::{json, set_cookies};
 use crate::app::App;
+use crate::config::AllowedOrigins;
 use crate::error::ApiError;
 use crate::session::{self, Caller, Tokens};
 
@@ -22,19 +23,19 @@ pub const REFRESH_COOKIE_PATHS: [&str; 2] = ["/auth/token/refresh", "/auth/logou
 
 /// The access token of a request: `Authorization: Bearer` first, then the cookie (checked
 /// by [`check_cookie_request`]).
-pub fn presented_access_token(req: &Request) -> Result<Option<&str>, ApiError> {
+pub fn presented_access_token<'r>(req: &'r Request, allowed: &AllowedOrigins) -> Result<Option<&'r str>, ApiError> {
     if let Some(token) = bearer(req) {
         return Ok(Some(token));
     }
     match cookie(req, ACCESS_COOKIE) {
-        Some(token) => check_cookie_request(req).map(|()| Some(token)),
+        Some(token) => check_cookie_request(req, allowed).map(|()| Some(token)),
         None => Ok(None),
     }
 }
 
 /// The refresh token from the body's `refresh_token`, else from the cookie (checked by
 /// [`check_cookie_request`]).
-pub fn presented_refresh_token(req: &Request) -> Result<Option<String>, ApiError> {
+pub fn presented_refresh_token(req: &Request, allowed: &AllowedOrigins) -> Result<Option<String>, ApiError> {
     let from_body = match JsonBody::parse_optional(req)? {
         Some(mut body) => {
             let token = body.optional("refresh_token", opaque_token);
@@ -45,7 +46,7 @@ pub fn presented_refresh_token(req: &Request) -> Result<Option<String>, ApiError
     match from_body {
         Some(token) => Ok(Some(token)),
         None => match cookie(req, REFRESH_COOKIE) {
-            Some(token) => check_cookie_request(req).map(|()| Some(token.to_owned())),
+            Some(token) => check_cookie_request(req, allowed).map(|()| Some(token.to_owned())),
             None => Ok(None),
         },
     }
@@ -55,15 +56,15 @@ pub fn presented_refresh_token(req: &Request) -> Result<Option<String>, ApiError
 /// this origin sent: a browser attaches cookies to cross-site requests too (SameSite is the
 /// first barrier, this the second; docs/SECURITY.md, "Cross-site requests"). Bearer tokens,
 /// which no other site can attach, are not checked.
-pub fn check_cookie_request(req: &Request) -> Result<(), ApiError> {
+pub fn check_cookie_request(req: &Request, allowed: &AllowedOrigins) -> Result<(), ApiError> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && is_cross_site(req) { Err(ApiError::CrossSiteRequest) } else { Ok(()) }
+    if !safe && is_cross_site(req, allowed) { Err(ApiError::CrossSiteRequest) } else { Ok(()) }
 }
 
 /// The request's caller (see [`session::authenticate`]); no token is
 /// `AuthenticationRequired`.
 pub async fn authenticate(app: &App, req: &Request) -> Result<Caller, ApiError> {
-    let token = presented_access_token(req)?.ok_or(ApiError::AuthenticationRequired)?;
+    let token = presented_access_token(req, &app.config.allowed_origins)?.ok_or(ApiError::AuthenticationRequired)?;
     let caller = session::authenticate(app, token).await?;
     tracing::Span::current().record("user", caller.user.id.as_str());
     Ok(caller)
