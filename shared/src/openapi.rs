@@ -1092,21 +1092,24 @@ fn class_body(matches: impl Fn(char) -> bool, last: u32) -> String {
         .collect()
 }
 
-/// An email address as [`Email::parse`](crate::model::Email::parse) takes it: trimmed,
-/// ASCII, a dot-atom local part of at most 64 characters, at least two domain labels, a
-/// top-level label of two or more characters that are not all digits, 254 at most.
+/// An email address, as [`Email::parse`](crate::model::Email::parse) takes it in its common
+/// form: trimmed, ASCII, a dot-atom local part, two to five domain labels, a top-level label
+/// of letters. The API takes more (a local part of up to 64 characters with any number of
+/// dots, any top-level label that is not all digits, 254 characters in all), which the
+/// description says: a pattern with the exact bounds needs lookaheads, which hypothesis (what
+/// schemathesis generates with) can only meet by filtering, and it found none in 459 tries.
 fn email() -> Value {
     let ws = whitespace();
     let atext = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
-    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
-    let tld = "(?=[A-Za-z0-9-]*[A-Za-z-])[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9]";
+    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,20}[A-Za-z0-9])?";
     let pattern = format!(
-        "^[{ws}]{PADDING}(?=[!-~]{{3,254}}[{ws}]*$)(?=[^@]{{1,64}}@){atext}+(?:\\.{atext}+)*@(?:{label}\\.)+{tld}[{ws}]{PADDING}$"
+        "^[{ws}]{PADDING}{atext}{{1,32}}(?:\\.{atext}{{1,15}}){{0,2}}@(?:{label}\\.){{1,4}}[A-Za-z]{{2,10}}[{ws}]{PADDING}$"
     );
     json!({
         "type": "string",
         "pattern": pattern,
-        "description": "An email address (ASCII); trimmed and lower-cased before anything else.",
+        "description": "An email address (ASCII); trimmed and lower-cased before anything else. Any dot-atom address of at most \
+            254 characters (64 before the @) whose top-level label is not all digits is taken; the pattern gives the common form.",
         "examples": ["ann@example.com"],
     })
 }
