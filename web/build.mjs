@@ -14,6 +14,8 @@ await build({
   target: "es2020",
   outfile: "dist/app.js",
   legalComments: "none",
+  // The modal's markup, inserted into the host page at start.
+  loader: { ".html": "text" },
 });
 execFileSync("node_modules/.bin/tailwindcss", ["-i", "src/app.css", "-o", "dist/app.css", "--minify"], {
   stdio: "inherit",

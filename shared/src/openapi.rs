@@ -661,14 +661,18 @@ fn spec(route: &Route) -> Spec {
 
 fn web_spec(path: &str) -> Spec {
     let (id, summary, success) = match path {
-        "/" => ("page", "The front end's page", Success::Asset { media: "text/html", description: "The page." }),
+        "/" => (
+            "page",
+            "A sample host page that opens the login modal",
+            Success::Asset { media: "text/html", description: "The page." },
+        ),
         "/app.js" => (
             "page-script",
-            "The page's script",
+            "The login modal's script, for any page to include",
             Success::Asset { media: "text/javascript", description: "The script." },
         ),
         "/app.css" => {
-            ("page-style", "The page's styles", Success::Asset { media: "text/css", description: "The styles." })
+            ("page-style", "The login modal's styles", Success::Asset { media: "text/css", description: "The styles." })
         }
         "/docs" => {
             ("reference", "This reference, rendered", Success::Asset { media: "text/html", description: "The page." })

@@ -67,10 +67,12 @@ async fn a_newcomer_can_sign_up_log_in_refresh_and_log_out() {
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
     let policy = page.headers()["content-security-policy"].to_str().expect("ascii").to_owned();
     assert!(policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'"), "{policy}");
-    assert!(page.text().await.expect("a page").contains("Google Authentication"), "the front end, on the same origin");
+    assert!(page.text().await.expect("a page").contains("data-stepauth-login"), "a host page with the modal's button");
     for asset in ["/app.js", "/app.css"] {
         assert_eq!(client.get(format!("{base}{asset}")).send().await.expect("answers").status(), 200, "{asset}");
     }
+    let script = client.get(format!("{base}/app.js")).send().await.expect("answers").text().await.expect("a script");
+    assert!(script.contains("Google Authentication"), "the modal's cards are in its script");
 
     let wrong = client.delete(format!("{base}/_local/outbox")).send().await.expect("answers");
     assert_eq!(wrong.status(), 405);

@@ -1,7 +1,19 @@
-// The stepauth front end: one Alpine.js component whose `card` says which step is showing.
-// Every call goes to the API on the same origin; errors are shown next to the field or card
-// they concern, by the API's stable error codes.
+// The stepauth front end: a login modal a site drops into its pages (this script, app.css and
+// a button with `data-stepauth-login`). One Alpine.js component whose `card` says which step
+// is showing; every call goes to the API this script came from; errors are shown next to the
+// field or card they concern, by the API's stable error codes. The host page hears
+// `stepauth:signed-in` (detail: the user), `stepauth:signed-out` and `stepauth:closed` on
+// `document`, and may open the modal itself with `window.stepauth.open()`.
+import focus from "@alpinejs/focus";
 import Alpine from "alpinejs";
+import markup from "./modal.html";
+
+// The API is where this script was served from (the page may be another origin's).
+const API = new URL(document.currentScript?.src ?? window.location.href).origin;
+
+function announce(name, detail) {
+  document.dispatchEvent(new CustomEvent(`stepauth:${name}`, { detail }));
+}
 
 const RULES = [
   { code: "min_length", text: "At least 12 characters", test: (p) => [...p].length >= 12 },
@@ -27,11 +39,11 @@ async function api(method, path, body, token) {
   if (token) headers.authorization = `Bearer ${token}`;
   let response;
   try {
-    response = await fetch(path, {
+    response = await fetch(API + path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
+      credentials: "include",
     });
   } catch {
     return { ok: false, status: 0, data: { error: "network", message: "The server could not be reached. Check your connection." } };
@@ -41,6 +53,8 @@ async function api(method, path, body, token) {
 }
 
 Alpine.data("stepauth", () => ({
+  open: false,
+  opener: null,
   card: "login",
   busy: false,
   error: "",
@@ -70,13 +84,29 @@ Alpine.data("stepauth", () => ({
   activity: [],
   rules: RULES,
   panel: "",
-  // Whether sign-in with Google is on (the server marks the page).
-  google: document.body.dataset.google === "on",
+  // Whether sign-in with Google is on (the server says so at the top of this script).
+  google: window.stepauthGoogle === true,
 
   init() {
     this.$watch("card", () => this.focusCard());
-    this.focusCard();
+    window.addEventListener("stepauth:open", () => this.show());
     this.backFromGoogle();
+  },
+
+  // Opens the modal; focus goes to the card's heading, and back to whatever had it (the
+  // host page's button) on closing.
+  show() {
+    if (!this.open) this.opener = document.activeElement;
+    this.open = true;
+    this.focusCard();
+  },
+
+  close() {
+    if (!this.open) return;
+    this.open = false;
+    const opener = this.opener;
+    this.$nextTick(() => opener?.focus?.());
+    announce("closed");
   },
 
   // The end of Google's redirect flow, in the URL's fragment: signed in (the session is in
@@ -85,10 +115,12 @@ Alpine.data("stepauth", () => ({
     const params = new URLSearchParams(window.location.hash.slice(1));
     if (![...params.keys()].length) return;
     window.history.replaceState(null, "", window.location.pathname);
+    this.show();
     if (params.get("mfa_token")) {
       await this.signedIn({ mfa_required: true, mfa_token: params.get("mfa_token") });
     } else if (params.get("signed_in")) {
       await this.home();
+      announce("signed-in", { user: this.user });
     } else if (params.get("google_error")) {
       this.error = GOOGLE_ERRORS[params.get("google_error")] || "Signing in with Google did not work. Try again.";
     }
@@ -97,7 +129,7 @@ Alpine.data("stepauth", () => ({
   // Moves focus to the new card's heading so screen readers announce it.
   focusCard() {
     this.$nextTick(() => {
-      const heading = document.querySelector(`[data-card="${this.card}"] h2`);
+      const heading = document.querySelector(`#stepauth [data-card="${this.card}"] h2`);
       if (heading) heading.focus();
     });
   },
@@ -309,6 +341,7 @@ Alpine.data("stepauth", () => ({
     this.access = data.access_token;
     this.user = data.user;
     await this.home();
+    announce("signed-in", { user: this.user });
   },
 
   async home() {
@@ -408,6 +441,7 @@ Alpine.data("stepauth", () => ({
       this.password = "";
       this.go("login");
       this.info = everywhere ? "Logged out of every session." : "Logged out.";
+      announce("signed-out");
     });
   },
 
@@ -416,5 +450,18 @@ Alpine.data("stepauth", () => ({
   },
 }));
 
-window.Alpine = Alpine;
-Alpine.start();
+// Puts the modal into the page and starts it; any `data-stepauth-login` element opens it.
+function mount() {
+  document.body.insertAdjacentHTML("beforeend", markup);
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest?.("[data-stepauth-login]")) return;
+    event.preventDefault();
+    window.dispatchEvent(new CustomEvent("stepauth:open"));
+  });
+  window.stepauth = { open: () => window.dispatchEvent(new CustomEvent("stepauth:open")) };
+  Alpine.plugin(focus);
+  Alpine.start();
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
+else mount();

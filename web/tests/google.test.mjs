@@ -3,7 +3,7 @@
 // own sign-in page the browser fills in.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { SCREENSHOTS, apiUser, googleEnv, launch, onCard, startProvider, startServer, totpCode, uniqueEmail } from "./helpers.mjs";
+import { SCREENSHOTS, apiUser, googleEnv, launch, onCard, openLogin, startProvider, startServer, totpCode, uniqueEmail } from "./helpers.mjs";
 
 let provider;
 let server;
@@ -26,7 +26,7 @@ async function continueWithGoogle(email) {
   const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
   page.on("pageerror", (error) => assert.fail(`page error: ${error.message}`));
   await page.goto(`${server.base}/`);
-  await onCard(page, "login");
+  await openLogin(page);
   await page.locator('[data-card="login"]').getByRole("link", { name: "Continue with Google" }).click();
   await page.waitForURL(`${provider.issuer}/**`);
   await page.fill('input[name="login"]', email);

@@ -134,6 +134,12 @@ export async function apiUser(base, email, { totp = false } = {}) {
   return { email, secret: setup.body.secret, recoveryCodes: confirmed.body.recovery_codes };
 }
 
+/** Opens the login modal from the host page's button; the log-in card shows. */
+export async function openLogin(page) {
+  await page.locator("[data-stepauth-login]").first().click();
+  await onCard(page, "login");
+}
+
 /** Waits until the card is showing. */
 export async function onCard(page, card) {
   await page.locator(`[data-card="${card}"]`).waitFor({ state: "visible", timeout: 10_000 });

@@ -41,12 +41,12 @@ pub fn google_from_env() -> bool {
 
 /// The `web` function's whole work. It needs no AWS client or key, so its binary starts
 /// without them ([`crate::lambda::start_static`]) and its role allows nothing. With `google`,
-/// the page is marked to show "Continue with Google".
+/// the modal's script is told to show "Continue with Google".
 pub fn serve(req: &Request, google: bool) -> Result<Response<Body>, ApiError> {
     let (path, content_type, text) =
         ASSETS.iter().find(|(path, _, _)| *path == req.uri().path()).ok_or(ApiError::NotFound)?;
     let text = match (*path, google) {
-        ("/", true) => text.replacen("data-google=\"off\"", "data-google=\"on\"", 1),
+        ("/app.js", true) => format!("window.stepauthGoogle=true;{text}"),
         _ => (*text).to_owned(),
     };
     let mut response = Response::new(Body::Text(text));

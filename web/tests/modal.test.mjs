@@ -1,0 +1,117 @@
+// The login modal as a host page gets it: opened by the page's own button, a real dialog
+// (focus kept inside, Esc and the close button and the overlay close it, focus back on the
+// button, the page behind does not scroll), the host page hears what happened, and it fits a
+// 360 px phone.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { PASSWORD, SCREENSHOTS, apiUser, launch, onCard, openLogin, startServer, uniqueEmail } from "./helpers.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+/** The host page, with the events it hears kept in `window.heard`. */
+async function hostPage(viewport = { width: 1000, height: 800 }) {
+  const page = await browser.newPage({ viewport });
+  page.on("pageerror", (error) => assert.fail(`page error: ${error.message}`));
+  await page.addInitScript(() => {
+    window.heard = [];
+    for (const name of ["signed-in", "signed-out", "closed"]) {
+      document.addEventListener(`stepauth:${name}`, (event) => window.heard.push({ name, email: event.detail?.user?.email }));
+    }
+  });
+  await page.goto(`${server.base}/`);
+  return page;
+}
+
+const focusInDialog = (page) =>
+  page.evaluate(() => Boolean(document.activeElement?.closest('#stepauth [role="dialog"]')));
+
+test("a real dialog: keyboard only, focus kept inside, Esc, ×, overlay; focus returns to the button", async () => {
+  const page = await hostPage();
+  const button = page.locator("[data-stepauth-login]");
+  await button.focus();
+  await page.keyboard.press("Enter");
+  await onCard(page, "login");
+  const dialog = page.locator('#stepauth [role="dialog"]');
+  assert.equal(await dialog.getAttribute("aria-modal"), "true");
+  const label = await dialog.getAttribute("aria-labelledby");
+  assert.equal((await page.locator(`#${label}`).textContent()).trim(), "Log in");
+  assert.ok(await focusInDialog(page), "focus moved into the card");
+  for (let i = 0; i < 25; i += 1) {
+    await page.keyboard.press(i % 5 === 4 ? "Shift+Tab" : "Tab");
+    assert.ok(await focusInDialog(page), `Tab ${i + 1} left the dialog`);
+  }
+  const overflow = await page.evaluate(() => getComputedStyle(document.documentElement).overflow);
+  assert.equal(overflow, "hidden", "the page behind does not scroll");
+  await page.screenshot({ path: `${SCREENSHOTS}/modal-desktop-login.png` });
+
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "hidden" });
+  assert.equal(await page.evaluate(() => document.activeElement?.hasAttribute("data-stepauth-login")), true, "focus is back");
+  assert.deepEqual(await page.evaluate(() => window.heard.map((e) => e.name)), ["closed"]);
+
+  await openLogin(page);
+  await page.getByRole("button", { name: "Close" }).click();
+  await dialog.waitFor({ state: "hidden" });
+  await openLogin(page);
+  await page.mouse.click(5, 400); // the overlay, beside the card
+  await dialog.waitFor({ state: "hidden" });
+  assert.equal(await page.evaluate(() => window.heard.length), 3);
+  await page.close();
+});
+
+test("the host page hears the sign-in, with the profile, and the sign-out", async () => {
+  const email = uniqueEmail("browser-events");
+  await apiUser(server.base, email);
+  const page = await hostPage();
+  await openLogin(page);
+  await page.fill("#login-email", email);
+  await page.fill("#login-password", PASSWORD);
+  await page.locator('[data-card="login"]').getByRole("button", { name: "Log in" }).click();
+  await onCard(page, "home");
+  await page.waitForFunction(() => window.heard.some((e) => e.name === "signed-in"));
+  assert.deepEqual(await page.evaluate(() => window.heard), [{ name: "signed-in", email }]);
+  await page.getByRole("button", { name: "Log out", exact: true }).click();
+  await onCard(page, "login");
+  await page.waitForFunction(() => window.heard.some((e) => e.name === "signed-out"));
+  await page.close();
+});
+
+test("on a 360 × 740 phone every card fits without scrolling sideways", async () => {
+  const email = uniqueEmail("browser-phone");
+  await apiUser(server.base, email);
+  const page = await hostPage({ width: 360, height: 740 });
+  const fits = async (card) => {
+    await onCard(page, card);
+    const widths = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      dialog: document.querySelector('#stepauth [role="dialog"]').getBoundingClientRect().right,
+    }));
+    assert.ok(widths.page <= 360 && widths.dialog <= 360, `${card}: ${JSON.stringify(widths)}`);
+    await page.screenshot({ path: `${SCREENSHOTS}/modal-phone-${card}.png`, fullPage: true });
+  };
+  await openLogin(page);
+  await fits("login");
+  await page.getByRole("button", { name: "Create an account" }).click();
+  await fits("signup");
+  await page.getByRole("button", { name: "I already have an account" }).click();
+  await onCard(page, "login");
+  await page.getByRole("button", { name: "Forgot password?" }).click();
+  await fits("forgot");
+  await page.locator('[data-card="forgot"]').getByRole("button", { name: "Back to log in" }).click();
+  await page.fill("#login-email", email);
+  await page.fill("#login-password", PASSWORD);
+  await page.locator('[data-card="login"]').getByRole("button", { name: "Log in" }).click();
+  await fits("home");
+  await page.close();
+});
