@@ -95,6 +95,18 @@ Alpine.data("stepauth", () => ({
 
   // Opens the modal; focus goes to the card's heading, and back to whatever had it (the
   // host page's button) on closing.
+  // The first card's Next: the same for every address (nothing is asked of the API).
+  next() {
+    if (!this.email.trim()) return;
+    this.password = "";
+    this.go("signin");
+  },
+
+  // A URL of the API, for links the browser follows (Google's redirect flow).
+  url(path) {
+    return API + path;
+  },
+
   show() {
     if (!this.open) this.opener = document.activeElement;
     this.open = true;

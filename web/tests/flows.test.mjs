@@ -1,7 +1,7 @@
 // End-to-end tests of the front end in headless Chromium against the local server.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { PASSWORD, SCREENSHOTS, apiUser, json, lastCode, launch, onCard, openLogin, startServer, totpCode, uniqueEmail } from "./helpers.mjs";
+import { PASSWORD, SCREENSHOTS, apiUser, json, lastCode, launch, logIn, onCard, openLogin, startServer, totpCode, uniqueEmail } from "./helpers.mjs";
 
 let server;
 let browser;
@@ -58,7 +58,7 @@ test("sign up, verify the code, set the password, turn on Google Authentication,
   await page.fill("#password-confirm", `${PASSWORD}x`);
   assert.equal(await save.isDisabled(), true, "confirm must match");
   await page.fill("#password-confirm", PASSWORD);
-  await card.getByRole("button", { name: "Show" }).click();
+  await card.getByRole("button", { name: "Show password" }).click();
   assert.equal(await page.getAttribute("#password-new", "type"), "text", "show/hide toggles");
   await shot(page, "3-password");
   await save.click();
@@ -90,9 +90,7 @@ test("log out, then log in with the password and an authenticator code", async (
   const email = uniqueEmail("browser-mfa");
   const user = await apiUser(server.base, email, { totp: true });
   const page = await newPage();
-  await page.fill("#login-email", email);
-  await page.fill("#login-password", PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
+  await logIn(page, email, PASSWORD);
 
   await onCard(page, "mfa");
   await page.fill("#mfa-code", "000000");
@@ -107,8 +105,7 @@ test("log out, then log in with the password and an authenticator code", async (
   await onCard(page, "login");
   await page.locator('[data-card="login"] .info').filter({ hasText: "Logged out." }).waitFor();
 
-  await page.fill("#login-password", PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
+  await logIn(page, email, PASSWORD);
   await onCard(page, "mfa");
   await page.getByRole("button", { name: "Use a recovery code" }).click();
   await page.fill("#mfa-recovery", user.recoveryCodes[0]);
@@ -122,9 +119,7 @@ test("signed in: turn Google Authenticator on with the password, then off", asyn
   const email = uniqueEmail("browser-enrol");
   await apiUser(server.base, email);
   const page = await newPage();
-  await page.fill("#login-email", email);
-  await page.fill("#login-password", PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
+  await logIn(page, email, PASSWORD);
   await onCard(page, "home");
   await page.getByRole("button", { name: "Turn on Google Authenticator" }).click();
   const cont = page.getByRole("button", { name: "Continue" });
@@ -202,9 +197,7 @@ test("forgot password: email, code, new password, log in", async () => {
   await page.locator('[data-card="reset"]').getByRole("button", { name: "Save password" }).click();
   await onCard(page, "login");
   await page.locator('[data-card="login"] .info').filter({ hasText: "reset" }).waitFor();
-  await page.fill("#login-email", email);
-  await page.fill("#login-password", fresh);
-  await page.getByRole("button", { name: "Log in" }).click();
+  await logIn(page, email, fresh);
   await onCard(page, "home");
   const old = await json(server.base, "POST", "/auth/login", { email, password: PASSWORD });
   assert.equal(old.status, 401, "the old password no longer works");
@@ -220,9 +213,7 @@ test("with no recovery codes left, the signed-in card asks for a new set and mak
     assert.equal(done.status, 200, JSON.stringify(done.body));
   }
   const page = await newPage();
-  await page.fill("#login-email", email);
-  await page.fill("#login-password", PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
+  await logIn(page, email, PASSWORD);
   await onCard(page, "mfa");
   await page.getByRole("button", { name: "Use a recovery code" }).click();
   await page.fill("#mfa-recovery", user.recoveryCodes[9]);

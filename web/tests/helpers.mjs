@@ -140,6 +140,15 @@ export async function openLogin(page) {
   await onCard(page, "login");
 }
 
+/** Email first (Next), then the password on the next card, and "Log in". */
+export async function logIn(page, email, password) {
+  await page.fill("#login-email", email);
+  await page.locator('[data-card="login"]').getByRole("button", { name: "Next" }).click();
+  await onCard(page, "signin");
+  await page.fill("#login-password", password);
+  await page.locator('[data-card="signin"]').getByRole("button", { name: "Log in" }).click();
+}
+
 /** Waits until the card is showing. */
 export async function onCard(page, card) {
   await page.locator(`[data-card="${card}"]`).waitFor({ state: "visible", timeout: 10_000 });

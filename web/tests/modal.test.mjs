@@ -4,7 +4,7 @@
 // 360 px phone.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { PASSWORD, SCREENSHOTS, apiUser, launch, onCard, openLogin, startServer, uniqueEmail } from "./helpers.mjs";
+import { PASSWORD, SCREENSHOTS, apiUser, launch, logIn, onCard, openLogin, startServer, uniqueEmail } from "./helpers.mjs";
 
 let server;
 let browser;
@@ -45,7 +45,7 @@ test("a real dialog: keyboard only, focus kept inside, Esc, ×, overlay; focus r
   const dialog = page.locator('#stepauth [role="dialog"]');
   assert.equal(await dialog.getAttribute("aria-modal"), "true");
   const label = await dialog.getAttribute("aria-labelledby");
-  assert.equal((await page.locator(`#${label}`).textContent()).trim(), "Log in");
+  assert.equal((await page.locator(`#${label}`).textContent()).trim(), "Login");
   assert.ok(await focusInDialog(page), "focus moved into the card");
   for (let i = 0; i < 25; i += 1) {
     await page.keyboard.press(i % 5 === 4 ? "Shift+Tab" : "Tab");
@@ -75,9 +75,7 @@ test("the host page hears the sign-in, with the profile, and the sign-out", asyn
   await apiUser(server.base, email);
   const page = await hostPage();
   await openLogin(page);
-  await page.fill("#login-email", email);
-  await page.fill("#login-password", PASSWORD);
-  await page.locator('[data-card="login"]').getByRole("button", { name: "Log in" }).click();
+  await logIn(page, email, PASSWORD);
   await onCard(page, "home");
   await page.waitForFunction(() => window.heard.some((e) => e.name === "signed-in"));
   assert.deepEqual(await page.evaluate(() => window.heard), [{ name: "signed-in", email }]);
@@ -109,9 +107,38 @@ test("on a 360 × 740 phone every card fits without scrolling sideways", async (
   await page.getByRole("button", { name: "Forgot password?" }).click();
   await fits("forgot");
   await page.locator('[data-card="forgot"]').getByRole("button", { name: "Back to log in" }).click();
-  await page.fill("#login-email", email);
-  await page.fill("#login-password", PASSWORD);
-  await page.locator('[data-card="login"]').getByRole("button", { name: "Log in" }).click();
+  await logIn(page, email, PASSWORD);
   await fits("home");
   await page.close();
+});
+
+test("email first: the next card, and what the network says, are the same for an address without an account", async () => {
+  const known = uniqueEmail("browser-known");
+  await apiUser(server.base, known);
+  const unknown = uniqueEmail("browser-unknown");
+  const seen = {};
+  for (const email of [known, unknown]) {
+    const page = await hostPage();
+    await openLogin(page);
+    const calls = [];
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname.startsWith("/auth/")) calls.push(request.url());
+    });
+    await page.fill("#login-email", email);
+    await page.locator('[data-card="login"]').getByRole("button", { name: "Next" }).click();
+    await onCard(page, "signin");
+    assert.deepEqual(calls, [], "Next asks the API nothing");
+    const card = (await page.locator('[data-card="signin"]').innerText()).replaceAll(email, "EMAIL");
+    const [answer] = await Promise.all([
+      page.waitForResponse((response) => response.url().endsWith("/auth/login/code")),
+      page.getByRole("button", { name: "Email me a login code instead" }).click(),
+    ]);
+    await onCard(page, "code");
+    const codeCard = (await page.locator('[data-card="code"]').innerText()).replaceAll(email, "EMAIL").replace(/\d+/g, "#");
+    seen[email === known ? "known" : "unknown"] = { card, status: answer.status(), body: await answer.text(), codeCard };
+    if (email === unknown) await page.screenshot({ path: `${SCREENSHOTS}/modal-desktop-code.png` });
+    await page.close();
+  }
+  assert.equal(seen.known.status, 202);
+  assert.deepEqual(seen.unknown, seen.known);
 });
