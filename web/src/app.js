@@ -252,6 +252,9 @@ Alpine.data("stepauth", () => ({
       if (result.data.message === "User created successfully") {
         this.access = result.data.access_token;
         this.user = result.data.user;
+        // The account exists and has a session: the host page hears it now, before the
+        // optional Google Authentication step.
+        announce("signed-in", { user: this.user });
         // The password just set is the fresh proof that enrolling an authenticator needs.
         const password = this.password;
         this.password = this.confirm = "";

@@ -1,25 +1,56 @@
-// End-to-end tests of the front end in headless Chromium against the local server.
+// End-to-end tests of the login modal in headless Chromium, as a site embeds it: a host page
+// on another port than the API (another origin, the same site) includes the API's app.js and
+// app.css and has a data-stepauth-login button; the API lists the host's origin
+// (STEPAUTH_ALLOWED_ORIGINS). Everything below happens in the modal over that page.
 import assert from "node:assert/strict";
+import http from "node:http";
 import { after, before, test } from "node:test";
 import { PASSWORD, SCREENSHOTS, apiUser, json, lastCode, launch, logIn, onCard, openLogin, startServer, totpCode, uniqueEmail } from "./helpers.mjs";
 
 let server;
 let browser;
+let host;
+
+/** The site's page: its own markup, the modal's two lines, its own button. */
+function startHost() {
+  const page = http.createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Another site</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${server.base}/app.css"><script defer src="${server.base}/app.js"></script>
+</head><body><h1>Another site</h1><p>Its own page.</p><button type="button" data-stepauth-login>Sign in</button></body></html>`);
+  });
+  return new Promise((resolve) => {
+    page.listen(0, "127.0.0.1", () => resolve({ origin: `http://127.0.0.1:${page.address().port}`, page }));
+  });
+}
 
 before(async () => {
-  server = await startServer();
+  host = await startHost();
+  server = await startServer(() => ({ STEPAUTH_ALLOWED_ORIGINS: host.origin }));
   browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
   server?.stop();
+  host?.page.close();
 });
 
-async function newPage() {
-  const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
+const DESKTOP = { width: 900, height: 900 };
+const PHONE = { width: 360, height: 740 };
+
+async function newPage(viewport = DESKTOP) {
+  const page = await browser.newPage({ viewport });
   page.on("pageerror", (error) => assert.fail(`page error: ${error.message}`));
-  await page.goto(`${server.base}/`);
+  await page.addInitScript(() => {
+    window.heard = [];
+    for (const name of ["signed-in", "signed-out", "closed"]) {
+      document.addEventListener(`stepauth:${name}`, (event) => window.heard.push({ name, email: event.detail?.user?.email }));
+    }
+  });
+  await page.goto(`${host.origin}/`);
   await openLogin(page);
   return page;
 }
@@ -28,26 +59,38 @@ async function shot(page, name) {
   await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
 }
 
-test("sign up, verify the code, set the password, turn on Google Authentication, save recovery codes", async () => {
-  const page = await newPage();
+/** On a phone, the card must fit: nothing wider than the screen. */
+async function fits(page, viewport) {
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(wide <= viewport.width, `the page is ${wide} px wide on a ${viewport.width} px screen`);
+}
+
+async function walkthrough(viewport, prefix) {
+  const page = await newPage(viewport);
+  const card = async (name, file) => {
+    await onCard(page, name);
+    await fits(page, viewport);
+    if (file) await shot(page, `${prefix}${file}`);
+  };
   const email = uniqueEmail("browser-signup");
+  await card("login", "0-email-first");
   await page.getByRole("button", { name: "Create an account" }).click();
-  await onCard(page, "signup");
+  await card("signup");
   await page.fill("#signup-name", "Ann Browser");
   await page.fill("#signup-email", email);
-  await shot(page, "1-signup");
+  await shot(page, `${prefix}1-signup`);
   await page.getByRole("button", { name: "Send me a code" }).click();
 
-  await onCard(page, "code");
+  await card("code");
   assert.match(await page.locator('[data-card="code"] button.btn-secondary').innerText(), /Resend code in \d+ s/);
   await page.fill("#code", await lastCode(server.base, email));
-  await shot(page, "2-code");
+  await shot(page, `${prefix}2-code`);
   await page.getByRole("button", { name: "Continue" }).click();
 
-  await onCard(page, "password");
-  const card = page.locator('[data-card="password"]');
-  const met = async (rule) => (await card.locator(`[data-rule="${rule}"]`).getAttribute("class")).includes("emerald");
-  const save = card.getByRole("button", { name: "Save password" });
+  await card("password");
+  const form = page.locator('[data-card="password"]');
+  const met = async (rule) => (await form.locator(`[data-rule="${rule}"]`).getAttribute("class")).includes("emerald");
+  const save = form.getByRole("button", { name: "Save password" });
   await page.fill("#password-new", "abc");
   assert.equal(await met("lowercase"), true, "lower-case ticks");
   assert.equal(await met("min_length"), false);
@@ -58,32 +101,57 @@ test("sign up, verify the code, set the password, turn on Google Authentication,
   await page.fill("#password-confirm", `${PASSWORD}x`);
   assert.equal(await save.isDisabled(), true, "confirm must match");
   await page.fill("#password-confirm", PASSWORD);
-  await card.getByRole("button", { name: "Show password" }).click();
+  await form.getByRole("button", { name: "Show password" }).click();
   assert.equal(await page.getAttribute("#password-new", "type"), "text", "show/hide toggles");
-  await shot(page, "3-password");
+  await shot(page, `${prefix}3-password`);
   await save.click();
 
-  await onCard(page, "totp");
+  await card("totp");
   const heading = page.locator('[data-card="totp"] h2');
   assert.equal(await heading.innerText(), "Google Authentication");
   await page.locator("[data-secret]").filter({ hasText: /^[A-Z2-7]{32}$/ }).waitFor();
   const secret = (await page.locator("[data-secret]").innerText()).trim();
   assert.match(secret, /^[A-Z2-7]{32}$/);
   assert.match(await page.locator('[data-card="totp"] img').getAttribute("src"), /^data:image\/png;base64,/);
-  await shot(page, "4-google-authentication");
+  await shot(page, `${prefix}4-google-authentication`);
   await page.fill("#totp-code", totpCode(secret));
   await page.getByRole("button", { name: "Turn on" }).click();
 
-  await onCard(page, "recovery");
+  await card("recovery", "5-recovery-codes");
   assert.equal(await page.locator('[aria-label="Recovery codes"] li').count(), 10);
-  await shot(page, "5-recovery-codes");
   await page.getByRole("button", { name: "I saved them" }).click();
 
-  await onCard(page, "home");
+  await card("home");
   await page.locator("[data-mfa-status]").filter({ hasText: "on" }).waitFor();
   assert.match(await page.locator('[data-card="home"]').innerText(), /Ann Browser/);
-  await shot(page, "6-signed-in");
+  await shot(page, `${prefix}6-signed-in`);
+  const heard = await page.evaluate(() => window.heard);
+  assert.deepEqual(heard, [{ name: "signed-in", email }], "the host page heard the sign-in, with the profile");
+
+  // Log out; log in again, email first, with the password and an authenticator code.
+  await page.getByRole("button", { name: "Log out", exact: true }).click();
+  await card("login");
+  await page.waitForFunction(() => window.heard.some((e) => e.name === "signed-out"));
+  await page.fill("#login-email", email);
+  await page.locator('[data-card="login"]').getByRole("button", { name: "Next" }).click();
+  await card("signin", "7-password");
+  await page.fill("#login-password", PASSWORD);
+  await page.locator('[data-card="signin"]').getByRole("button", { name: "Log in" }).click();
+  await card("mfa");
+  await page.fill("#mfa-code", totpCode(secret, 1));
+  await shot(page, `${prefix}8-authenticator-code`);
+  await page.locator('[data-card="mfa"]').getByRole("button", { name: "Log in" }).click();
+  await card("home");
+  await page.locator("[data-user-email]", { hasText: email }).waitFor();
   await page.close();
+}
+
+test("on another site's page: sign up, code, password, Google Authentication, recovery codes, log out, email-first login with an authenticator code", async () => {
+  await walkthrough(DESKTOP, "");
+});
+
+test("the same on a 360 x 740 phone, every card without scrolling sideways", async () => {
+  await walkthrough(PHONE, "phone-");
 });
 
 test("log out, then log in with the password and an authenticator code", async () => {
