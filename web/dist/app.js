@@ -8,288 +8,288 @@ ${r?'Expression: "'+r+`"
      outside the card; Esc and the close button close it too, and focus goes back to the
      button that opened it (x-trap, @alpinejs/focus). -->
 <div id="stepauth" class="stepauth" x-data="stepauth" x-cloak>
-<div class="stepauth-overlay fixed inset-0 z-[2147483000] flex items-start justify-center overflow-y-auto p-3 sm:items-center sm:p-4"
+<div class="stepauth-overlay sa:fixed sa:inset-0 sa:z-[2147483000] sa:flex sa:items-start sa:justify-center sa:overflow-y-auto sa:p-3 sa:sm:items-center sa:sm:p-4"
      x-show="open" @click.self="close()" @keydown.escape.window="open && close()">
-<div class="stepauth-dialog relative w-full max-w-md" role="dialog" aria-modal="true" :aria-labelledby="\`stepauth-title-\${card}\`"
-     x-trap.inert.noscroll.noreturn="open" :class="card === 'home' ? 'max-w-2xl' : ''">
-  <button class="stepauth-close absolute right-3 top-3 z-10" type="button" aria-label="Close" @click="close()">&times;</button>
+<div class="stepauth-dialog sa:relative sa:w-full sa:max-w-md" role="dialog" aria-modal="true" :aria-labelledby="\`stepauth-title-\${card}\`"
+     x-trap.inert.noscroll.noreturn="open" :class="card === 'home' ? 'sa:max-w-2xl' : ''">
+  <button class="stepauth-close sa:absolute sa:right-3 sa:top-3 sa:z-10" type="button" aria-label="Close" @click="close()">&times;</button>
 
 
   <!-- Messages for the current card, announced to screen readers. -->
-  <template x-teleport="body"><div class="sr-only" role="status" aria-live="polite" x-text="error || info"></div></template>
+  <template x-teleport="body"><div class="sa:sr-only" role="status" aria-live="polite" x-text="error || info"></div></template>
 
   <!-- Log in, first the email alone: the next card is the same whether or not the address
        has an account (nothing is asked of the API until the password or a code). -->
-  <section class="card" data-card="login" x-show="card === 'login'">
-    <h2 id="stepauth-title-login" tabindex="-1" class="title">Login</h2>
-    <p x-show="info" class="info" x-text="info"></p>
-    <p x-show="error" class="notice" role="alert" x-text="error"></p>
+  <section class="sa-card" data-card="login" x-show="card === 'login'">
+    <h2 id="stepauth-title-login" tabindex="-1" class="sa-title">Login</h2>
+    <p x-show="info" class="sa-info" x-text="info"></p>
+    <p x-show="error" class="sa-notice" role="alert" x-text="error"></p>
     <form @submit.prevent="next()" novalidate>
-      <label class="field" for="login-email">Email</label>
-      <div class="input-icon">
+      <label class="sa-field" for="login-email">Email</label>
+      <div class="sa-input-icon">
         <svg aria-hidden="true" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8"><rect x="3" y="5" width="18" height="14" rx="2"/><path d="m3 7 9 6 9-6"/></svg>
-        <input class="input" id="login-email" type="email" autocomplete="username" x-model="email" :aria-invalid="!!fields.email">
+        <input class="sa-input" id="login-email" type="email" autocomplete="username" x-model="email" :aria-invalid="!!fields.email">
       </div>
-      <p class="error" x-show="fields.email" x-text="fieldError('email')"></p>
-      <button class="btn" type="submit" :disabled="!email.trim()">Next</button>
+      <p class="sa-error" x-show="fields.email" x-text="fieldError('email')"></p>
+      <button class="sa-btn" type="submit" :disabled="!email.trim()">Next</button>
     </form>
-    <a class="btn-google" :href="url('/auth/google/start')" x-show="google">
+    <a class="sa-btn-google" :href="url('/auth/google/start')" x-show="google">
       <svg aria-hidden="true" width="18" height="18" viewBox="0 0 48 48"><path fill="#EA4335" d="M24 9.5c3.54 0 6.71 1.22 9.21 3.6l6.85-6.85C35.9 2.38 30.47 0 24 0 14.62 0 6.51 5.38 2.56 13.22l7.98 6.19C12.43 13.72 17.74 9.5 24 9.5z"/><path fill="#4285F4" d="M46.98 24.55c0-1.57-.15-3.09-.38-4.55H24v9.02h12.94c-.58 2.96-2.26 5.48-4.78 7.18l7.73 6c4.51-4.18 7.09-10.36 7.09-17.65z"/><path fill="#FBBC05" d="M10.53 28.59c-.48-1.45-.76-2.99-.76-4.59s.27-3.14.76-4.59l-7.98-6.19C.92 16.46 0 20.12 0 24c0 3.88.92 7.54 2.56 10.78l7.97-6.19z"/><path fill="#34A853" d="M24 48c6.48 0 11.93-2.13 15.89-5.81l-7.73-6c-2.15 1.45-4.92 2.3-8.16 2.3-6.26 0-11.57-4.22-13.47-9.91l-7.98 6.19C6.51 42.62 14.62 48 24 48z"/></svg>
       <span>Continue with Google</span>
     </a>
-    <div class="mt-6 flex justify-between">
-      <button class="link" type="button" @click="go('forgot')">Forgot password?</button>
-      <button class="link" type="button" @click="go('signup')">Create an account</button>
+    <div class="sa:mt-6 sa:flex sa:justify-between">
+      <button class="sa-link" type="button" @click="go('forgot')">Forgot password?</button>
+      <button class="sa-link" type="button" @click="go('signup')">Create an account</button>
     </div>
   </section>
 
   <!-- Log in, then the password or a code by mail, whatever the address -->
-  <section class="card" data-card="signin" x-show="card === 'signin'">
-    <h2 id="stepauth-title-signin" tabindex="-1" class="title">Login</h2>
-    <p class="mt-2 text-center text-sm text-slate-600"><span data-signin-email x-text="email.trim()"></span>
-      <button class="link ml-1" type="button" @click="go('login')">Change</button></p>
-    <p x-show="info" class="info" x-text="info"></p>
-    <p x-show="error" class="notice" role="alert" x-text="error"></p>
-    <p class="error" x-show="fields.email" x-text="fieldError('email')"></p>
+  <section class="sa-card" data-card="signin" x-show="card === 'signin'">
+    <h2 id="stepauth-title-signin" tabindex="-1" class="sa-title">Login</h2>
+    <p class="sa:mt-2 sa:text-center sa:text-sm sa:text-slate-600"><span data-signin-email x-text="email.trim()"></span>
+      <button class="sa-link sa:ml-1" type="button" @click="go('login')">Change</button></p>
+    <p x-show="info" class="sa-info" x-text="info"></p>
+    <p x-show="error" class="sa-notice" role="alert" x-text="error"></p>
+    <p class="sa-error" x-show="fields.email" x-text="fieldError('email')"></p>
     <form @submit.prevent="login()" novalidate>
-      <label class="field" for="login-password">Password</label>
-      <div class="input-icon">
-        <input class="input" id="login-password" :type="showPassword ? 'text' : 'password'" autocomplete="current-password" x-model="password">
-        <button class="eye" type="button" @click="showPassword = !showPassword" :aria-pressed="showPassword" :aria-label="showPassword ? 'Hide password' : 'Show password'">
+      <label class="sa-field" for="login-password">Password</label>
+      <div class="sa-input-icon">
+        <input class="sa-input" id="login-password" :type="showPassword ? 'text' : 'password'" autocomplete="current-password" x-model="password">
+        <button class="sa-eye" type="button" @click="showPassword = !showPassword" :aria-pressed="showPassword" :aria-label="showPassword ? 'Hide password' : 'Show password'">
           <svg x-show="!showPassword" aria-hidden="true" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8"><path d="M2 12s3.6-7 10-7 10 7 10 7-3.6 7-10 7S2 12 2 12z"/><circle cx="12" cy="12" r="3"/></svg>
           <svg x-show="showPassword" aria-hidden="true" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8"><path d="M3 3l18 18"/><path d="M10.6 6.2A9.7 9.7 0 0 1 12 6c6.4 0 10 6 10 6a17 17 0 0 1-3.2 3.9M6.6 6.6C3.8 8.4 2 12 2 12s3.6 7 10 7c1.6 0 3-.4 4.3-1"/><path d="M9.9 9.9a3 3 0 0 0 4.2 4.2"/></svg>
         </button>
       </div>
-      <p class="error" x-show="fields.password" x-text="fieldError('password')"></p>
-      <button class="btn" type="submit" :disabled="busy || !password" x-text="busy ? 'Logging in\u2026' : 'Log in'"></button>
+      <p class="sa-error" x-show="fields.password" x-text="fieldError('password')"></p>
+      <button class="sa-btn" type="submit" :disabled="busy || !password" x-text="busy ? 'Logging in\u2026' : 'Log in'"></button>
     </form>
-    <button class="btn-secondary" type="button" @click="loginByCode()" :disabled="busy">Email me a login code instead</button>
-    <div class="mt-6 flex justify-between">
-      <button class="link" type="button" @click="go('forgot')">Forgot password?</button>
-      <button class="link" type="button" @click="go('signup')">Create an account</button>
+    <button class="sa-btn-secondary" type="button" @click="loginByCode()" :disabled="busy">Email me a login code instead</button>
+    <div class="sa:mt-6 sa:flex sa:justify-between">
+      <button class="sa-link" type="button" @click="go('forgot')">Forgot password?</button>
+      <button class="sa-link" type="button" @click="go('signup')">Create an account</button>
     </div>
   </section>
 
   <!-- Sign up -->
-  <section class="card" data-card="signup" x-show="card === 'signup'">
-    <h2 id="stepauth-title-signup" tabindex="-1" class="title">Create an account</h2>
-    <p x-show="error" class="notice" role="alert" x-text="error"></p>
+  <section class="sa-card" data-card="signup" x-show="card === 'signup'">
+    <h2 id="stepauth-title-signup" tabindex="-1" class="sa-title">Create an account</h2>
+    <p x-show="error" class="sa-notice" role="alert" x-text="error"></p>
     <form @submit.prevent="signup()" novalidate>
-      <label class="field" for="signup-name">Name</label>
-      <input class="input" id="signup-name" autocomplete="name" x-model="name" :aria-invalid="!!fields.name">
-      <p class="error" x-show="fields.name" x-text="fieldError('name')"></p>
-      <label class="field" for="signup-email">Email</label>
-      <input class="input" id="signup-email" type="email" autocomplete="email" x-model="email" :aria-invalid="!!fields.email">
-      <p class="error" x-show="fields.email" x-text="fieldError('email')"></p>
-      <button class="btn" type="submit" :disabled="busy" x-text="busy ? 'Sending\u2026' : 'Send me a code'"></button>
+      <label class="sa-field" for="signup-name">Name</label>
+      <input class="sa-input" id="signup-name" autocomplete="name" x-model="name" :aria-invalid="!!fields.name">
+      <p class="sa-error" x-show="fields.name" x-text="fieldError('name')"></p>
+      <label class="sa-field" for="signup-email">Email</label>
+      <input class="sa-input" id="signup-email" type="email" autocomplete="email" x-model="email" :aria-invalid="!!fields.email">
+      <p class="sa-error" x-show="fields.email" x-text="fieldError('email')"></p>
+      <button class="sa-btn" type="submit" :disabled="busy" x-text="busy ? 'Sending\u2026' : 'Send me a code'"></button>
     </form>
-    <a class="btn-google" :href="url('/auth/google/start')" x-show="google">
+    <a class="sa-btn-google" :href="url('/auth/google/start')" x-show="google">
       <svg aria-hidden="true" width="18" height="18" viewBox="0 0 48 48"><path fill="#EA4335" d="M24 9.5c3.54 0 6.71 1.22 9.21 3.6l6.85-6.85C35.9 2.38 30.47 0 24 0 14.62 0 6.51 5.38 2.56 13.22l7.98 6.19C12.43 13.72 17.74 9.5 24 9.5z"/><path fill="#4285F4" d="M46.98 24.55c0-1.57-.15-3.09-.38-4.55H24v9.02h12.94c-.58 2.96-2.26 5.48-4.78 7.18l7.73 6c4.51-4.18 7.09-10.36 7.09-17.65z"/><path fill="#FBBC05" d="M10.53 28.59c-.48-1.45-.76-2.99-.76-4.59s.27-3.14.76-4.59l-7.98-6.19C.92 16.46 0 20.12 0 24c0 3.88.92 7.54 2.56 10.78l7.97-6.19z"/><path fill="#34A853" d="M24 48c6.48 0 11.93-2.13 15.89-5.81l-7.73-6c-2.15 1.45-4.92 2.3-8.16 2.3-6.26 0-11.57-4.22-13.47-9.91l-7.98 6.19C6.51 42.62 14.62 48 24 48z"/></svg>
       <span>Continue with Google</span>
     </a>
-    <button class="link mt-6" type="button" @click="go('login')">I already have an account</button>
+    <button class="sa-link sa:mt-6" type="button" @click="go('login')">I already have an account</button>
   </section>
 
   <!-- Any emailed code: sign-up, login, password reset -->
-  <section class="card" data-card="code" x-show="card === 'code'">
-    <h2 id="stepauth-title-code" tabindex="-1" class="title">Check your email</h2>
-    <p class="mt-2 text-sm text-slate-600">We sent a 6-digit code to <strong x-text="email"></strong>. It expires in 10 minutes.</p>
-    <p x-show="info" class="info" x-text="info"></p>
-    <p x-show="error" class="notice" role="alert" x-text="error"></p>
+  <section class="sa-card" data-card="code" x-show="card === 'code'">
+    <h2 id="stepauth-title-code" tabindex="-1" class="sa-title">Check your email</h2>
+    <p class="sa:mt-2 sa:text-sm sa:text-slate-600">We sent a 6-digit code to <strong x-text="email"></strong>. It expires in 10 minutes.</p>
+    <p x-show="info" class="sa-info" x-text="info"></p>
+    <p x-show="error" class="sa-notice" role="alert" x-text="error"></p>
     <form @submit.prevent="verifyCode()" novalidate>
-      <label class="field" for="code">6-digit code</label>
-      <input class="input text-center text-2xl tracking-[0.5em]" id="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" x-model="code" :aria-invalid="!!fields.code">
-      <p class="error" x-show="fields.code" x-text="fieldError('code')"></p>
-      <button class="btn" type="submit" :disabled="busy || code.length !== 6" x-text="busy ? 'Checking\u2026' : 'Continue'"></button>
+      <label class="sa-field" for="code">6-digit code</label>
+      <input class="sa-input sa:text-center sa:text-2xl sa:tracking-[0.5em]" id="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" x-model="code" :aria-invalid="!!fields.code">
+      <p class="sa-error" x-show="fields.code" x-text="fieldError('code')"></p>
+      <button class="sa-btn" type="submit" :disabled="busy || code.length !== 6" x-text="busy ? 'Checking\u2026' : 'Continue'"></button>
     </form>
-    <button class="btn-secondary" type="button" @click="resend()" :disabled="busy || cooldown > 0"
+    <button class="sa-btn-secondary" type="button" @click="resend()" :disabled="busy || cooldown > 0"
       x-text="cooldown > 0 ? \`Resend code in \${cooldown} s\` : 'Resend code'"></button>
-    <button class="link mt-6" type="button" @click="go('login')">Back to log in</button>
+    <button class="sa-link sa:mt-6" type="button" @click="go('login')">Back to log in</button>
   </section>
 
   <!-- Set password (sign-up) and new password (reset) share the rule list. -->
   <template x-for="which in ['password', 'reset']" :key="which">
-    <section class="card" :data-card="which" x-show="card === which">
-      <h2 :id="\`stepauth-title-\${which}\`" tabindex="-1" class="title" x-text="which === 'password' ? 'Set your password' : 'Choose a new password'"></h2>
-      <p x-show="error" class="notice" role="alert" x-text="error"></p>
+    <section class="sa-card" :data-card="which" x-show="card === which">
+      <h2 :id="\`stepauth-title-\${which}\`" tabindex="-1" class="sa-title" x-text="which === 'password' ? 'Set your password' : 'Choose a new password'"></h2>
+      <p x-show="error" class="sa-notice" role="alert" x-text="error"></p>
       <form @submit.prevent="which === 'password' ? setPassword() : resetPassword()" novalidate>
-        <label class="field" :for="which + '-new'">Password</label>
-        <div class="input-icon">
-          <input class="input" :id="which + '-new'" :type="showPassword ? 'text' : 'password'" autocomplete="new-password" x-model="password" aria-describedby="rules" :aria-invalid="!!fields.password">
-          <button class="eye" type="button" @click="showPassword = !showPassword" :aria-pressed="showPassword" :aria-label="showPassword ? 'Hide password' : 'Show password'">
+        <label class="sa-field" :for="which + '-new'">Password</label>
+        <div class="sa-input-icon">
+          <input class="sa-input" :id="which + '-new'" :type="showPassword ? 'text' : 'password'" autocomplete="new-password" x-model="password" aria-describedby="rules" :aria-invalid="!!fields.password">
+          <button class="sa-eye" type="button" @click="showPassword = !showPassword" :aria-pressed="showPassword" :aria-label="showPassword ? 'Hide password' : 'Show password'">
             <svg x-show="!showPassword" aria-hidden="true" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8"><path d="M2 12s3.6-7 10-7 10 7 10 7-3.6 7-10 7S2 12 2 12z"/><circle cx="12" cy="12" r="3"/></svg>
             <svg x-show="showPassword" aria-hidden="true" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8"><path d="M3 3l18 18"/><path d="M10.6 6.2A9.7 9.7 0 0 1 12 6c6.4 0 10 6 10 6a17 17 0 0 1-3.2 3.9M6.6 6.6C3.8 8.4 2 12 2 12s3.6 7 10 7c1.6 0 3-.4 4.3-1"/><path d="M9.9 9.9a3 3 0 0 0 4.2 4.2"/></svg>
           </button>
         </div>
-        <ul id="rules" class="mt-3 space-y-1 text-sm" aria-label="Password rules">
+        <ul id="rules" class="sa:mt-3 sa:space-y-1 sa:text-sm" aria-label="Password rules">
           <template x-for="rule in rules.slice(0, 1).concat(rules.slice(2))" :key="rule.code">
-            <li :data-rule="rule.code" :class="ruleMet(rule) ? 'text-emerald-700' : 'text-red-600'">
+            <li :data-rule="rule.code" :class="ruleMet(rule) ? 'sa:text-emerald-700' : 'sa:text-red-600'">
               <span aria-hidden="true" x-text="ruleMet(rule) ? '\u2713' : '\u25CB'"></span>
               <span x-text="rule.text"></span>
-              <span class="sr-only" x-text="ruleMet(rule) ? '(met)' : '(not met)'"></span>
+              <span class="sa:sr-only" x-text="ruleMet(rule) ? '(met)' : '(not met)'"></span>
             </li>
           </template>
         </ul>
-        <p class="error" x-show="fields.password" x-text="fieldError('password')"></p>
-        <label class="field" :for="which + '-confirm'">Confirm password</label>
-        <input class="input" :id="which + '-confirm'" :type="showPassword ? 'text' : 'password'" autocomplete="new-password" x-model="confirm">
-        <p class="error" x-show="confirm && confirm !== password">The passwords do not match.</p>
-        <p class="error" x-show="fields.confirm_password" x-text="fieldError('confirm_password')"></p>
-        <button class="btn" type="submit" :disabled="busy || !passwordValid" x-text="busy ? 'Saving\u2026' : 'Save password'"></button>
+        <p class="sa-error" x-show="fields.password" x-text="fieldError('password')"></p>
+        <label class="sa-field" :for="which + '-confirm'">Confirm password</label>
+        <input class="sa-input" :id="which + '-confirm'" :type="showPassword ? 'text' : 'password'" autocomplete="new-password" x-model="confirm">
+        <p class="sa-error" x-show="confirm && confirm !== password">The passwords do not match.</p>
+        <p class="sa-error" x-show="fields.confirm_password" x-text="fieldError('confirm_password')"></p>
+        <button class="sa-btn" type="submit" :disabled="busy || !passwordValid" x-text="busy ? 'Saving\u2026' : 'Save password'"></button>
       </form>
     </section>
   </template>
 
   <!-- Google Authentication -->
-  <section class="card" data-card="totp" x-show="card === 'totp'">
-    <h2 id="stepauth-title-totp" tabindex="-1" class="title">Google Authentication</h2>
-    <p class="mt-2 text-sm text-slate-600">Scan the QR code with Google Authenticator (or any authenticator app), then enter the 6-digit code it shows.</p>
-    <p x-show="error" class="notice" role="alert" x-text="error"></p>
-    <p class="mt-4 text-center text-sm text-slate-500" x-show="!totp && !error" aria-busy="true">Preparing your QR code\u2026</p>
-    <div class="mt-4 flex justify-center" x-show="totp">
-      <img class="h-48 w-48" :src="totp && totp.qr_code_url" alt="QR code for your authenticator app">
+  <section class="sa-card" data-card="totp" x-show="card === 'totp'">
+    <h2 id="stepauth-title-totp" tabindex="-1" class="sa-title">Google Authentication</h2>
+    <p class="sa:mt-2 sa:text-sm sa:text-slate-600">Scan the QR code with Google Authenticator (or any authenticator app), then enter the 6-digit code it shows.</p>
+    <p x-show="error" class="sa-notice" role="alert" x-text="error"></p>
+    <p class="sa:mt-4 sa:text-center sa:text-sm sa:text-slate-500" x-show="!totp && !error" aria-busy="true">Preparing your QR code\u2026</p>
+    <div class="sa:mt-4 sa:flex sa:justify-center" x-show="totp">
+      <img class="sa:h-48 sa:w-48" :src="totp && totp.qr_code_url" alt="QR code for your authenticator app">
     </div>
-    <p class="mt-3 text-center text-sm text-slate-600" x-show="totp">Can't scan it? Enter this key:
-      <code class="mt-1 block select-all break-all font-mono text-base text-slate-900" data-secret x-text="totp && totp.secret"></code>
+    <p class="sa:mt-3 sa:text-center sa:text-sm sa:text-slate-600" x-show="totp">Can't scan it? Enter this key:
+      <code class="sa:mt-1 sa:block sa:select-all sa:break-all sa:font-mono sa:text-base sa:text-slate-900" data-secret x-text="totp && totp.secret"></code>
     </p>
     <form @submit.prevent="enableTotp()" novalidate>
-      <label class="field" for="totp-code">Code from the app</label>
-      <input class="input text-center text-2xl tracking-[0.5em]" id="totp-code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" x-model="code" :aria-invalid="!!fields.code">
-      <p class="error" x-show="fields.code" x-text="fieldError('code')"></p>
-      <button class="btn" type="submit" :disabled="busy || code.length !== 6" x-text="busy ? 'Checking\u2026' : 'Turn on'"></button>
+      <label class="sa-field" for="totp-code">Code from the app</label>
+      <input class="sa-input sa:text-center sa:text-2xl sa:tracking-[0.5em]" id="totp-code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" x-model="code" :aria-invalid="!!fields.code">
+      <p class="sa-error" x-show="fields.code" x-text="fieldError('code')"></p>
+      <button class="sa-btn" type="submit" :disabled="busy || code.length !== 6" x-text="busy ? 'Checking\u2026' : 'Turn on'"></button>
     </form>
-    <button class="link mt-6" type="button" @click="home()">Skip for now</button>
+    <button class="sa-link sa:mt-6" type="button" @click="home()">Skip for now</button>
   </section>
 
   <!-- Recovery codes, shown once -->
-  <section class="card" data-card="recovery" x-show="card === 'recovery'">
-    <h2 id="stepauth-title-recovery" tabindex="-1" class="title">Save your recovery codes</h2>
-    <p class="mt-2 text-sm text-slate-600">Each code works once, if you lose your phone. This is the only time they are shown.</p>
-    <ul class="mt-4 grid grid-cols-2 gap-2 font-mono text-base" aria-label="Recovery codes">
-      <template x-for="code in recoveryCodes" :key="code"><li class="rounded bg-slate-100 px-2 py-1 text-center" x-text="code"></li></template>
+  <section class="sa-card" data-card="recovery" x-show="card === 'recovery'">
+    <h2 id="stepauth-title-recovery" tabindex="-1" class="sa-title">Save your recovery codes</h2>
+    <p class="sa:mt-2 sa:text-sm sa:text-slate-600">Each code works once, if you lose your phone. This is the only time they are shown.</p>
+    <ul class="sa:mt-4 sa:grid sa:grid-cols-2 sa:gap-2 sa:font-mono sa:text-base" aria-label="Recovery codes">
+      <template x-for="code in recoveryCodes" :key="code"><li class="sa:rounded sa:bg-slate-100 sa:px-2 sa:py-1 sa:text-center" x-text="code"></li></template>
     </ul>
-    <p x-show="info" class="info" x-text="info"></p>
-    <div class="mt-4 grid grid-cols-2 gap-3">
-      <button class="btn-secondary" type="button" @click="copyRecovery()">Copy</button>
-      <button class="btn-secondary" type="button" @click="downloadRecovery()">Download</button>
+    <p x-show="info" class="sa-info" x-text="info"></p>
+    <div class="sa:mt-4 sa:grid sa:grid-cols-2 sa:gap-3">
+      <button class="sa-btn-secondary" type="button" @click="copyRecovery()">Copy</button>
+      <button class="sa-btn-secondary" type="button" @click="downloadRecovery()">Download</button>
     </div>
-    <button class="btn" type="button" @click="home()">I saved them</button>
+    <button class="sa-btn" type="button" @click="home()">I saved them</button>
   </section>
 
   <!-- Authenticator code at login -->
-  <section class="card" data-card="mfa" x-show="card === 'mfa'">
-    <h2 id="stepauth-title-mfa" tabindex="-1" class="title">Authenticator code</h2>
-    <p class="mt-2 text-sm text-slate-600" x-text="useRecovery ? 'Enter one of your recovery codes.' : 'Enter the 6-digit code from your authenticator app.'"></p>
-    <p x-show="error" class="notice" role="alert" x-text="error"></p>
+  <section class="sa-card" data-card="mfa" x-show="card === 'mfa'">
+    <h2 id="stepauth-title-mfa" tabindex="-1" class="sa-title">Authenticator code</h2>
+    <p class="sa:mt-2 sa:text-sm sa:text-slate-600" x-text="useRecovery ? 'Enter one of your recovery codes.' : 'Enter the 6-digit code from your authenticator app.'"></p>
+    <p x-show="error" class="sa-notice" role="alert" x-text="error"></p>
     <form @submit.prevent="verifyMfa()" novalidate>
       <template x-if="!useRecovery">
         <div>
-          <label class="field" for="mfa-code">Code</label>
-          <input class="input text-center text-2xl tracking-[0.5em]" id="mfa-code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" x-model="code">
+          <label class="sa-field" for="mfa-code">Code</label>
+          <input class="sa-input sa:text-center sa:text-2xl sa:tracking-[0.5em]" id="mfa-code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" x-model="code">
         </div>
       </template>
       <template x-if="useRecovery">
         <div>
-          <label class="field" for="mfa-recovery">Recovery code</label>
-          <input class="input font-mono" id="mfa-recovery" autocomplete="off" x-model="recoveryCode">
+          <label class="sa-field" for="mfa-recovery">Recovery code</label>
+          <input class="sa-input sa:font-mono" id="mfa-recovery" autocomplete="off" x-model="recoveryCode">
         </div>
       </template>
-      <p class="error" x-show="fields.code || fields.recovery_code" x-text="fieldError('code') || fieldError('recovery_code')"></p>
-      <button class="btn" type="submit" :disabled="busy" x-text="busy ? 'Checking\u2026' : 'Log in'"></button>
+      <p class="sa-error" x-show="fields.code || fields.recovery_code" x-text="fieldError('code') || fieldError('recovery_code')"></p>
+      <button class="sa-btn" type="submit" :disabled="busy" x-text="busy ? 'Checking\u2026' : 'Log in'"></button>
     </form>
-    <button class="link mt-6" type="button" @click="useRecovery = !useRecovery; error = ''" x-text="useRecovery ? 'Use the authenticator app' : 'Use a recovery code'"></button>
+    <button class="sa-link sa:mt-6" type="button" @click="useRecovery = !useRecovery; error = ''" x-text="useRecovery ? 'Use the authenticator app' : 'Use a recovery code'"></button>
   </section>
 
   <!-- Forgot password -->
-  <section class="card" data-card="forgot" x-show="card === 'forgot'">
-    <h2 id="stepauth-title-forgot" tabindex="-1" class="title">Forgot your password?</h2>
-    <p class="mt-2 text-sm text-slate-600">We'll email you a code to choose a new one.</p>
-    <p x-show="error" class="notice" role="alert" x-text="error"></p>
+  <section class="sa-card" data-card="forgot" x-show="card === 'forgot'">
+    <h2 id="stepauth-title-forgot" tabindex="-1" class="sa-title">Forgot your password?</h2>
+    <p class="sa:mt-2 sa:text-sm sa:text-slate-600">We'll email you a code to choose a new one.</p>
+    <p x-show="error" class="sa-notice" role="alert" x-text="error"></p>
     <form @submit.prevent="forgot()" novalidate>
-      <label class="field" for="forgot-email">Email</label>
-      <input class="input" id="forgot-email" type="email" autocomplete="email" x-model="email" :aria-invalid="!!fields.email">
-      <p class="error" x-show="fields.email" x-text="fieldError('email')"></p>
-      <button class="btn" type="submit" :disabled="busy" x-text="busy ? 'Sending\u2026' : 'Send me a code'"></button>
+      <label class="sa-field" for="forgot-email">Email</label>
+      <input class="sa-input" id="forgot-email" type="email" autocomplete="email" x-model="email" :aria-invalid="!!fields.email">
+      <p class="sa-error" x-show="fields.email" x-text="fieldError('email')"></p>
+      <button class="sa-btn" type="submit" :disabled="busy" x-text="busy ? 'Sending\u2026' : 'Send me a code'"></button>
     </form>
-    <button class="link mt-6" type="button" @click="go('login')">Back to log in</button>
+    <button class="sa-link sa:mt-6" type="button" @click="go('login')">Back to log in</button>
   </section>
 
   <!-- Signed in -->
-  <section class="card max-w-2xl" data-card="home" x-show="card === 'home'">
-    <h2 id="stepauth-title-home" tabindex="-1" class="title">Signed in</h2>
-    <p class="mt-2 text-slate-700" x-show="user">Hello <strong x-text="user && user.name"></strong> (<span data-user-email x-text="user && user.email"></span>).</p>
-    <p x-show="info" class="info" x-text="info"></p>
-    <p x-show="error" class="notice" role="alert" x-text="error"></p>
-    <ul class="mt-4 space-y-1 text-sm" data-identities x-show="user && user.identities && user.identities.length">
+  <section class="sa-card sa:max-w-2xl" data-card="home" x-show="card === 'home'">
+    <h2 id="stepauth-title-home" tabindex="-1" class="sa-title">Signed in</h2>
+    <p class="sa:mt-2 sa:text-slate-700" x-show="user">Hello <strong x-text="user && user.name"></strong> (<span data-user-email x-text="user && user.email"></span>).</p>
+    <p x-show="info" class="sa-info" x-text="info"></p>
+    <p x-show="error" class="sa-notice" role="alert" x-text="error"></p>
+    <ul class="sa:mt-4 sa:space-y-1 sa:text-sm" data-identities x-show="user && user.identities && user.identities.length">
       <template x-for="identity in (user && user.identities) || []" :key="identity.id">
-        <li class="flex items-center justify-between gap-3">
+        <li class="sa:flex sa:items-center sa:justify-between sa:gap-3">
           <span>Sign-in with Google: <span x-text="identity.email"></span></span>
-          <button class="link" type="button" @click="unlink(identity.id)" :disabled="busy">Unlink</button>
+          <button class="sa-link" type="button" @click="unlink(identity.id)" :disabled="busy">Unlink</button>
         </li>
       </template>
     </ul>
-    <p class="mt-4 text-sm" data-mfa-status x-text="user && user.mfa_enabled ? 'Google Authenticator: on' : 'Google Authenticator: off'"></p>
-    <p class="notice" data-no-recovery-codes x-show="user && user.mfa_enabled && user.recovery_codes_left === 0">
+    <p class="sa:mt-4 sa:text-sm" data-mfa-status x-text="user && user.mfa_enabled ? 'Google Authenticator: on' : 'Google Authenticator: off'"></p>
+    <p class="sa-notice" data-no-recovery-codes x-show="user && user.mfa_enabled && user.recovery_codes_left === 0">
       You have no recovery codes. If you lose your phone, they are the way back in: make a set now.
     </p>
-    <div class="mt-4 grid gap-3 sm:grid-cols-2">
-      <button class="btn-secondary" type="button" x-show="user && !user.mfa_enabled" @click="panel = 'enable'; currentPassword = ''">Turn on Google Authenticator</button>
-      <button class="btn-secondary" type="button" x-show="user && user.mfa_enabled" @click="panel = 'disable'; code = ''; currentPassword = ''">Turn off Google Authenticator</button>
-      <button class="btn-secondary" type="button" x-show="user && user.mfa_enabled" @click="panel = 'codes'; code = ''; currentPassword = ''">New recovery codes</button>
-      <button class="btn-secondary" type="button" @click="panel = 'password'; password = confirm = currentPassword = ''">Change password</button>
+    <div class="sa:mt-4 sa:grid sa:gap-3 sa:sm:grid-cols-2">
+      <button class="sa-btn-secondary" type="button" x-show="user && !user.mfa_enabled" @click="panel = 'enable'; currentPassword = ''">Turn on Google Authenticator</button>
+      <button class="sa-btn-secondary" type="button" x-show="user && user.mfa_enabled" @click="panel = 'disable'; code = ''; currentPassword = ''">Turn off Google Authenticator</button>
+      <button class="sa-btn-secondary" type="button" x-show="user && user.mfa_enabled" @click="panel = 'codes'; code = ''; currentPassword = ''">New recovery codes</button>
+      <button class="sa-btn-secondary" type="button" @click="panel = 'password'; password = confirm = currentPassword = ''">Change password</button>
     </div>
 
-    <form class="mt-4 rounded-lg border border-slate-200 p-4" x-show="panel === 'enable'" @submit.prevent="enrollTotp()" novalidate>
-      <label class="field" for="enable-password">Password</label>
-      <input class="input" id="enable-password" type="password" autocomplete="current-password" x-model="currentPassword">
-      <button class="btn" type="submit" :disabled="busy || !currentPassword">Continue</button>
+    <form class="sa:mt-4 sa:rounded-lg sa:border sa:border-slate-200 sa:p-4" x-show="panel === 'enable'" @submit.prevent="enrollTotp()" novalidate>
+      <label class="sa-field" for="enable-password">Password</label>
+      <input class="sa-input" id="enable-password" type="password" autocomplete="current-password" x-model="currentPassword">
+      <button class="sa-btn" type="submit" :disabled="busy || !currentPassword">Continue</button>
     </form>
 
-    <form class="mt-4 rounded-lg border border-slate-200 p-4" x-show="panel === 'disable'" @submit.prevent="disableTotp()" novalidate>
-      <label class="field" for="disable-password">Password</label>
-      <input class="input" id="disable-password" type="password" autocomplete="current-password" x-model="currentPassword">
-      <label class="field" for="disable-code">Authenticator code</label>
-      <input class="input" id="disable-code" inputmode="numeric" maxlength="6" x-model="code">
-      <button class="btn" type="submit" :disabled="busy">Turn off</button>
+    <form class="sa:mt-4 sa:rounded-lg sa:border sa:border-slate-200 sa:p-4" x-show="panel === 'disable'" @submit.prevent="disableTotp()" novalidate>
+      <label class="sa-field" for="disable-password">Password</label>
+      <input class="sa-input" id="disable-password" type="password" autocomplete="current-password" x-model="currentPassword">
+      <label class="sa-field" for="disable-code">Authenticator code</label>
+      <input class="sa-input" id="disable-code" inputmode="numeric" maxlength="6" x-model="code">
+      <button class="sa-btn" type="submit" :disabled="busy">Turn off</button>
     </form>
 
-    <form class="mt-4 rounded-lg border border-slate-200 p-4" x-show="panel === 'codes'" @submit.prevent="renewRecoveryCodes()" novalidate>
-      <p class="text-sm text-slate-600">Ten new codes replace the ones you have: those stop working.</p>
-      <label class="field" for="codes-password">Password</label>
-      <input class="input" id="codes-password" type="password" autocomplete="current-password" x-model="currentPassword">
-      <label class="field" for="codes-code">Authenticator code</label>
-      <input class="input" id="codes-code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" x-model="code">
-      <button class="btn" type="submit" :disabled="busy || !currentPassword || code.length !== 6">Make new codes</button>
+    <form class="sa:mt-4 sa:rounded-lg sa:border sa:border-slate-200 sa:p-4" x-show="panel === 'codes'" @submit.prevent="renewRecoveryCodes()" novalidate>
+      <p class="sa:text-sm sa:text-slate-600">Ten new codes replace the ones you have: those stop working.</p>
+      <label class="sa-field" for="codes-password">Password</label>
+      <input class="sa-input" id="codes-password" type="password" autocomplete="current-password" x-model="currentPassword">
+      <label class="sa-field" for="codes-code">Authenticator code</label>
+      <input class="sa-input" id="codes-code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" x-model="code">
+      <button class="sa-btn" type="submit" :disabled="busy || !currentPassword || code.length !== 6">Make new codes</button>
     </form>
 
-    <form class="mt-4 rounded-lg border border-slate-200 p-4" x-show="panel === 'password'" @submit.prevent="changePassword()" novalidate>
-      <label class="field" for="change-current">Current password</label>
-      <input class="input" id="change-current" type="password" autocomplete="current-password" x-model="currentPassword">
-      <p class="error" x-show="fields.current_password" x-text="fieldError('current_password')"></p>
-      <label class="field" for="change-new">New password</label>
-      <input class="input" id="change-new" type="password" autocomplete="new-password" x-model="password">
-      <p class="error" x-show="fields.password" x-text="fieldError('password')"></p>
-      <label class="field" for="change-confirm">Confirm new password</label>
-      <input class="input" id="change-confirm" type="password" autocomplete="new-password" x-model="confirm">
-      <button class="btn" type="submit" :disabled="busy || !passwordValid">Change password</button>
+    <form class="sa:mt-4 sa:rounded-lg sa:border sa:border-slate-200 sa:p-4" x-show="panel === 'password'" @submit.prevent="changePassword()" novalidate>
+      <label class="sa-field" for="change-current">Current password</label>
+      <input class="sa-input" id="change-current" type="password" autocomplete="current-password" x-model="currentPassword">
+      <p class="sa-error" x-show="fields.current_password" x-text="fieldError('current_password')"></p>
+      <label class="sa-field" for="change-new">New password</label>
+      <input class="sa-input" id="change-new" type="password" autocomplete="new-password" x-model="password">
+      <p class="sa-error" x-show="fields.password" x-text="fieldError('password')"></p>
+      <label class="sa-field" for="change-confirm">Confirm new password</label>
+      <input class="sa-input" id="change-confirm" type="password" autocomplete="new-password" x-model="confirm">
+      <button class="sa-btn" type="submit" :disabled="busy || !passwordValid">Change password</button>
     </form>
 
-    <h3 class="mt-8 text-lg font-semibold">Recent activity</h3>
-    <ul class="mt-2 divide-y divide-slate-100 text-sm" data-activity>
+    <h3 class="sa:mt-8 sa:text-lg sa:font-semibold">Recent activity</h3>
+    <ul class="sa:mt-2 sa:divide-y sa:divide-slate-100 sa:text-sm" data-activity>
       <template x-for="entry in activity" :key="entry.at + entry.event">
-        <li class="flex justify-between py-1.5"><span x-text="entry.event.replaceAll('_', ' ') + (entry.method ? \` (\${entry.method.replaceAll('_', ' ').replaceAll('+', ' + ')})\` : '')"></span><span class="text-slate-500" x-text="when(entry.at)"></span></li>
+        <li class="sa:flex sa:justify-between sa:py-1.5"><span x-text="entry.event.replaceAll('_', ' ') + (entry.method ? \` (\${entry.method.replaceAll('_', ' ').replaceAll('+', ' + ')})\` : '')"></span><span class="sa:text-slate-500" x-text="when(entry.at)"></span></li>
       </template>
     </ul>
-    <div class="mt-6 grid gap-3 sm:grid-cols-2">
-      <button class="btn-secondary" type="button" @click="logout(false)" :disabled="busy">Log out</button>
-      <button class="btn-secondary" type="button" @click="logout(true)" :disabled="busy">Log out everywhere</button>
+    <div class="sa:mt-6 sa:grid sa:gap-3 sa:sm:grid-cols-2">
+      <button class="sa-btn-secondary" type="button" @click="logout(false)" :disabled="busy">Log out</button>
+      <button class="sa-btn-secondary" type="button" @click="logout(true)" :disabled="busy">Log out everywhere</button>
     </div>
   </section>
 
 </div>
 </div>
 </div>
-`;var Ti=new URL(document.currentScript?.src??window.location.href).origin;function et(e,t){document.dispatchEvent(new CustomEvent(`stepauth:${e}`,{detail:t}))}var Ei=[{code:"min_length",text:"At least 12 characters",test:e=>[...e].length>=12},{code:"max_length",text:"At most 128 characters",test:e=>[...e].length<=128},{code:"uppercase",text:"An upper-case letter",test:e=>/\p{Lu}/u.test(e)},{code:"lowercase",text:"A lower-case letter",test:e=>/\p{Ll}/u.test(e)},{code:"digit",text:"A digit",test:e=>/\p{Nd}/u.test(e)},{code:"symbol",text:"A symbol",test:e=>/[^\p{L}\p{N}\s]/u.test(e)}],Io={invalid_state:"That Google sign-in took too long or was already used. Try again.",invalid_id_token:"Google's answer could not be verified. Try again.",email_not_verified:"Your Google account's email address is not verified.",hosted_domain_not_allowed:"Accounts of this domain cannot sign in here.",account_locked:"Account locked. Contact admin."};async function M(e,t,r,n){let i={accept:"application/json"};r!==void 0&&(i["content-type"]="application/json"),n&&(i.authorization=`Bearer ${n}`);let a;try{a=await fetch(Ti+t,{method:e,headers:i,body:r===void 0?void 0:JSON.stringify(r),credentials:"include"})}catch{return{ok:!1,status:0,data:{error:"network",message:"The server could not be reached. Check your connection."}}}let s=await a.json().catch(()=>({}));return{ok:a.ok,status:a.status,data:s,retryAfter:Number(a.headers.get("retry-after"))||0}}Ct.data("stepauth",()=>({open:!1,opener:null,card:"login",busy:!1,error:"",fields:{},info:"",name:"",email:"",password:"",confirm:"",currentPassword:"",code:"",recoveryCode:"",useRecovery:!1,showPassword:!1,signupToken:"",resetToken:"",mfaToken:"",codePurpose:"signup",cooldown:0,timer:null,access:"",user:null,totp:null,recoveryCodes:[],activity:[],rules:Ei,panel:"",google:window.stepauthGoogle===!0,init(){this.$watch("card",()=>this.focusCard()),window.addEventListener("stepauth:open",()=>this.show()),this.backFromGoogle()},next(){this.email.trim()&&(this.password="",this.go("signin"))},url(e){return Ti+e},show(){this.open||(this.opener=document.activeElement),this.open=!0,this.focusCard()},close(){if(!this.open)return;this.open=!1;let e=this.opener;this.$nextTick(()=>e?.focus?.()),et("closed")},async backFromGoogle(){let e=new URLSearchParams(window.location.hash.slice(1));[...e.keys()].length&&(window.history.replaceState(null,"",window.location.pathname),this.show(),e.get("mfa_token")?await this.signedIn({mfa_required:!0,mfa_token:e.get("mfa_token")}):e.get("signed_in")?(await this.home(),et("signed-in",{user:this.user})):e.get("google_error")&&(this.error=Io[e.get("google_error")]||"Signing in with Google did not work. Try again."))},focusCard(){this.$nextTick(()=>{let e=document.querySelector(`#stepauth [data-card="${this.card}"] h2`);e&&e.focus()})},go(e){this.error="",this.fields={},this.info="",this.code="",this.card=e},ruleMet(e){return e.test(this.password)},get passwordValid(){return Ei.every(e=>e.test(this.password))&&this.password===this.confirm},fieldError(e){return(this.fields[e]||[]).join(" ")},fail(e){let t=e.data||{};this.fields=t.fields||{},t.error==="too_many_requests"?(this.error=`Too many attempts. Try again in ${e.retryAfter||"a few"} seconds.`,this.startCooldown(e.retryAfter)):t.error==="validation_failed"&&Object.keys(this.fields).length?this.error="Please correct the fields marked below.":this.error=t.message||"Something went wrong. Try again."},startCooldown(e){clearInterval(this.timer),this.cooldown=e||0,this.cooldown&&(this.timer=setInterval(()=>{this.cooldown-=1,this.cooldown<=0&&clearInterval(this.timer)},1e3))},async run(e){if(!this.busy){this.busy=!0,this.error="",this.fields={};try{await e()}finally{this.busy=!1}}},signup(){return this.run(async()=>{let e=await M("POST","/auth/signup",{name:this.name,email:this.email});if(!e.ok)return this.fail(e);this.codePurpose="signup",this.go("code"),this.startCooldown(60)})},resend(){return this.run(async()=>{let e=await M("POST","/auth/code/resend",{email:this.email,purpose:this.codePurpose});if(!e.ok)return this.fail(e);this.info="A new code is on its way.",this.startCooldown(60)})},verifyCode(){return this.run(async()=>{let t=await M("POST",{signup:"/auth/signup/verify",login:"/auth/login/code/verify",password_reset:"/auth/password/verify"}[this.codePurpose],{email:this.email,code:this.code});if(!t.ok)return this.fail(t);this.codePurpose==="signup"?(this.signupToken=t.data.signup_token,this.password=this.confirm="",this.go("password")):this.codePurpose==="password_reset"?(this.resetToken=t.data.reset_token,this.password=this.confirm="",this.go("reset")):await this.signedIn(t.data)})},setPassword(){return this.run(async()=>{let e=await M("POST","/auth/signup/complete",{signup_token:this.signupToken,password:this.password,confirm_password:this.confirm});if(!e.ok)return this.fail(e);if(e.data.message==="User created successfully"){this.access=e.data.access_token,this.user=e.data.user,et("signed-in",{user:this.user});let t=this.password;this.password=this.confirm="",await this.startTotp(t)}})},async startTotp(e){this.totp=null,this.go("totp");let t=await M("POST","/auth/totp/setup",{password:e},this.access);if(!t.ok)return this.fail(t);this.totp=t.data},enrollTotp(){return this.run(async()=>{let e=this.currentPassword;this.currentPassword="",this.panel="",await this.startTotp(e)})},enableTotp(){return this.run(async()=>{let e=await M("POST","/auth/totp/confirm",{code:this.code},this.access);if(!e.ok)return this.fail(e);this.access=e.data.access_token,this.recoveryCodes=e.data.recovery_codes,this.go("recovery")})},copyRecovery(){navigator.clipboard?.writeText(this.recoveryCodes.join(`
+`;var Ti=new URL(document.currentScript?.src??window.location.href).origin;function et(e,t){document.dispatchEvent(new CustomEvent(`stepauth:${e}`,{detail:t}))}var Ei=[{code:"min_length",text:"At least 12 characters",test:e=>[...e].length>=12},{code:"max_length",text:"At most 128 characters",test:e=>[...e].length<=128},{code:"uppercase",text:"An upper-case letter",test:e=>/\p{Lu}/u.test(e)},{code:"lowercase",text:"A lower-case letter",test:e=>/\p{Ll}/u.test(e)},{code:"digit",text:"A digit",test:e=>/\p{Nd}/u.test(e)},{code:"symbol",text:"A symbol",test:e=>/[^\p{L}\p{N}\s]/u.test(e)}],Io={invalid_state:"That Google sign-in took too long or was already used. Try again.",invalid_id_token:"Google's answer could not be verified. Try again.",email_not_verified:"Your Google account's email address is not verified.",hosted_domain_not_allowed:"Accounts of this domain cannot sign in here.",account_locked:"Account locked. Contact admin."};async function M(e,t,r,n){let i={accept:"application/json"};r!==void 0&&(i["content-type"]="application/json"),n&&(i.authorization=`Bearer ${n}`);let a;try{a=await fetch(Ti+t,{method:e,headers:i,body:r===void 0?void 0:JSON.stringify(r),credentials:"include"})}catch{return{ok:!1,status:0,data:{error:"network",message:"The server could not be reached. Check your connection."}}}let s=await a.json().catch(()=>({}));return{ok:a.ok,status:a.status,data:s,retryAfter:Number(a.headers.get("retry-after"))||0}}Ct.data("stepauth",()=>({open:!1,opener:null,card:"login",busy:!1,error:"",fields:{},info:"",name:"",email:"",password:"",confirm:"",currentPassword:"",code:"",recoveryCode:"",useRecovery:!1,showPassword:!1,signupToken:"",resetToken:"",mfaToken:"",codePurpose:"signup",cooldown:0,timer:null,access:"",user:null,totp:null,recoveryCodes:[],activity:[],rules:Ei,panel:"",google:window.stepauthGoogle===!0,init(){this.$watch("card",()=>this.focusCard()),window.addEventListener("stepauth:open",()=>this.show()),this.backFromGoogle()},next(){this.email.trim()&&(this.password="",this.go("signin"))},url(e){return Ti+e},show(){this.open||(this.opener=document.activeElement),this.open=!0,this.focusCard()},close(){if(!this.open)return;this.open=!1;let e=this.opener;this.$nextTick(()=>e?.focus?.()),et("closed")},async backFromGoogle(){let e=new URLSearchParams(window.location.hash.slice(1));[...e.keys()].length&&(window.history.replaceState(null,"",window.location.pathname),this.show(),e.get("mfa_token")?await this.signedIn({mfa_required:!0,mfa_token:e.get("mfa_token")}):e.get("signed_in")?(await this.home(),et("signed-in",{user:this.user})):e.get("google_error")&&(this.error=Io[e.get("google_error")]||"Signing in with Google did not work. Try again."))},focusCard(){this.$nextTick(()=>{let e=document.querySelector(`#stepauth [data-card="${this.card}"] h2`);e&&e.focus()})},go(e){this.error="",this.fields={},this.info="",this.code="",this.showPassword=!1,this.card=e},ruleMet(e){return e.test(this.password)},get passwordValid(){return Ei.every(e=>e.test(this.password))&&this.password===this.confirm},fieldError(e){return(this.fields[e]||[]).join(" ")},fail(e){let t=e.data||{};this.fields=t.fields||{},t.error==="too_many_requests"?(this.error=`Too many attempts. Try again in ${e.retryAfter||"a few"} seconds.`,this.startCooldown(e.retryAfter)):t.error==="validation_failed"&&Object.keys(this.fields).length?this.error="Please correct the fields marked below.":this.error=t.message||"Something went wrong. Try again."},startCooldown(e){clearInterval(this.timer),this.cooldown=e||0,this.cooldown&&(this.timer=setInterval(()=>{this.cooldown-=1,this.cooldown<=0&&clearInterval(this.timer)},1e3))},async run(e){if(!this.busy){this.busy=!0,this.error="",this.fields={};try{await e()}finally{this.busy=!1}}},signup(){return this.run(async()=>{let e=await M("POST","/auth/signup",{name:this.name,email:this.email});if(!e.ok)return this.fail(e);this.codePurpose="signup",this.go("code"),this.startCooldown(60)})},resend(){return this.run(async()=>{let e=await M("POST","/auth/code/resend",{email:this.email,purpose:this.codePurpose});if(!e.ok)return this.fail(e);this.info="A new code is on its way.",this.startCooldown(60)})},verifyCode(){return this.run(async()=>{let t=await M("POST",{signup:"/auth/signup/verify",login:"/auth/login/code/verify",password_reset:"/auth/password/verify"}[this.codePurpose],{email:this.email,code:this.code});if(!t.ok)return this.fail(t);this.codePurpose==="signup"?(this.signupToken=t.data.signup_token,this.password=this.confirm="",this.go("password")):this.codePurpose==="password_reset"?(this.resetToken=t.data.reset_token,this.password=this.confirm="",this.go("reset")):await this.signedIn(t.data)})},setPassword(){return this.run(async()=>{let e=await M("POST","/auth/signup/complete",{signup_token:this.signupToken,password:this.password,confirm_password:this.confirm});if(!e.ok)return this.fail(e);if(e.data.message==="User created successfully"){this.access=e.data.access_token,this.user=e.data.user,et("signed-in",{user:this.user});let t=this.password;this.password=this.confirm="",await this.startTotp(t)}})},async startTotp(e){this.totp=null,this.go("totp");let t=await M("POST","/auth/totp/setup",{password:e},this.access);if(!t.ok)return this.fail(t);this.totp=t.data},enrollTotp(){return this.run(async()=>{let e=this.currentPassword;this.currentPassword="",this.panel="",await this.startTotp(e)})},enableTotp(){return this.run(async()=>{let e=await M("POST","/auth/totp/confirm",{code:this.code},this.access);if(!e.ok)return this.fail(e);this.access=e.data.access_token,this.recoveryCodes=e.data.recovery_codes,this.go("recovery")})},copyRecovery(){navigator.clipboard?.writeText(this.recoveryCodes.join(`
 `)),this.info="Copied."},downloadRecovery(){let e=new Blob([`stepauth recovery codes
 
 ${this.recoveryCodes.join(`

@@ -151,6 +151,7 @@ Alpine.data("stepauth", () => ({
     this.fields = {};
     this.info = "";
     this.code = "";
+    this.showPassword = false;
     this.card = card;
   },
 

@@ -19,7 +19,17 @@ function startHost() {
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Another site</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${server.base}/app.css"><script defer src="${server.base}/app.js"></script>
-</head><body><h1>Another site</h1><p>Its own page.</p><button type="button" data-stepauth-login>Sign in</button></body></html>`);
+<style>
+  /* The site's own rules, as careless as sites' are: none may reach into the modal. */
+  * { margin: 2em; letter-spacing: 0.2em; }
+  h2 { font-size: 80px; text-transform: uppercase; }
+  button { background: red; color: yellow; text-transform: uppercase; padding: 3em; }
+  input { border: 6px dashed red; width: 40px; }
+  p { margin: 3em; }
+  .card, .btn, .input, .info, .error, .link { display: none !important; }
+</style>
+</head><body><h1>Another site</h1><p>Its own page.</p><h3 id="untouched">A heading the site did not style</h3>
+<button type="button" data-stepauth-login>Sign in</button></body></html>`);
   });
   return new Promise((resolve) => {
     page.listen(0, "127.0.0.1", () => resolve({ origin: `http://127.0.0.1:${page.address().port}`, page }));
@@ -67,6 +77,21 @@ async function fits(page, viewport) {
 
 async function walkthrough(viewport, prefix) {
   const page = await newPage(viewport);
+  // The modal's stylesheet leaves the site's page alone (no reset of its elements) ...
+  assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById("untouched")).fontWeight), "700");
+  // ... and the site's rules do not reach the modal's.
+  const styles = await page.evaluate(() => {
+    const button = document.querySelector('#stepauth [data-card="login"] button[type="submit"]');
+    const title = document.querySelector('#stepauth [data-card="login"] h2');
+    const input = document.querySelector("#login-email");
+    return {
+      button: getComputedStyle(button).textTransform,
+      title: getComputedStyle(title).fontSize,
+      input: getComputedStyle(input).borderTopStyle,
+      spacing: getComputedStyle(title).letterSpacing,
+    };
+  });
+  assert.deepEqual(styles, { button: "none", title: "24px", input: "solid", spacing: "normal" });
   const card = async (name, file) => {
     await onCard(page, name);
     await fits(page, viewport);
@@ -82,7 +107,7 @@ async function walkthrough(viewport, prefix) {
   await page.getByRole("button", { name: "Send me a code" }).click();
 
   await card("code");
-  assert.match(await page.locator('[data-card="code"] button.btn-secondary').innerText(), /Resend code in \d+ s/);
+  assert.match(await page.locator('[data-card="code"] button.sa-btn-secondary').innerText(), /Resend code in \d+ s/);
   await page.fill("#code", await lastCode(server.base, email));
   await shot(page, `${prefix}2-code`);
   await page.getByRole("button", { name: "Continue" }).click();
@@ -171,7 +196,7 @@ test("log out, then log in with the password and an authenticator code", async (
   await onCard(page, "home");
   await page.getByRole("button", { name: "Log out", exact: true }).click();
   await onCard(page, "login");
-  await page.locator('[data-card="login"] .info').filter({ hasText: "Logged out." }).waitFor();
+  await page.locator('[data-card="login"] .sa-info').filter({ hasText: "Logged out." }).waitFor();
 
   await logIn(page, email, PASSWORD);
   await onCard(page, "mfa");
@@ -209,7 +234,7 @@ test("signed in: turn Google Authenticator on with the password, then off", asyn
   await page.fill("#disable-password", PASSWORD);
   await page.fill("#disable-code", totpCode(secret, 1));
   await page.getByRole("button", { name: "Turn off", exact: true }).click();
-  await page.locator('[data-card="home"] .info').filter({ hasText: "Google Authenticator is off" }).waitFor();
+  await page.locator('[data-card="home"] .sa-info').filter({ hasText: "Google Authenticator is off" }).waitFor();
   await page.locator("[data-mfa-status]").filter({ hasText: "Google Authenticator: off" }).waitFor();
   await shot(page, "11-authenticator-off");
   await page.close();
@@ -239,8 +264,8 @@ test("invalid fields are marked where they are", async () => {
   await page.fill("#signup-email", "not-an-email");
   await page.getByRole("button", { name: "Send me a code" }).click();
   const card = page.locator('[data-card="signup"]');
-  await card.locator(".error").filter({ hasText: "must be an email address" }).waitFor();
-  await card.locator(".error").filter({ hasText: "is required" }).waitFor();
+  await card.locator(".sa-error").filter({ hasText: "must be an email address" }).waitFor();
+  await card.locator(".sa-error").filter({ hasText: "is required" }).waitFor();
   assert.equal(await page.getAttribute("#signup-email", "aria-invalid"), "true");
   await shot(page, "10-invalid-fields");
   await page.close();
@@ -264,7 +289,7 @@ test("forgot password: email, code, new password, log in", async () => {
   await shot(page, "9-new-password");
   await page.locator('[data-card="reset"]').getByRole("button", { name: "Save password" }).click();
   await onCard(page, "login");
-  await page.locator('[data-card="login"] .info').filter({ hasText: "reset" }).waitFor();
+  await page.locator('[data-card="login"] .sa-info').filter({ hasText: "reset" }).waitFor();
   await logIn(page, email, fresh);
   await onCard(page, "home");
   const old = await json(server.base, "POST", "/auth/login", { email, password: PASSWORD });

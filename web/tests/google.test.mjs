@@ -69,7 +69,7 @@ test("Unlink on the signed-in card: refused while the account has no password, d
   const linked = page.locator("[data-identities]");
   await linked.getByText(`Sign-in with Google: ${user.email}`).waitFor();
   await linked.getByRole("button", { name: "Unlink" }).click();
-  await page.locator('[data-card="home"] .info', { hasText: "Sign-in with Google was unlinked." }).waitFor();
+  await page.locator('[data-card="home"] .sa-info', { hasText: "Sign-in with Google was unlinked." }).waitFor();
   await linked.waitFor({ state: "hidden" });
   await page.locator("[data-activity]").getByText("google unlinked").waitFor();
   await page.locator("[data-activity]").getByText("login success (google)").waitFor();
