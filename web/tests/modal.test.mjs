@@ -142,3 +142,31 @@ test("email first: the next card, and what the network says, are the same for an
   assert.equal(seen.known.status, 202);
   assert.deepEqual(seen.unknown, seen.known);
 });
+
+test("keyboard alone: open, email, Next, password, log in, log out, close", async () => {
+  const email = uniqueEmail("browser-keyboard");
+  await apiUser(server.base, email);
+  const page = await hostPage();
+  await page.locator("[data-stepauth-login]").focus();
+  await page.keyboard.press("Enter");
+  await onCard(page, "login");
+  await page.keyboard.press("Tab"); // from the heading to the email field
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "login-email");
+  await page.keyboard.type(email);
+  await page.keyboard.press("Enter");
+  await onCard(page, "signin");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Tab"); // past "Change", to the password
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "login-password");
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press("Enter");
+  await onCard(page, "home");
+  const logOut = page.getByRole("button", { name: "Log out", exact: true });
+  await logOut.focus();
+  await page.keyboard.press("Enter");
+  await onCard(page, "login");
+  await page.keyboard.press("Escape");
+  await page.locator('#stepauth [role="dialog"]').waitFor({ state: "hidden" });
+  assert.deepEqual(await page.evaluate(() => window.heard.map((e) => e.name)), ["signed-in", "signed-out", "closed"]);
+  await page.close();
+});
