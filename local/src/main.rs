@@ -24,6 +24,10 @@ async fn main() -> anyhow::Result<()> {
         // `iss` (GET /.well-known/openid-configuration).
         config.issuer = format!("http://{address}");
     }
+    if config.site_url.is_none() {
+        // Code mails link to this server's page, which opens the login modal.
+        config.site_url = Some(format!("http://{address}/"));
+    }
     let server = Server::embedded(config)?;
     let listener = tokio::net::TcpListener::bind(address)
         .await

@@ -6,7 +6,7 @@ use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::lockout;
-use crate::mail::templates;
+use crate::mail::templates::{self, CodeMail};
 use crate::model::{Code, Email, Issued, NewCode, Origin, Purpose, Redeemed, SourceCounter};
 
 /// The answer every code request gets, whatever happened behind it.
@@ -58,6 +58,7 @@ pub async fn send(
     let product = &app.config.product_name;
     let minutes = app.config.codes.ttl.as_secs() / 60;
     let to = email.as_str();
+    let coded = CodeMail { product, to, code: &code, minutes, site: app.config.site_url.as_deref() };
     // The same store operations for every address (docs/SECURITY.md, "Enumeration"): the
     // account, the lockout count and an activity entry, whether or not they matter here.
     let user = app.store.user_by_email(email).await?;
@@ -66,16 +67,12 @@ pub async fn send(
         (Purpose::Signup, Some(user)) => {
             (Event::SignupAttempted, templates::already_registered(product, to, &user.name))
         }
-        (Purpose::Signup, None) => (Event::CodeSent, templates::signup_code(product, to, &code, minutes)),
-        (Purpose::Login, Some(user)) => {
-            (Event::CodeSent, templates::login_code(product, to, Some(&user.name), &code, minutes))
-        }
+        (Purpose::Signup, None) => (Event::CodeSent, templates::signup_code(&coded)),
+        (Purpose::Login, Some(user)) => (Event::CodeSent, templates::login_code(&coded, Some(&user.name))),
         (Purpose::PasswordReset, Some(user)) if locked && !app.config.reset_unlocks => {
             (Event::ResetBlocked, templates::reset_blocked(product, to, &user.name))
         }
-        (Purpose::PasswordReset, Some(user)) => {
-            (Event::CodeSent, templates::reset_code(product, to, Some(&user.name), &code, minutes))
-        }
+        (Purpose::PasswordReset, Some(user)) => (Event::CodeSent, templates::reset_code(&coded, Some(&user.name))),
         (Purpose::Login | Purpose::PasswordReset, None) => {
             (Event::CodeSent, templates::no_account(product, to, purpose))
         }

@@ -125,6 +125,9 @@ pub struct Config {
     /// The other origins whose pages may call the API from a browser (CORS, with
     /// credentials): `STEPAUTH_ALLOWED_ORIGINS`, none by default.
     pub allowed_origins: AllowedOrigins,
+    /// The page with the login modal (`STEPAUTH_SITE_URL`): code mails link to it with the
+    /// address and the code in the fragment. None: the mails carry the code alone.
+    pub site_url: Option<String>,
 }
 
 /// Origins (`https://www.example.com`) other than the API's own whose pages may call it
@@ -248,6 +251,7 @@ impl Default for Config {
             google: GoogleConfig::default(),
             legacy_pbkdf2_iterations: None,
             allowed_origins: AllowedOrigins::default(),
+            site_url: None,
         }
     }
 }
@@ -313,6 +317,7 @@ impl Config {
         c.max_failures_per_window = number("STEPAUTH_CODE_FAILURES_PER_HOUR", c.max_failures_per_window)?;
         config.legacy_pbkdf2_iterations = std::num::NonZeroU32::new(number("STEPAUTH_LEGACY_PBKDF2_ITERATIONS", 0)?);
         config.allowed_origins = AllowedOrigins::from_env()?;
+        config.site_url = var("STEPAUTH_SITE_URL");
         config.check()?;
         Ok(config)
     }
@@ -341,6 +346,11 @@ impl Config {
         }
         if self.failure_window.is_zero() {
             bail!("STEPAUTH_FAILURE_WINDOW_SECONDS must be positive");
+        }
+        if let Some(site) = &self.site_url
+            && (!(site.starts_with("https://") || site.starts_with("http://")) || site.contains('#'))
+        {
+            bail!("STEPAUTH_SITE_URL must be an http(s) URL without a fragment (code mails add theirs)");
         }
         if self.legacy_pbkdf2_iterations.is_some_and(|n| n.get() > MAX_PBKDF2_ITERATIONS) {
             bail!("STEPAUTH_LEGACY_PBKDF2_ITERATIONS may be at most the most a stored hash may ask for (10,000,000)");

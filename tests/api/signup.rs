@@ -1,6 +1,7 @@
 //! Sign-up: codes, their rules, and account creation.
 
 use serde_json::json;
+use stepauth::config::Config;
 use stepauth_tests::{PASSWORD, TestApp, unique_email};
 
 #[tokio::test]
@@ -340,4 +341,23 @@ async fn the_sign_up_mail_carries_no_text_the_requester_chose() {
         json!({"signup_token": verified.str("signup_token"), "password": PASSWORD, "confirm_password": PASSWORD});
     let created = app.post("/auth/signup/complete", body).await;
     assert_eq!((created.status, created.body["user"]["name"].as_str()), (201, Some(name)));
+}
+
+/// With the site's page configured, the code mail (through SES on moto) links to it with the
+/// purpose, the address and the code in the fragment; the code in the link is the one that
+/// works, and fetching the page uses nothing up (the fragment never reaches a server).
+#[tokio::test]
+async fn code_mails_link_to_the_site_with_the_code_in_the_fragment() {
+    let config = Config { site_url: Some("https://www.example.com/".into()), ..Config::default() };
+    let app = TestApp::spawn_with(config).await;
+    let email = unique_email("link");
+    app.post("/auth/signup", json!({"name": "Link", "email": email})).await;
+    let code = app.last_code(&email).await;
+    let mail = app.mails_to(&email).await.pop().expect("a mail");
+    let encoded = email.replace('@', "%40").replace('+', "%2B");
+    let link = format!("https://www.example.com/#stepauth=signup&email={encoded}&code={code}");
+    // moto keeps the HTML part, where the link is an href with its ampersands escaped.
+    assert!(mail.body.contains(&link.replace('&', "&amp;")), "{}", mail.body);
+    let verified = app.post("/auth/signup/verify", json!({"email": email, "code": code})).await;
+    assert_eq!(verified.status, 200, "{}", verified.text);
 }

@@ -90,6 +90,7 @@ Alpine.data("stepauth", () => ({
   init() {
     this.$watch("card", () => this.focusCard());
     window.addEventListener("stepauth:open", () => this.show());
+    window.addEventListener("hashchange", () => this.backFromGoogle());
     this.backFromGoogle();
   },
 
@@ -126,8 +127,18 @@ Alpine.data("stepauth", () => ({
   async backFromGoogle() {
     const params = new URLSearchParams(window.location.hash.slice(1));
     if (![...params.keys()].length) return;
-    window.history.replaceState(null, "", window.location.pathname);
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
     this.show();
+    // A code mail's link: the code's card, filled in. Nothing is sent until the person
+    // presses Continue, so a mail scanner that opens the link uses nothing up.
+    const purpose = params.get("stepauth");
+    if (["signup", "login", "password_reset"].includes(purpose)) {
+      this.email = params.get("email") || "";
+      this.codePurpose = purpose;
+      this.go("code");
+      this.code = (params.get("code") || "").replace(/\D/g, "").slice(0, 6);
+      return;
+    }
     if (params.get("mfa_token")) {
       await this.signedIn({ mfa_required: true, mfa_token: params.get("mfa_token") });
     } else if (params.get("signed_in")) {

@@ -170,3 +170,49 @@ test("keyboard alone: open, email, Next, password, log in, log out, close", asyn
   assert.deepEqual(await page.evaluate(() => window.heard.map((e) => e.name)), ["signed-in", "signed-out", "closed"]);
   await page.close();
 });
+
+/** The link in the last mail to `to`. */
+async function mailedLink(to) {
+  const mails = (await (await fetch(`${server.base}/_local/outbox`)).json()).filter((m) => m.to === to);
+  const match = /(https?:\/\/\S+#stepauth=\S+)/.exec(mails.at(-1)?.text ?? "");
+  assert.ok(match, `a link in the mail to ${to}`);
+  return match[1];
+}
+
+test("a code mail's link opens the modal on the code's card, filled in; only pressing Continue uses it", async () => {
+  const email = uniqueEmail("browser-link");
+  await fetch(`${server.base}/auth/signup`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "Link Person", email }),
+  });
+  const link = await mailedLink(email);
+  assert.equal(new URL(link).search, "", "nothing in the query, which servers log");
+  const scanned = await fetch(link); // what a mail scanner does: the page, and nothing else
+  assert.equal(scanned.status, 200);
+
+  const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+  page.on("pageerror", (error) => assert.fail(`page error: ${error.message}`));
+  await page.goto(link); // as a mail client opens it: a fresh page
+  await onCard(page, "code");
+  assert.equal(await page.inputValue("#code"), new URLSearchParams(new URL(link).hash.slice(1)).get("code"));
+  assert.equal(new URL(page.url()).hash, "", "the fragment is cleared from the address bar");
+  await page.screenshot({ path: `${SCREENSHOTS}/modal-desktop-code-from-link.png` });
+  await page.locator('[data-card="code"]').getByRole("button", { name: "Continue" }).click();
+  await onCard(page, "password");
+
+  // A login code's link signs in, after the press.
+  const user = uniqueEmail("browser-link-login");
+  await apiUser(server.base, user);
+  await fetch(`${server.base}/auth/login/code`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: user }),
+  });
+  await page.goto(await mailedLink(user)); // on the open page: only the fragment changes
+  await onCard(page, "code");
+  await page.locator('[data-card="code"]').getByRole("button", { name: "Continue" }).click();
+  await onCard(page, "home");
+  await page.locator("[data-user-email]", { hasText: user }).waitFor();
+  await page.close();
+});

@@ -26,6 +26,8 @@ pub fn escape(text: &str) -> String {
 enum Part<'a> {
     Text(String),
     Code(&'a Code),
+    /// A button (a plain line in the text part) to the front end.
+    Link(&'a str, &'static str),
 }
 
 fn compose(product: &str, to: &str, subject: String, name: Option<&str>, parts: &[Part<'_>]) -> Mail {
@@ -52,6 +54,14 @@ fn compose(product: &str, to: &str, subject: String, name: Option<&str>, parts: 
                     code.expose()
                 ));
             }
+            Part::Link(url, label) => {
+                text.push_str(&format!("{label}: {url}"));
+                html.push_str(&format!(
+                    "<p><a href=\"{}\" style=\"display:inline-block;padding:10px 18px;background:#295f98;color:#fff;border-radius:8px;text-decoration:none\">{}</a></p>\n",
+                    escape(url),
+                    escape(label)
+                ));
+            }
         }
         text.push_str("\n\n");
     }
@@ -60,48 +70,83 @@ fn compose(product: &str, to: &str, subject: String, name: Option<&str>, parts: 
     Mail { to: to.to_owned(), subject, text, html }
 }
 
-fn code_mail(product: &str, to: &str, name: Option<&str>, code: &Code, minutes: u64, what: &str, ignore: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Your {product} {what} code"),
-        name,
-        &[
-            Part::Text(format!("Your {product} {what} code is:")),
-            Part::Code(code),
-            Part::Text(format!("It expires in {minutes} minutes and works once. {ignore}")),
-        ],
-    )
+/// A code mail's parts: the code, then (where the site's page is known) a link that opens the
+/// login modal on the code's card with the address and the code filled in.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeMail<'a> {
+    /// The product's name.
+    pub product: &'a str,
+    /// The recipient.
+    pub to: &'a str,
+    /// The code.
+    pub code: &'a Code,
+    /// How long it works.
+    pub minutes: u64,
+    /// The page with the login modal (`STEPAUTH_SITE_URL`).
+    pub site: Option<&'a str>,
+}
+
+/// The link a code mail carries: the site's page with the purpose, the address and the code in
+/// the fragment, which no browser sends to any server (so it reaches no log), and which only
+/// fills the card: nothing is used until the person presses its button, so a mail scanner
+/// that fetches the link consumes nothing.
+fn code_link(site: &str, purpose: Purpose, to: &str, code: &Code) -> String {
+    let purpose = match purpose {
+        Purpose::Signup => "signup",
+        Purpose::Login => "login",
+        Purpose::PasswordReset => "password_reset",
+    };
+    format!("{site}#stepauth={purpose}&email={}&code={}", percent_encode(to), code.expose())
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn code_mail(mail: &CodeMail<'_>, purpose: Purpose, name: Option<&str>, what: &str, ignore: &str) -> Mail {
+    let CodeMail { product, to, code, minutes, site } = *mail;
+    let link = site.map(|site| code_link(site, purpose, to, code));
+    let mut parts = vec![
+        Part::Text(format!("Your {product} {what} code is:")),
+        Part::Code(code),
+        Part::Text(format!("It expires in {minutes} minutes and works once. {ignore}")),
+    ];
+    if let Some(link) = &link {
+        parts.insert(2, Part::Link(link, "Or open this link and press Continue"));
+    }
+    compose(product, to, format!("Your {product} {what} code"), name, &parts)
 }
 
 /// The code that proves an email address at sign-up. The address has proved nothing yet, so
 /// the mail carries no text the requester chose, not even the name they gave: anyone can
 /// start a sign-up for any address (docs/SECURITY.md, "Mail").
-pub fn signup_code(product: &str, to: &str, code: &Code, minutes: u64) -> Mail {
-    code_mail(product, to, None, code, minutes, "sign-up", "If you did not ask to sign up, ignore this mail.")
+pub fn signup_code(mail: &CodeMail<'_>) -> Mail {
+    code_mail(mail, Purpose::Signup, None, "sign-up", "If you did not ask to sign up, ignore this mail.")
 }
 
 /// The code that logs in without a password.
-pub fn login_code(product: &str, to: &str, name: Option<&str>, code: &Code, minutes: u64) -> Mail {
+pub fn login_code(mail: &CodeMail<'_>, name: Option<&str>) -> Mail {
     code_mail(
-        product,
-        to,
+        mail,
+        Purpose::Login,
         name,
-        code,
-        minutes,
         "login",
         "If you did not ask to log in, ignore this mail; no one can log in without the code.",
     )
 }
 
 /// The code that allows a new password.
-pub fn reset_code(product: &str, to: &str, name: Option<&str>, code: &Code, minutes: u64) -> Mail {
+pub fn reset_code(mail: &CodeMail<'_>, name: Option<&str>) -> Mail {
     code_mail(
-        product,
-        to,
+        mail,
+        Purpose::PasswordReset,
         name,
-        code,
-        minutes,
         "password reset",
         "If you did not ask to reset your password, ignore this mail; your password has not changed.",
     )
@@ -316,11 +361,15 @@ pub fn account_locked(product: &str, to: &str, name: &str, failures: u32) -> Mai
 mod tests {
     use super::*;
 
+    fn coded(code: &Code) -> CodeMail<'_> {
+        CodeMail { product: "stepauth", to: "a@example.com", code, minutes: 10, site: None }
+    }
+
     fn all_mails(code: &Code) -> Vec<Mail> {
         vec![
-            signup_code("stepauth", "a@example.com", code, 10),
-            login_code("stepauth", "a@example.com", Some("Ann"), code, 10),
-            reset_code("stepauth", "a@example.com", None, code, 10),
+            signup_code(&coded(code)),
+            login_code(&coded(code), Some("Ann")),
+            reset_code(&coded(code), None),
             already_registered("stepauth", "a@example.com", "Ann"),
             no_account("stepauth", "a@example.com", Purpose::Login),
             no_account("stepauth", "a@example.com", Purpose::PasswordReset),
@@ -358,10 +407,29 @@ mod tests {
         }
     }
 
+    /// The link puts the purpose, the address and the code in the fragment, which no browser
+    /// sends to a server, never in the query; the address is percent-encoded.
+    #[test]
+    fn code_mails_link_to_the_site_with_the_code_in_the_fragment() {
+        let code = Code::parse("042042").expect("code");
+        let site = "https://www.example.com/account";
+        let mail = CodeMail { to: "ann+x@example.com", site: Some(site), ..coded(&code) };
+        let link = "https://www.example.com/account#stepauth=password_reset&email=ann%2Bx%40example.com&code=042042";
+        let reset = reset_code(&mail, Some("Ann"));
+        assert!(reset.text.contains(link), "{}", reset.text);
+        assert!(reset.html.contains(&escape(link)), "{}", reset.html);
+        assert!(signup_code(&mail).text.contains("#stepauth=signup&email="));
+        assert!(login_code(&mail, None).text.contains("#stepauth=login&email="));
+        assert!(!reset.text.contains('?'), "nothing in a query string");
+        assert!(reset.text.find("    042042") < reset.text.find(link), "the code comes first");
+        let plain = reset_code(&coded(&code), None);
+        assert!(!plain.text.contains("http"), "no site, no link");
+    }
+
     #[test]
     fn names_are_escaped_in_html() {
         let code = Code::parse("123456").expect("code");
-        let mail = login_code("stepauth", "a@example.com", Some("<script>x</script>"), &code, 10);
+        let mail = login_code(&coded(&code), Some("<script>x</script>"));
         assert!(!mail.html.contains("<script>"));
         assert!(mail.html.contains("&lt;script&gt;"));
     }
