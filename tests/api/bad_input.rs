@@ -156,7 +156,10 @@ async fn every_answer_carries_strict_transport_security() {
     let app = TestApp::spawn().await;
     let created = app.sign_up(&unique_email("hsts")).await;
     let mut answers = vec![("sign-up", created)];
-    for path in ["/", "/app.js", "/app.css", "/.well-known/jwks.json", "/nowhere"] {
+    let static_paths = ["/", "/app.js", "/app.css", "/docs", "/docs.js", "/docs.css", "/openapi.json"];
+    for path in
+        static_paths.into_iter().chain(["/.well-known/jwks.json", "/.well-known/openid-configuration", "/nowhere"])
+    {
         answers.push((path, app.request("GET", path, Value::Null, &[]).await));
     }
     answers.push(("wrong method", app.request("DELETE", "/auth/login", Value::Null, &[]).await));

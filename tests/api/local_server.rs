@@ -73,6 +73,14 @@ async fn a_newcomer_can_sign_up_log_in_refresh_and_log_out() {
     }
     let script = client.get(format!("{base}/app.js")).send().await.expect("answers").text().await.expect("a script");
     assert!(script.contains("Google Authentication"), "the modal's cards are in its script");
+    // The document it serves is the one the code describes, every route an operation.
+    let served = client.get(format!("{base}/openapi.json")).send().await.expect("answers").text().await.expect("text");
+    assert_eq!(served, stepauth::openapi::document_text());
+    let document: Value = serde_json::from_str(&served).expect("JSON");
+    for route in stepauth::routes::ROUTES {
+        let method = route.method.as_str().to_ascii_lowercase();
+        assert!(document["paths"][route.path][&method].is_object(), "{method} {} is in /openapi.json", route.path);
+    }
 
     let wrong = client.delete(format!("{base}/_local/outbox")).send().await.expect("answers");
     assert_eq!(wrong.status(), 405);

@@ -2,29 +2,18 @@
 // (STEPAUTH_ALLOWED_ORIGINS) signs up and in with the session cookies and reads the answers;
 // an origin it does not list cannot read any answer, and its state changes never run.
 import assert from "node:assert/strict";
-import http from "node:http";
 import { after, before, test } from "node:test";
-import { PASSWORD, apiUser, launch, startServer } from "./helpers.mjs";
+import { PASSWORD, apiUser, launch, startHost, startServer } from "./helpers.mjs";
 
 let allowedHost;
 let otherHost;
 let server;
 let browser;
 
-/** A host page on a port of its own: another origin than the API, the same site. */
-function hostPage() {
-  const page = http.createServer((req, res) => {
-    res.writeHead(200, { "content-type": "text/html" });
-    res.end("<!doctype html><title>host</title><p>The site that embeds stepauth.</p>");
-  });
-  return new Promise((resolve) => {
-    page.listen(0, "127.0.0.1", () => resolve({ origin: `http://127.0.0.1:${page.address().port}`, page }));
-  });
-}
-
 before(async () => {
-  allowedHost = await hostPage();
-  otherHost = await hostPage();
+  const page = () => "<!doctype html><title>host</title><p>The site that embeds stepauth.</p>";
+  allowedHost = await startHost(page);
+  otherHost = await startHost(page);
   server = await startServer(() => ({ STEPAUTH_ALLOWED_ORIGINS: allowedHost.origin }));
   browser = await launch();
 });
@@ -32,8 +21,8 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.stop();
-  allowedHost?.page.close();
-  otherHost?.page.close();
+  allowedHost?.close();
+  otherHost?.close();
 });
 
 /** Runs `fetch` in a page of `origin` against the API: status and body, or the error. */

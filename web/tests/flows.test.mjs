@@ -3,19 +3,15 @@
 // app.css and has a data-stepauth-login button; the API lists the host's origin
 // (STEPAUTH_ALLOWED_ORIGINS). Everything below happens in the modal over that page.
 import assert from "node:assert/strict";
-import http from "node:http";
 import { after, before, test } from "node:test";
-import { PASSWORD, SCREENSHOTS, apiUser, json, lastCode, launch, logIn, onCard, openLogin, startServer, totpCode, uniqueEmail } from "./helpers.mjs";
+import { PASSWORD, SCREENSHOTS, apiUser, eventPage, json, lastCode, launch, logIn, onCard, openLogin, startHost, startServer, totpCode, uniqueEmail } from "./helpers.mjs";
 
 let server;
 let browser;
 let host;
 
-/** The site's page: its own markup, the modal's two lines, its own button. */
-function startHost() {
-  const page = http.createServer((req, res) => {
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8">
+/** The site's page: its own markup, careless rules, the modal's two lines, its own button. */
+const SITE_PAGE = () => `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Another site</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${server.base}/app.css"><script defer src="${server.base}/app.js"></script>
@@ -29,15 +25,10 @@ function startHost() {
   .card, .btn, .input, .info, .error, .link { display: none !important; }
 </style>
 </head><body><h1>Another site</h1><p>Its own page.</p><h3 id="untouched">A heading the site did not style</h3>
-<button type="button" data-stepauth-login>Sign in</button></body></html>`);
-  });
-  return new Promise((resolve) => {
-    page.listen(0, "127.0.0.1", () => resolve({ origin: `http://127.0.0.1:${page.address().port}`, page }));
-  });
-}
+<button type="button" data-stepauth-login>Sign in</button></body></html>`;
 
 before(async () => {
-  host = await startHost();
+  host = await startHost(SITE_PAGE);
   server = await startServer(() => ({ STEPAUTH_ALLOWED_ORIGINS: host.origin }));
   browser = await launch();
 });
@@ -45,21 +36,14 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.stop();
-  host?.page.close();
+  host?.close();
 });
 
 const DESKTOP = { width: 900, height: 900 };
 const PHONE = { width: 360, height: 740 };
 
 async function newPage(viewport = DESKTOP) {
-  const page = await browser.newPage({ viewport });
-  page.on("pageerror", (error) => assert.fail(`page error: ${error.message}`));
-  await page.addInitScript(() => {
-    window.heard = [];
-    for (const name of ["signed-in", "signed-out", "closed"]) {
-      document.addEventListener(`stepauth:${name}`, (event) => window.heard.push({ name, email: event.detail?.user?.email }));
-    }
-  });
+  const page = await eventPage(browser, viewport);
   await page.goto(`${host.origin}/`);
   await openLogin(page);
   return page;

@@ -1,8 +1,10 @@
 // Shared by the browser tests: the local server (README command one's binary) on a free
 // port, Chromium from Debian driven by playwright-core, codes from the outbox, TOTP codes.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -132,6 +134,35 @@ export async function apiUser(base, email, { totp = false } = {}) {
   const setup = await json(base, "POST", "/auth/totp/setup", { password: PASSWORD }, token);
   const confirmed = await json(base, "POST", "/auth/totp/confirm", { code: totpCode(setup.body.secret) }, token);
   return { email, secret: setup.body.secret, recoveryCodes: confirmed.body.recovery_codes };
+}
+
+/**
+ * A site's page on a port of its own (another origin than the API, the same site): `html()`
+ * is what it answers, read at each request. `close()` stops it.
+ */
+export function startHost(html) {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(html());
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ origin: `http://127.0.0.1:${server.address().port}`, close: () => server.close() }),
+    );
+  });
+}
+
+/** A new page whose page errors fail the test and whose `window.heard` keeps the modal's events. */
+export async function eventPage(browser, viewport) {
+  const page = await browser.newPage({ viewport });
+  page.on("pageerror", (error) => assert.fail(`page error: ${error.message}`));
+  await page.addInitScript(() => {
+    window.heard = [];
+    for (const name of ["signed-in", "signed-out", "closed"]) {
+      document.addEventListener(`stepauth:${name}`, (event) => window.heard.push({ name, email: event.detail?.user?.email }));
+    }
+  });
+  return page;
 }
 
 /** Opens the login modal from the host page's button; the log-in card shows. */

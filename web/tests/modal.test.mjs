@@ -4,7 +4,7 @@
 // 360 px phone.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { PASSWORD, SCREENSHOTS, apiUser, launch, logIn, onCard, openLogin, startServer, uniqueEmail } from "./helpers.mjs";
+import { PASSWORD, SCREENSHOTS, apiUser, eventPage, launch, logIn, onCard, openLogin, startServer, uniqueEmail } from "./helpers.mjs";
 
 let server;
 let browser;
@@ -21,14 +21,7 @@ after(async () => {
 
 /** The host page, with the events it hears kept in `window.heard`. */
 async function hostPage(viewport = { width: 1000, height: 800 }) {
-  const page = await browser.newPage({ viewport });
-  page.on("pageerror", (error) => assert.fail(`page error: ${error.message}`));
-  await page.addInitScript(() => {
-    window.heard = [];
-    for (const name of ["signed-in", "signed-out", "closed"]) {
-      document.addEventListener(`stepauth:${name}`, (event) => window.heard.push({ name, email: event.detail?.user?.email }));
-    }
-  });
+  const page = await eventPage(browser, viewport);
   await page.goto(`${server.base}/`);
   return page;
 }
@@ -191,8 +184,7 @@ test("a code mail's link opens the modal on the code's card, filled in; only pre
   const scanned = await fetch(link); // what a mail scanner does: the page, and nothing else
   assert.equal(scanned.status, 200);
 
-  const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
-  page.on("pageerror", (error) => assert.fail(`page error: ${error.message}`));
+  const page = await eventPage(browser, { width: 1000, height: 800 });
   await page.goto(link); // as a mail client opens it: a fresh page
   await onCard(page, "code");
   assert.equal(await page.inputValue("#code"), new URLSearchParams(new URL(link).hash.slice(1)).get("code"));
