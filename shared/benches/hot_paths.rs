@@ -16,7 +16,7 @@ use stepauth::clock::{Clock as _, ManualClock};
 use stepauth::config::Config;
 use stepauth::mail::outbox::Outbox;
 use stepauth::model::{Code, Pepper};
-use stepauth::model::{Email, Grant, GrantKind, Purpose, User};
+use stepauth::model::{Email, Grant, GrantKind, Origin, Purpose, User};
 use stepauth::password::{self, Password};
 use stepauth::random::SystemRandom;
 use stepauth::store::memory::MemoryStore;
@@ -117,11 +117,12 @@ fn refresh_rotation(c: &mut Criterion) {
         };
         app.store.put_grant(&grant).await.expect("grant");
         app.store.create_user(&user, "g", clock.now()).await.expect("user");
-        session::start(&app, &user).await.expect("a session").refresh_token
+        session::start(&app, &user, Some("password".into()), &Origin::default()).await.expect("a session").refresh_token
     });
     c.bench_function("refresh rotation (memory store, with token issue)", |b| {
         b.iter(|| {
-            token = runtime.block_on(session::refresh(&app, &token)).expect("rotates").refresh_token;
+            token =
+                runtime.block_on(session::refresh(&app, &token, &Origin::default())).expect("rotates").refresh_token;
         })
     });
 }

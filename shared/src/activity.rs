@@ -21,6 +21,10 @@ pub enum Event {
     Logout,
     /// Every session ended.
     LogoutAll,
+    /// The owner ended one session from the device list.
+    SessionEnded,
+    /// The owner ended every session but the current one.
+    OtherSessionsEnded,
     /// A login or reset code was mailed.
     CodeSent,
     /// The password was reset.
@@ -62,6 +66,8 @@ impl Event {
             Self::LoginFailure => "login_failure",
             Self::Logout => "logout",
             Self::LogoutAll => "logout_all",
+            Self::SessionEnded => "session_ended",
+            Self::OtherSessionsEnded => "other_sessions_ended",
             Self::CodeSent => "code_sent",
             Self::PasswordReset => "password_reset",
             Self::PasswordChange => "password_change",
@@ -125,7 +131,7 @@ async fn write(app: &App, user_id: &str, event: Event, origin: &Origin, retentio
         event: event.as_str().to_owned(),
         method: event.method(),
         source_ip: origin.source_ip.clone(),
-        user_agent: origin.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
+        user_agent: origin.kept_user_agent(),
     };
     let expires_at = now + retention;
     if let Err(error) = app.store.record_activity(user_id, &entry, expires_at).await {

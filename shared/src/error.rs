@@ -122,6 +122,9 @@ pub enum ApiError {
     /// Unlinking would leave the account without a password, the way in that stays.
     #[error("Set a password first (through \"Forgot your password?\"): without one, this is your only way to sign in.")]
     PasswordRequired,
+    /// The caller has no live session with this id.
+    #[error("None of your sessions has this id: it may have ended already.")]
+    SessionNotFound,
     /// No account has this email (said only to admins).
     #[error("No user has this email.")]
     UserNotFound,
@@ -197,6 +200,7 @@ impl ApiError {
             Self::CsrfTokenMismatch => "csrf_token_mismatch",
             Self::IdentityNotFound => "identity_not_found",
             Self::PasswordRequired => "password_required",
+            Self::SessionNotFound => "session_not_found",
             Self::UserNotFound => "user_not_found",
             Self::InvalidCursor => "invalid_cursor",
             Self::Conflict => "conflict",

@@ -9,6 +9,7 @@ pub mod app;
 pub mod clock;
 pub mod codes;
 pub mod config;
+pub mod devices;
 pub mod error;
 pub mod google;
 pub mod grants;

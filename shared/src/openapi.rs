@@ -79,7 +79,8 @@ struct Spec {
     summary: &'static str,
     auth: Auth,
     body: Option<Body>,
-    query: Vec<Value>,
+    /// The query and path parameters.
+    parameters: Vec<Value>,
     /// The success answers: status, description, JSON schema (or a non-JSON answer).
     success: Vec<Success>,
     /// The error codes the route can answer (their statuses come from [`ApiError`]).
@@ -170,7 +171,7 @@ fn spec(route: &Route) -> Spec {
                 vec![("name", true, reference("Name")), ("email", true, reference("Email"))],
                 json!({ "name": "Ann Example", "email": "ann@example.com" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: accepted(),
             errors: errors(&[&BODY_ERRORS, &["too_many_requests"], &STORE_ERRORS]),
         },
@@ -184,7 +185,7 @@ fn spec(route: &Route) -> Spec {
                 vec![("email", true, reference("Email")), ("code", true, reference("MailCode"))],
                 json!({ "email": "ann@example.com", "code": "490761" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: ok("The code was right.", grant("signup_token")),
             errors: errors(&[&BODY_ERRORS, &["invalid_code", "too_many_requests"], &STORE_ERRORS]),
         },
@@ -202,7 +203,7 @@ fn spec(route: &Route) -> Spec {
                 ],
                 json!({ "signup_token": "U3kp3Kkf-ADmK164Qb5CIPilcwVFtbTuvhU576Qg444", "password": "Correct-Horse-7-Battery", "confirm_password": "Correct-Horse-7-Battery" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: with_session(
                 201,
                 "The account is made and signed in.",
@@ -220,7 +221,7 @@ fn spec(route: &Route) -> Spec {
                 vec![("email", true, reference("Email")), ("password", true, reference("Password"))],
                 json!({ "email": "ann@example.com", "password": "Correct-Horse-7-Battery" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: with_session(200, "Signed in, or (with Google Authenticator on) the MFA step.", mfa_or_session()),
             errors: errors(&[&BODY_ERRORS, &LOCKOUT_ERRORS, &STORE_ERRORS]),
         },
@@ -234,7 +235,7 @@ fn spec(route: &Route) -> Spec {
                 vec![("refresh_token", false, token("The refresh token; or leave it out and send the cookie."))],
                 json!({ "refresh_token": "SYBJvXh_YrC3YMujZJn6ZQ.8sjDynE38h20Qso2j783d5X" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: with_session(200, "New tokens.", object(&[], &[]).merge_session()),
             errors: errors(&[
                 &BODY_ERRORS,
@@ -256,7 +257,7 @@ fn spec(route: &Route) -> Spec {
                 )],
                 json!({ "refresh_token": "SYBJvXh_YrC3YMujZJn6ZQ.nxdrBz25DhplueLQSnDNRFsvtwIr5L" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: clears_cookies("Logged out."),
             errors: errors(&[&BODY_ERRORS, &["cross_site_request"], &STORE_ERRORS]),
         },
@@ -266,7 +267,7 @@ fn spec(route: &Route) -> Spec {
             summary: "End every session of the account",
             auth: Auth::Access,
             body: no_body(),
-            query: vec![],
+            parameters: vec![],
             success: clears_cookies("Every session has ended."),
             errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &STORE_ERRORS]),
         },
@@ -276,7 +277,7 @@ fn spec(route: &Route) -> Spec {
             summary: "The signed-in user's profile",
             auth: Auth::Access,
             body: None,
-            query: vec![],
+            parameters: vec![],
             success: ok("The profile.", reference("User")),
             errors: errors(&[&ACCESS_ERRORS, &STORE_ERRORS]),
         },
@@ -286,7 +287,7 @@ fn spec(route: &Route) -> Spec {
             summary: "Change the display name",
             auth: Auth::Access,
             body: fields(true, vec![("name", false, reference("Name"))], json!({ "name": "Ann Q. Example" })),
-            query: vec![],
+            parameters: vec![],
             success: ok("The profile, changed.", reference("User")),
             errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &STORE_ERRORS]),
         },
@@ -296,7 +297,7 @@ fn spec(route: &Route) -> Spec {
             summary: "The public keys that verify access tokens (JWKS)",
             auth: Auth::Public,
             body: None,
-            query: vec![],
+            parameters: vec![],
             success: vec![Success::Json {
                 status: 200,
                 description: "The keys.",
@@ -312,7 +313,7 @@ fn spec(route: &Route) -> Spec {
             summary: "The discovery document: the issuer and where its keys are",
             auth: Auth::Public,
             body: None,
-            query: vec![],
+            parameters: vec![],
             success: vec![Success::Json {
                 status: 200,
                 description: "The discovery document, for verifiers that start from a token's `iss`.",
@@ -328,7 +329,7 @@ fn spec(route: &Route) -> Spec {
             summary: "Mail a login code",
             auth: Auth::Public,
             body: fields(true, vec![("email", true, reference("Email"))], json!({ "email": "ann@example.com" })),
-            query: vec![],
+            parameters: vec![],
             success: accepted(),
             errors: errors(&[&BODY_ERRORS, &["too_many_requests"], &STORE_ERRORS]),
         },
@@ -342,7 +343,7 @@ fn spec(route: &Route) -> Spec {
                 vec![("email", true, reference("Email")), ("code", true, reference("MailCode"))],
                 json!({ "email": "ann@example.com", "code": "051157" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: with_session(200, "Signed in, or (with Google Authenticator on) the MFA step.", mfa_or_session()),
             errors: errors(&[&BODY_ERRORS, &["invalid_code", "account_locked", "too_many_requests"], &STORE_ERRORS]),
         },
@@ -359,7 +360,7 @@ fn spec(route: &Route) -> Spec {
                 ],
                 json!({ "email": "ann@example.com", "purpose": "login" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: accepted(),
             errors: errors(&[&BODY_ERRORS, &["too_many_requests"], &STORE_ERRORS]),
         },
@@ -369,7 +370,7 @@ fn spec(route: &Route) -> Spec {
             summary: "Mail a password-reset code",
             auth: Auth::Public,
             body: fields(true, vec![("email", true, reference("Email"))], json!({ "email": "ann@example.com" })),
-            query: vec![],
+            parameters: vec![],
             success: accepted(),
             errors: errors(&[&BODY_ERRORS, &["too_many_requests"], &STORE_ERRORS]),
         },
@@ -383,7 +384,7 @@ fn spec(route: &Route) -> Spec {
                 vec![("email", true, reference("Email")), ("code", true, reference("MailCode"))],
                 json!({ "email": "ann@example.com", "code": "483863" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: ok("The code was right.", grant("reset_token")),
             errors: errors(&[&BODY_ERRORS, &["invalid_code", "account_locked", "too_many_requests"], &STORE_ERRORS]),
         },
@@ -401,7 +402,7 @@ fn spec(route: &Route) -> Spec {
                 ],
                 json!({ "reset_token": "lQNA3VLMK_FswB9EHauVttHb2dkR5-HSREMpAMHtbQA", "password": "Another-Horse-8-Battery", "confirm_password": "Another-Horse-8-Battery" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: ok("The password is changed; log in with it.", reference("Message")),
             errors: errors(&[&BODY_ERRORS, &["invalid_reset_token", "account_locked", "conflict"], &STORE_ERRORS]),
         },
@@ -419,7 +420,7 @@ fn spec(route: &Route) -> Spec {
                 ],
                 json!({ "current_password": "Another-Horse-8-Battery", "password": "Third-Horse-9-Battery", "confirm_password": "Third-Horse-9-Battery" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: with_session(200, "Changed.", object(&[("message", string())], &[]).merge_session()),
             errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &LOCKOUT_ERRORS, &["conflict"], &STORE_ERRORS]),
         },
@@ -429,9 +430,46 @@ fn spec(route: &Route) -> Spec {
             summary: "The account's sign-in activity, newest first (90 days)",
             auth: Auth::Access,
             body: None,
-            query: page_parameters(),
+            parameters: page_parameters(),
             success: ok("A page of events.", page(reference("Activity"))),
             errors: errors(&[&["validation_failed", "invalid_cursor"], &ACCESS_ERRORS, &STORE_ERRORS]),
+        },
+        ("sessions-list", _) => Spec {
+            id: "sessions-list",
+            tag: "session",
+            summary: "The account's devices: every live session, newest first",
+            auth: Auth::Access,
+            body: None,
+            parameters: page_parameters(),
+            success: ok("A page of sessions; the request's own is `current`.", page(reference("Device"))),
+            errors: errors(&[&["validation_failed", "invalid_cursor"], &ACCESS_ERRORS, &STORE_ERRORS]),
+        },
+        ("session-end", _) => Spec {
+            id: "session-end",
+            tag: "session",
+            summary: "Sign out one device: end a session by its id",
+            auth: Auth::Access,
+            body: no_body(),
+            parameters: vec![path_parameter(
+                "id",
+                "A session's `id` from `GET /users/me/sessions`.",
+                json!({ "type": "string", "minLength": 1 }),
+            )],
+            success: clears_cookies("The session has ended (the cookies are cleared when it was this one)."),
+            errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &["session_not_found"], &STORE_ERRORS]),
+        },
+        ("sessions-end-others", _) => Spec {
+            id: "sessions-end-others",
+            tag: "session",
+            summary: "Sign out every other device",
+            auth: Auth::Access,
+            body: no_body(),
+            parameters: vec![],
+            success: ok(
+                "Every other session has ended.",
+                object(&[("message", string()), ("ended", json!({ "type": "integer", "minimum": 0 }))], &[]),
+            ),
+            errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &STORE_ERRORS]),
         },
         ("admin-unlock", _) => Spec {
             id: "admin-unlock",
@@ -439,7 +477,7 @@ fn spec(route: &Route) -> Spec {
             summary: "Unlock an account locked by failed logins",
             auth: Auth::Admin,
             body: fields(true, vec![("email", true, reference("Email"))], json!({ "email": "ann@example.com" })),
-            query: vec![],
+            parameters: vec![],
             success: ok("Unlocked.", reference("Message")),
             errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &["forbidden", "user_not_found"], &STORE_ERRORS]),
         },
@@ -449,7 +487,7 @@ fn spec(route: &Route) -> Spec {
             summary: "Every account, newest first",
             auth: Auth::Admin,
             body: None,
-            query: page_parameters(),
+            parameters: page_parameters(),
             success: ok("A page of accounts.", page(reference("AdminUser"))),
             errors: errors(&[&["validation_failed", "invalid_cursor"], &ACCESS_ERRORS, &["forbidden"], &STORE_ERRORS]),
         },
@@ -459,7 +497,7 @@ fn spec(route: &Route) -> Spec {
             summary: "Remove an account's Google Authenticator; every session of it ends",
             auth: Auth::Admin,
             body: fields(true, vec![("email", true, reference("Email"))], json!({ "email": "ann@example.com" })),
-            query: vec![],
+            parameters: vec![],
             success: ok("Removed.", reference("Message")),
             errors: errors(&[
                 &BODY_ERRORS,
@@ -478,7 +516,7 @@ fn spec(route: &Route) -> Spec {
                 vec![("password", true, reference("Password"))],
                 json!({ "password": "Third-Horse-9-Battery" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: ok("Pending until confirmed with a code.", reference("TotpSetup")),
             errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &LOCKOUT_ERRORS, &["mfa_already_enabled"], &STORE_ERRORS]),
         },
@@ -488,7 +526,7 @@ fn spec(route: &Route) -> Spec {
             summary: "Turn Google Authenticator on with a first code: ten recovery codes and a new session",
             auth: Auth::Access,
             body: fields(true, vec![("code", true, reference("AuthenticatorCode"))], json!({ "code": "272584" })),
-            query: vec![],
+            parameters: vec![],
             success: with_session(
                 200,
                 "On. The recovery codes are shown this once.",
@@ -516,7 +554,7 @@ fn spec(route: &Route) -> Spec {
                 example: json!({ "password": "Third-Horse-9-Battery", "code": "272584" }),
                 extra: one_of_fields("code", "recovery_code"),
             }),
-            query: vec![],
+            parameters: vec![],
             success: with_session(200, "Off.", object(&[("message", string())], &[]).merge_session()),
             errors: errors(&[
                 &BODY_ERRORS,
@@ -536,7 +574,7 @@ fn spec(route: &Route) -> Spec {
                 vec![("password", true, reference("Password")), ("code", true, reference("AuthenticatorCode"))],
                 json!({ "password": "Third-Horse-9-Battery", "code": "272584" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: ok(
                 "The codes, shown this once.",
                 object(&[("message", string()), ("recovery_codes", recovery_codes())], &[]),
@@ -564,7 +602,7 @@ fn spec(route: &Route) -> Spec {
                 example: json!({ "mfa_token": "U87JbQB3b-rZRheIXtPwG0f6UnGfHtGgeONyISqUF_w", "code": "272584" }),
                 extra: one_of_fields("code", "recovery_code"),
             }),
-            query: vec![],
+            parameters: vec![],
             success: with_session(200, "Signed in.", session_user()),
             errors: errors(&[&BODY_ERRORS, &["invalid_mfa_token", "invalid_code"], &LOCKOUT_ERRORS, &STORE_ERRORS]),
         },
@@ -574,7 +612,7 @@ fn spec(route: &Route) -> Spec {
             summary: "Start signing in with Google: a redirect to Google's sign-in page",
             auth: Auth::Public,
             body: None,
-            query: vec![],
+            parameters: vec![],
             success: vec![Success::Redirect {
                 description: "To the provider, with `state`, `nonce` and a PKCE S256 `code_challenge`; the cookie binds the flow to this browser (10 minutes).",
                 cookies: "The flow's binding cookie, `__Host-stepauth_google`.",
@@ -587,7 +625,7 @@ fn spec(route: &Route) -> Spec {
             summary: "Google's redirect back: a redirect to the front end, signed in or with the error's code",
             auth: Auth::Public,
             body: None,
-            query: vec![
+            parameters: vec![
                 query_parameter("code", "The authorization code.", string()),
                 query_parameter("state", "The flow's state.", string()),
                 query_parameter("error", "The provider's error, when the person declined.", string()),
@@ -618,7 +656,7 @@ fn spec(route: &Route) -> Spec {
                 example: json!({ "id_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJodHRwczovL2FjY291bnRzLmdvb2dsZS5jb20ifQ.c2ln" }),
                 extra: one_of_fields("id_token", "credential"),
             }),
-            query: vec![],
+            parameters: vec![],
             success: with_session(200, "Signed in, or (with Google Authenticator on) the MFA step.", mfa_or_session()),
             errors: errors(&[
                 &BODY_ERRORS,
@@ -645,7 +683,7 @@ fn spec(route: &Route) -> Spec {
                 vec![("id", true, token("An identity's `id` from `GET /users/me`."))],
                 json!({ "id": "aHR0cHM6Ly9hY2NvdW50cy5nb29nbGUuY29tIDEwMDAx" }),
             ),
-            query: vec![],
+            parameters: vec![],
             success: ok("The profile, the identity gone.", reference("User")),
             errors: errors(&[
                 &BODY_ERRORS,
@@ -706,7 +744,7 @@ fn web_spec(path: &str) -> Spec {
         summary,
         auth: Auth::Public,
         body: None,
-        query: vec![],
+        parameters: vec![],
         success: vec![success],
         errors: vec![],
     }
@@ -749,8 +787,8 @@ fn operation(route: &Route) -> Value {
         operation["description"] =
             json!(format!("Served by the `{}` function. The account's role must be admin.", route.function));
     }
-    if !spec.query.is_empty() {
-        operation["parameters"] = json!(spec.query);
+    if !spec.parameters.is_empty() {
+        operation["parameters"] = json!(spec.parameters);
     }
     if let Some(body) = spec.body {
         operation["requestBody"] = request_body(body);
@@ -892,6 +930,7 @@ pub fn every_error() -> Vec<ApiError> {
         ApiError::CsrfTokenMismatch,
         ApiError::IdentityNotFound,
         ApiError::PasswordRequired,
+        ApiError::SessionNotFound,
         ApiError::UserNotFound,
         ApiError::InvalidCursor,
         ApiError::Conflict,
@@ -931,6 +970,7 @@ pub fn every_error() -> Vec<ApiError> {
             | ApiError::CsrfTokenMismatch
             | ApiError::IdentityNotFound
             | ApiError::PasswordRequired
+            | ApiError::SessionNotFound
             | ApiError::UserNotFound
             | ApiError::InvalidCursor
             | ApiError::Conflict
@@ -978,6 +1018,10 @@ fn one_of_fields(a: &str, b: &str) -> Value {
         })
     };
     json!({ "oneOf": [only(a, b), only(b, a)] })
+}
+
+fn path_parameter(name: &str, description: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "description": description, "schema": schema })
 }
 
 fn query_parameter(name: &str, description: &str, schema: Value) -> Value {
@@ -1279,6 +1323,21 @@ fn components() -> Value {
                     ("method", nullable(string())),
                     ("source_ip", nullable(string())),
                     ("user_agent", nullable(string())),
+                ],
+                &[],
+            ),
+            "Device": object(
+                &[
+                    ("id", string()),
+                    ("current", json!({ "type": "boolean" })),
+                    ("created_at", json!({ "type": "string", "format": "date-time" })),
+                    ("last_used_at", json!({ "type": "string", "format": "date-time" })),
+                    ("expires_at", json!({ "type": "string", "format": "date-time" })),
+                    ("first_ip", nullable(string())),
+                    ("last_ip", nullable(string())),
+                    ("user_agent", nullable(string())),
+                    ("label", string()),
+                    ("method", nullable(string())),
                 ],
                 &[],
             ),

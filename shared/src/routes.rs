@@ -3,11 +3,12 @@
 //! local server mounts [`ROUTES`]; the consistency test checks `infra/`, `events/` and
 //! `functions/` (each `main.rs` included) against [`ROUTES`].
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
 use lambda_http::http::Method;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::app::App;
 use crate::config::AllowedOrigins;
@@ -107,6 +108,9 @@ routes! {
     "google-id-token" google_id_token: POST "/auth/google/id-token" => handlers::google::google_id_token;
     "identity-unlink" identity_unlink: POST "/users/me/identities/unlink" => handlers::identity_unlink::identity_unlink;
     "totp-recovery-codes" totp_recovery_codes: POST "/auth/totp/recovery-codes" => handlers::authenticator::totp_recovery_codes;
+    "sessions-list"       sessions_list:       GET    "/users/me/sessions"            => handlers::devices::sessions_list;
+    "session-end"         session_end:         DELETE "/users/me/sessions/{id}"       => handlers::devices::session_end;
+    "sessions-end-others" sessions_end_others: POST   "/users/me/sessions/end-others" => handlers::devices::sessions_end_others;
     "web"               web:               GET   "/" | "/app.js" | "/app.css" | "/docs" | "/docs.js" | "/docs.css" | "/openapi.json" => handlers::web::web;
 }
 
@@ -125,7 +129,12 @@ where
     }
     let origin = cors::origin(&req).map(str::to_owned);
     let response = match serves(function, &req) {
-        Ok(()) => handle(req).await.unwrap_or_else(ApiError::into_response),
+        Ok(template) => {
+            // The path's parameters, as API Gateway would give them, from the route's template:
+            // the same in the local server and in a Lambda binary.
+            let parameters = path_parameters(template, req.uri().path()).unwrap_or_default();
+            handle(req.with_path_parameters(parameters)).await.unwrap_or_else(ApiError::into_response)
+        }
         Err(error) => error.into_response(),
     };
     cors::decorate(origin.as_deref(), allowed, response)
@@ -135,16 +144,40 @@ where
 /// methods the path's routes take).
 pub fn preflight(req: &Request, allowed: &AllowedOrigins) -> Response<Body> {
     let path = req.uri().path();
-    let methods: Vec<&str> =
-        ENDPOINTS.iter().filter(|(_, _, route)| *route == path).map(|(_, method, _)| method.as_str()).collect();
+    let methods: Vec<&str> = ENDPOINTS
+        .iter()
+        .filter(|(_, _, route)| path_parameters(route, path).is_some())
+        .map(|(_, method, _)| method.as_str())
+        .collect();
     cors::preflight(req, allowed, &methods)
 }
 
-/// Whether `function` serves `req`: [`find`]'s 404 or 405 if no route has the request's
-/// method and path, 404 if the route is another function's.
-pub fn serves(function: &str, req: &Request) -> Result<(), ApiError> {
-    let (owner, _, _) = ENDPOINTS[position(req.method(), req.uri().path())?];
-    if owner == function { Ok(()) } else { Err(ApiError::NotFound) }
+/// Whether `function` serves `req`: the route's path (a template, `/users/me/sessions/{id}`),
+/// or [`find`]'s 404 or 405 if no route has the request's method and path, 404 if the route
+/// is another function's.
+pub fn serves(function: &str, req: &Request) -> Result<&'static str, ApiError> {
+    let (owner, _, template) = ENDPOINTS[position(req.method(), req.uri().path())?];
+    if owner == function { Ok(template) } else { Err(ApiError::NotFound) }
+}
+
+/// The parameters of `path` if it matches `template`: each `{name}` segment of the template
+/// matches one non-empty segment of the path; every other segment must be equal.
+pub fn path_parameters(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    let (mut names, mut values) = (template.split('/'), path.split('/'));
+    let mut parameters = HashMap::new();
+    loop {
+        match (names.next(), values.next()) {
+            (None, None) => return Some(parameters),
+            (Some(name), Some(value)) => match name.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+                Some(name) if !value.is_empty() => {
+                    parameters.insert(name.to_owned(), value.to_owned());
+                }
+                None if name == value => {}
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
 }
 
 /// The route for `method` and `path`: `NotFound` if no route has the path,
@@ -153,17 +186,25 @@ pub fn find(method: &Method, path: &str) -> Result<&'static Route, ApiError> {
     position(method, path).map(|i| &ROUTES[i])
 }
 
+/// As API Gateway chooses: of the routes with the request's method whose path matches, the
+/// one without parameters first (`POST /users/me/sessions/end-others` before `DELETE
+/// /users/me/sessions/{id}`, which a DELETE of that path reaches).
 fn position(method: &Method, path: &str) -> Result<usize, ApiError> {
     let mut allow = Vec::new();
+    let mut found = None;
     for (i, (_, route_method, route_path)) in ENDPOINTS.iter().enumerate() {
-        if *route_path == path {
-            if route_method == method {
-                return Ok(i);
+        if path_parameters(route_path, path).is_some() {
+            if route_method == method && (found.is_none() || *route_path == path) {
+                found = Some(i);
             }
             allow.push(route_method.as_str());
         }
     }
-    if allow.is_empty() { Err(ApiError::NotFound) } else { Err(ApiError::MethodNotAllowed { allow: allow.join(", ") }) }
+    match found {
+        Some(i) => Ok(i),
+        None if allow.is_empty() => Err(ApiError::NotFound),
+        None => Err(ApiError::MethodNotAllowed { allow: allow.join(", ") }),
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +222,27 @@ mod tests {
         );
         assert_eq!(find(&Method::PATCH, "/users/me").map(|r| r.function).ok(), Some("profile-update"));
         assert!(matches!(find(&Method::GET, "/nowhere"), Err(ApiError::NotFound)));
+    }
+
+    #[test]
+    fn templates_match_one_segment_and_exact_paths_come_first() {
+        let id = |path: &str| path_parameters("/users/me/sessions/{id}", path).map(|p| p["id"].clone());
+        assert_eq!(id("/users/me/sessions/abc").as_deref(), Some("abc"));
+        assert_eq!(id("/users/me/sessions/"), None);
+        assert_eq!(id("/users/me/sessions/a/b"), None);
+        assert_eq!(id("/users/me/sessions"), None);
+        assert_eq!(
+            find(&Method::POST, "/users/me/sessions/end-others").map(|r| r.function).ok(),
+            Some("sessions-end-others")
+        );
+        assert_eq!(
+            find(&Method::DELETE, "/users/me/sessions/end-others").map(|r| r.function).ok(),
+            Some("session-end")
+        );
+        assert_eq!(find(&Method::DELETE, "/users/me/sessions/x1").map(|r| r.function).ok(), Some("session-end"));
+        assert!(
+            matches!(find(&Method::GET, "/users/me/sessions/x1"), Err(ApiError::MethodNotAllowed { allow }) if allow == "DELETE")
+        );
     }
 
     #[test]

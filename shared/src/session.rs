@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::model::{Origin, Session, User};
+use crate::model::{Origin, Session, SessionUse, User};
 use crate::random;
 use crate::store::Rotated;
 use crate::tokens::{Claims, TokenUse, digest};
@@ -65,8 +65,9 @@ fn tokens(app: &App, user: &User, session: &Session, secret: &str) -> Result<Tok
     })
 }
 
-/// Starts a new session for `user`.
-pub async fn start(app: &App, user: &User) -> Result<Tokens, ApiError> {
+/// Starts a new session for `user`, begun by `how` (the activity log's method name, as the
+/// device list shows it) from `origin`.
+pub async fn start(app: &App, user: &User, how: Option<String>, origin: &Origin) -> Result<Tokens, ApiError> {
     let now = app.now();
     let secret = random::token::<32>(&*app.random);
     let session = Session {
@@ -76,6 +77,11 @@ pub async fn start(app: &App, user: &User) -> Result<Tokens, ApiError> {
         user_version: user.token_version,
         created_at: now,
         expires_at: now + app.config.tokens.session.as_secs() as i64,
+        method: how,
+        last_used_at: now,
+        first_ip: origin.source_ip.clone(),
+        last_ip: origin.source_ip.clone(),
+        user_agent: origin.kept_user_agent(),
     };
     app.store.put_session(&session).await?;
     tokens(app, user, &session, &secret)
@@ -91,8 +97,9 @@ fn parse_refresh(token: &str) -> Option<(&str, &str)> {
 }
 
 /// Rotates a refresh token: new tokens for the same session, or `InvalidToken` (after
-/// revoking the session if the token was a rotated one).
-pub async fn refresh(app: &App, presented: &str) -> Result<Tokens, ApiError> {
+/// revoking the session if the token was a rotated one). The session records the use
+/// (`origin`'s address and User-Agent) for the device list.
+pub async fn refresh(app: &App, presented: &str, origin: &Origin) -> Result<Tokens, ApiError> {
     let (id, secret) = parse_refresh(presented).ok_or(ApiError::InvalidToken)?;
     let now = app.now();
     let session = app.store.session(id, now).await?.ok_or(ApiError::InvalidToken)?;
@@ -108,7 +115,8 @@ pub async fn refresh(app: &App, presented: &str) -> Result<Tokens, ApiError> {
         return Err(ApiError::InvalidToken);
     };
     let new_secret = random::token::<32>(&*app.random);
-    match app.store.rotate_session(id, &presented_hash, &digest(&new_secret), now).await? {
+    let used = SessionUse { at: now, source_ip: origin.source_ip.clone(), user_agent: origin.kept_user_agent() };
+    match app.store.rotate_session(id, &presented_hash, &digest(&new_secret), &used).await? {
         Rotated::Rotated => tokens(app, &user, &session, &new_secret),
         Rotated::Stale => {
             // Another request rotated this token first: the same token was used twice.
@@ -157,17 +165,18 @@ pub async fn log_in(app: &App, user: User, origin: &Origin, how: Event) -> Resul
     activity::record(app, &user.id, how, origin).await;
     let user = User { last_login: Some(now), ..user };
     tracing::Span::current().record("user", user.id.as_str());
-    let tokens = start(app, &user).await?;
+    let tokens = start(app, &user, how.method(), origin).await?;
     Ok((user, tokens))
 }
 
 /// After a change that ended every session of the user (a password change, the second
 /// factor turned on or off): the caller's own session ends too, and a new one starts in the
-/// user's new state.
-pub async fn restart(app: &App, caller: &Caller) -> Result<(User, Tokens), ApiError> {
+/// user's new state, on the same device: it keeps how the old one began.
+pub async fn restart(app: &App, caller: &Caller, origin: &Origin) -> Result<(User, Tokens), ApiError> {
+    let old = app.store.session(&caller.claims.sid, app.now()).await?;
     app.store.delete_session(&caller.claims.sid).await?;
     let user = app.store.user(&caller.user.id).await?.ok_or(ApiError::InvalidToken)?;
-    let tokens = start(app, &user).await?;
+    let tokens = start(app, &user, old.and_then(|s| s.method), origin).await?;
     Ok((user, tokens))
 }
 

@@ -134,7 +134,9 @@ async fn wrong_methods_and_unknown_paths_answer_json() {
     let app = TestApp::spawn().await;
     for route in ROUTES {
         for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
-            if ROUTES.iter().any(|r| r.path == route.path && r.method.as_str() == method) {
+            // A method some route takes on this path (a template's included: a DELETE of
+            // `/users/me/sessions/end-others` is `DELETE /users/me/sessions/{id}`'s).
+            if stepauth::routes::find(&method.parse().expect("a method"), route.path).is_ok() {
                 continue;
             }
             let answer = app.request(method, route.path, Value::Null, &[]).await;

@@ -155,7 +155,7 @@ const LAYERS: &[&[&str]] = &[
     &["model"],
     &["password", "totp", "store", "mail", "oidc"],
     &["error", "app"],
-    &["activity", "lockout", "codes", "grants", "session", "google", "migration"],
+    &["activity", "lockout", "codes", "grants", "session", "devices", "google", "migration"],
     &["http"],
     &["handlers"],
     &["routes", "lambda", "openapi"],

@@ -7,6 +7,7 @@
 mod bad_input;
 mod cargo_lambda;
 mod cors;
+mod devices;
 mod django;
 mod enumeration;
 mod events;

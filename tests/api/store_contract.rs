@@ -6,7 +6,7 @@ use std::sync::Arc;
 use stepauth::config::CodeLimits;
 use stepauth::model::{
     Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, Method, NewCode, Purpose, Redeemed,
-    Session, User,
+    Session, SessionUse, User,
 };
 use stepauth::store::{Created, Reset, Rotated, Store};
 use stepauth_tests::unique_email;
@@ -209,27 +209,67 @@ async fn logins_and_token_versions_are_recorded(store: Arc<dyn Store>) {
     assert_eq!(store.user("nobody").await.unwrap(), None, "recording a login creates nothing");
 }
 
+fn stored_session(id: &str, user_id: &str, user_version: u64, created_at: i64) -> Session {
+    Session {
+        id: id.into(),
+        user_id: user_id.into(),
+        token_hash: "h1".into(),
+        user_version,
+        created_at,
+        expires_at: created_at + 100,
+        method: Some("password".into()),
+        last_used_at: created_at,
+        first_ip: Some("192.0.2.1".into()),
+        last_ip: Some("192.0.2.1".into()),
+        user_agent: Some("curl/8".into()),
+    }
+}
+
+fn used(at: i64) -> SessionUse {
+    SessionUse { at, source_ip: Some("198.51.100.7".into()), user_agent: None }
+}
+
 async fn sessions_rotate_only_from_the_current_token(store: Arc<dyn Store>) {
     let id = format!("s-{}", unique_email("s"));
-    let session = Session {
-        id: id.clone(),
-        user_id: "u".into(),
-        token_hash: "h1".into(),
-        user_version: 0,
-        created_at: T0,
-        expires_at: T0 + 100,
-    };
+    let session = stored_session(&id, "u", 0, T0);
     store.put_session(&session).await.unwrap();
     assert_eq!(store.session(&id, T0).await.unwrap(), Some(session.clone()));
-    assert_eq!(store.rotate_session(&id, "h1", "h2", T0).await.unwrap(), Rotated::Rotated);
-    assert_eq!(store.rotate_session(&id, "h1", "h3", T0).await.unwrap(), Rotated::Stale);
-    assert_eq!(store.session(&id, T0).await.unwrap().map(|s| s.token_hash), Some("h2".into()));
-    assert_eq!(store.rotate_session(&id, "h2", "h3", T0 + 100).await.unwrap(), Rotated::Stale, "expired");
+    assert_eq!(store.rotate_session(&id, "h1", "h2", &used(T0 + 5)).await.unwrap(), Rotated::Rotated);
+    assert_eq!(store.rotate_session(&id, "h1", "h3", &used(T0)).await.unwrap(), Rotated::Stale);
+    let rotated = store.session(&id, T0).await.unwrap().expect("the session");
+    let expected = Session {
+        token_hash: "h2".into(),
+        last_used_at: T0 + 5,
+        last_ip: Some("198.51.100.7".into()),
+        user_agent: None,
+        ..session
+    };
+    assert_eq!(rotated, expected, "a rotation records its use, and forgets the old User-Agent");
+    assert_eq!(store.rotate_session(&id, "h2", "h3", &used(T0 + 100)).await.unwrap(), Rotated::Stale, "expired");
     assert_eq!(store.session(&id, T0 + 100).await.unwrap(), None, "expiry is checked on read");
     store.delete_session(&id).await.unwrap();
     assert_eq!(store.session(&id, T0).await.unwrap(), None);
-    assert_eq!(store.rotate_session(&id, "h2", "h3", T0).await.unwrap(), Rotated::Stale);
+    assert_eq!(store.rotate_session(&id, "h2", "h3", &used(T0)).await.unwrap(), Rotated::Stale);
     store.delete_session(&id).await.unwrap();
+}
+
+/// A user's sessions list newest first, in pages, live ones of the current token version only.
+async fn user_sessions_page_newest_first_and_only_live_ones(store: Arc<dyn Store>) {
+    let user_id = format!("u-{}", unique_email("devices"));
+    for (i, version, created_at) in [(0, 1, T0), (1, 1, T0 + 10), (2, 1, T0 + 20), (3, 0, T0 + 30), (4, 1, T0 - 200)] {
+        store.put_session(&stored_session(&format!("{user_id}-{i}"), &user_id, version, created_at)).await.unwrap();
+    }
+    store.put_session(&stored_session(&format!("{user_id}-other"), "someone-else", 1, T0 + 40)).await.unwrap();
+    let first = store.user_sessions(&user_id, 1, T0 + 50, 2, None).await.unwrap();
+    let ids = |page: &stepauth::model::Page<Session>| page.items.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&first), [format!("{user_id}-2"), format!("{user_id}-1")]);
+    let next = first.next.expect("a second page");
+    let second = store.user_sessions(&user_id, 1, T0 + 50, 2, Some(&next)).await.unwrap();
+    assert_eq!(ids(&second), [format!("{user_id}-0")], "older versions and expired sessions are not listed");
+    assert_eq!(second.next, None);
+    assert_eq!(second.items[0], stored_session(&format!("{user_id}-0"), &user_id, 1, T0), "every field kept");
+    let refused = store.user_sessions(&user_id, 1, T0, 2, Some("not a cursor")).await;
+    assert!(refused.unwrap_err().downcast_ref::<stepauth::store::BadCursor>().is_some());
 }
 
 /// A user stored through a sign-up grant, as the API creates them.
@@ -716,7 +756,7 @@ contract! {
         names_change_and_nothing_else,
         users_page_newest_first,
     ]
-    sessions: [sessions_rotate_only_from_the_current_token]
+    sessions: [sessions_rotate_only_from_the_current_token, user_sessions_page_newest_first_and_only_live_ones]
     lockout: [
         attempts_take_slots_before_they_are_checked,
         fifty_concurrent_guesses_get_exactly_the_limit,

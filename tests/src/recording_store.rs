@@ -9,7 +9,7 @@ use stepauth::clock::UnixTime;
 use stepauth::config::CodeLimits;
 use stepauth::model::{
     Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, Purpose, Redeemed,
-    Session, SourceCounter, SourceSlot, User,
+    Session, SessionUse, SourceCounter, SourceSlot, User,
 };
 use stepauth::store::{
     ActivityStore, AuthenticatorStore, CodeStore, Created, GrantStore, IdentityStore, LockoutStore, Reset, Rotated,
@@ -184,14 +184,26 @@ impl SessionStore for RecordingStore {
         self.inner.session(id, now).await
     }
 
-    async fn rotate_session(&self, id: &str, old: &str, new: &str, now: UnixTime) -> anyhow::Result<Rotated> {
+    async fn rotate_session(&self, id: &str, old: &str, new: &str, used: &SessionUse) -> anyhow::Result<Rotated> {
         self.record("rotate_session");
-        self.inner.rotate_session(id, old, new, now).await
+        self.inner.rotate_session(id, old, new, used).await
     }
 
     async fn delete_session(&self, id: &str) -> anyhow::Result<()> {
         self.record("delete_session");
         self.inner.delete_session(id).await
+    }
+
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        version: u64,
+        now: UnixTime,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<Page<Session>> {
+        self.record("user_sessions");
+        self.inner.user_sessions(user_id, version, now, limit, cursor).await
     }
 }
 

@@ -82,6 +82,7 @@ Alpine.data("stepauth", () => ({
   totp: null,
   recoveryCodes: [],
   activity: [],
+  devices: [],
   rules: RULES,
   panel: "",
   // Whether sign-in with Google is on (the server says so at the top of this script).
@@ -374,12 +375,39 @@ Alpine.data("stepauth", () => ({
   async home() {
     this.go("home");
     this.panel = "";
-    const [me, log] = await Promise.all([
+    const [me, log, sessions] = await Promise.all([
       api("GET", "/users/me", undefined, this.access),
       api("GET", "/users/me/activity?limit=10", undefined, this.access),
+      api("GET", "/users/me/sessions?limit=100", undefined, this.access),
     ]);
     if (me.ok) this.user = me.data;
     this.activity = log.ok ? log.data.items : [];
+    this.devices = sessions.ok ? sessions.data.items : [];
+  },
+
+  // Devices: each session by its id; this one's "Sign out" is a logout.
+  endSession(device) {
+    if (device.current) return this.logout(false);
+    return this.run(async () => {
+      const result = await api("DELETE", `/users/me/sessions/${encodeURIComponent(device.id)}`, undefined, this.access);
+      if (!result.ok && result.status !== 404) return this.fail(result);
+      await this.home();
+      this.info = `Signed out on ${device.label}.`;
+    });
+  },
+
+  endOtherSessions() {
+    return this.run(async () => {
+      const result = await api("POST", "/users/me/sessions/end-others", undefined, this.access);
+      if (!result.ok) return this.fail(result);
+      await this.home();
+      this.info = result.data.ended === 1 ? "Signed out on 1 other device." : `Signed out on ${result.data.ended} other devices.`;
+    });
+  },
+
+  // How a session signed in, in words ("password + authenticator").
+  how(method) {
+    return method ? method.replaceAll("_", " ").replaceAll("+", " + ") : "";
   },
 
   // Forgotten password: email → code → new password.

@@ -317,3 +317,45 @@ test("with no recovery codes left, the signed-in card asks for a new set and mak
   assert.equal(again.status, 200, "a code the page showed works");
   await page.close();
 });
+
+test("signed in: the devices list, signing one out, then every other, then this one", async () => {
+  const email = uniqueEmail("browser-devices");
+  await apiUser(server.base, email);
+  const loginAs = async (userAgent) => {
+    const response = await fetch(`${server.base}/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": userAgent },
+      body: JSON.stringify({ email, password: PASSWORD }),
+    });
+    return (await response.json()).access_token;
+  };
+  const tablet = await loginAs("Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1");
+  const desktop = await loginAs("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0");
+  const page = await newPage();
+  await logIn(page, email, PASSWORD);
+  await onCard(page, "home");
+
+  const devices = page.locator("[data-device]");
+  await devices.filter({ hasText: "Safari on iPadOS" }).waitFor();
+  assert.equal(await devices.count(), 4, "the sign-up's session, the tablet, the desktop and this browser");
+  const here = devices.filter({ hasText: "(this device)" });
+  assert.match(await here.innerText(), /Chrome on Linux/);
+  assert.match(await here.innerText(), /password/);
+  await shot(page, "14-devices");
+
+  await devices.filter({ hasText: "Safari on iPadOS" }).getByRole("button", { name: /Sign out/ }).click();
+  await page.locator('[data-card="home"] .sa-info').filter({ hasText: "Signed out on Safari on iPadOS." }).waitFor();
+  assert.equal(await devices.count(), 3);
+  assert.equal((await json(server.base, "GET", "/users/me", undefined, tablet)).status, 401, "the tablet's token died");
+  assert.equal((await json(server.base, "GET", "/users/me", undefined, desktop)).status, 200, "the desktop's lives");
+
+  await page.getByRole("button", { name: "Sign out on every other device" }).click();
+  await page.locator('[data-card="home"] .sa-info').filter({ hasText: "Signed out on 2 other devices." }).waitFor();
+  assert.equal(await devices.count(), 1);
+  assert.equal((await json(server.base, "GET", "/users/me", undefined, desktop)).status, 401, "the desktop's died too");
+  assert.equal(await page.getByRole("button", { name: "Sign out on every other device" }).isVisible(), false);
+
+  await here.getByRole("button", { name: /Sign out/ }).click();
+  await onCard(page, "login");
+  await page.close();
+});

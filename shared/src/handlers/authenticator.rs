@@ -131,8 +131,9 @@ pub async fn totp_confirm(app: &App, req: Request) -> Result<Response<Body>, Api
     if !app.store.enable_totp(&user.id, &pending, step, &hashes).await? {
         return Err(ApiError::Conflict);
     }
-    let (user, tokens) = session::restart(app, &caller).await?;
-    activity::record(app, &user.id, Event::MfaEnabled, &origin(&req)).await;
+    let origin = origin(&req);
+    let (user, tokens) = session::restart(app, &caller, &origin).await?;
+    activity::record(app, &user.id, Event::MfaEnabled, &origin).await;
     app.mailer.send(templates::mfa_enabled(&app.config.product_name, user.email.as_str(), &user.name)).await?;
     let body = json!({
         "message": "Google Authenticator is on. Keep these recovery codes somewhere safe: each works once.",
@@ -158,7 +159,7 @@ pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, Api
     if !app.store.disable_totp(&user.id).await? {
         return Err(ApiError::InvalidToken);
     }
-    let (user, tokens) = session::restart(app, &caller).await?;
+    let (user, tokens) = session::restart(app, &caller, &origin).await?;
     activity::record(app, &user.id, Event::MfaDisabled, &origin).await;
     app.mailer.send(templates::mfa_disabled(&app.config.product_name, user.email.as_str(), &user.name)).await?;
     let body = json!({ "message": "Google Authenticator is off. Other sessions were logged out." });

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod authenticator;
 pub mod code_resend;
+pub mod devices;
 pub mod google;
 pub mod identity_unlink;
 pub mod jwks;

@@ -74,7 +74,7 @@ pub async fn password_change(app: &App, req: Request) -> Result<Response<Body>, 
     if !app.store.set_password(&user.id, &user.password_hash, &new_hash, &password::next_history(user)).await? {
         return Err(ApiError::Conflict);
     }
-    let (user, tokens) = session::restart(app, &caller).await?;
+    let (user, tokens) = session::restart(app, &caller, &origin).await?;
     activity::record(app, &user.id, Event::PasswordChange, &origin).await;
     app.mailer.send(templates::password_changed(&app.config.product_name, user.email.as_str(), &user.name)).await?;
     session_response(StatusCode::OK, json!({ "message": "Password changed. Other sessions were logged out." }), &tokens)

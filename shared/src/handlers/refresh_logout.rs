@@ -19,7 +19,7 @@ use crate::tokens::TokenUse;
 pub async fn token_refresh(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let presented =
         presented_refresh_token(&req, &app.config.allowed_origins)?.ok_or(ApiError::AuthenticationRequired)?;
-    match session::refresh(app, &presented).await {
+    match session::refresh(app, &presented, &origin(&req)).await {
         Ok(tokens) => session_response(StatusCode::OK, serde_json::json!({}), &tokens),
         Err(ApiError::InvalidToken) => {
             let mut response = ApiError::InvalidToken.into_response();

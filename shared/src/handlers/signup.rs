@@ -70,8 +70,10 @@ pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, 
     }
     tracing::Span::current().record("user", user.id.as_str());
     tracing::info!("user created");
-    activity::record(app, &user.id, Event::SignupCompleted(Method::Password), &origin(&req)).await;
-    let tokens = session::start(app, &user).await?;
+    let origin = origin(&req);
+    let how = Event::SignupCompleted(Method::Password);
+    activity::record(app, &user.id, how, &origin).await;
+    let tokens = session::start(app, &user, how.method(), &origin).await?;
     session_response(
         StatusCode::CREATED,
         json!({ "message": "User created successfully", "user": UserView::from(&user) }),

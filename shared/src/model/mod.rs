@@ -18,6 +18,6 @@ pub use email::Email;
 pub use grant::{Grant, GrantKind};
 pub use identity::{Identity, LoginState};
 pub use lockout::{Attempt, Lockout, MOVED_IN_LOCKED};
-pub use session::Session;
+pub use session::{Session, SessionUse};
 pub use source::{Origin, SOURCE_WINDOW_SECONDS, SourceCounter, SourceSlot};
 pub use user::{PASSWORD_HISTORY, Role, User};

@@ -2,6 +2,7 @@
 //! "Source limits").
 
 use crate::clock::{UnixTime, seconds_until};
+use crate::model::session::MAX_USER_AGENT_CHARS;
 
 /// Where a request came from, as API Gateway saw it (never a client-supplied header).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -12,6 +13,13 @@ pub struct Origin {
     pub user_agent: Option<String>,
     /// API Gateway's request id.
     pub request_id: Option<String>,
+}
+
+impl Origin {
+    /// The User-Agent as stored: its first [`MAX_USER_AGENT_CHARS`] characters.
+    pub fn kept_user_agent(&self) -> Option<String> {
+        self.user_agent.as_ref().map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect())
+    }
 }
 
 /// What a per-source-address counter counts (docs/SECURITY.md, "Source limits").

@@ -14,7 +14,7 @@ use crate::clock::UnixTime;
 use crate::config::CodeLimits;
 use crate::model::{
     Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, Purpose, Redeemed,
-    Session, SourceCounter, SourceSlot, User,
+    Session, SessionUse, SourceCounter, SourceSlot, User,
 };
 
 /// The store could not be reached or refused for load (DynamoDB throttling, a hang): the
@@ -213,11 +213,23 @@ pub trait SessionStore: Send + Sync {
     /// The live session with this id.
     async fn session(&self, id: &str, now: UnixTime) -> anyhow::Result<Option<Session>>;
 
-    /// Replaces the session's token hash `old` by `new`, only if `old` is current.
-    async fn rotate_session(&self, id: &str, old: &str, new: &str, now: UnixTime) -> anyhow::Result<Rotated>;
+    /// Replaces the session's token hash `old` by `new`, only if `old` is current and the
+    /// session is live at `used.at`, and records the use (time, source, User-Agent).
+    async fn rotate_session(&self, id: &str, old: &str, new: &str, used: &SessionUse) -> anyhow::Result<Rotated>;
 
     /// Ends a session (its whole refresh-token family).
     async fn delete_session(&self, id: &str) -> anyhow::Result<()>;
+
+    /// The user's live sessions begun under token version `version` (the others are dead:
+    /// logout-all ended them), newest first, `limit` at a time from `cursor`.
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        version: u64,
+        now: UnixTime,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<Page<Session>>;
 }
 
 /// The per-email lockout counter and the per-source-address counters (docs/SECURITY.md, "Lockout", "Source limits").

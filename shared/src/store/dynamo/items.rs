@@ -179,20 +179,43 @@ pub fn session_item(session: &Session) -> Item {
         ("user_version".to_owned(), n(session.user_version)),
         ("created_at".to_owned(), n(session.created_at)),
         ("expires_at".to_owned(), n(session.expires_at)),
+        ("last_used_at".to_owned(), n(session.last_used_at)),
+        ("gsi1pk".to_owned(), s(keys::sessions_partition(&session.user_id))),
+        ("gsi1sk".to_owned(), s(keys::session_order(session))),
     ]);
+    let optional = [
+        ("method", &session.method),
+        ("first_ip", &session.first_ip),
+        ("last_ip", &session.last_ip),
+        ("user_agent", &session.user_agent),
+    ];
+    item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), s(value.as_ref()?)))));
     item
 }
 
 /// The session `id` an item holds.
 pub fn session(id: &str, item: &Item) -> anyhow::Result<Session> {
+    let created_at = get_n(item, "created_at")?;
     Ok(Session {
         id: id.to_owned(),
         user_id: get_s(item, "user_id")?,
         token_hash: get_s(item, "token_hash")?,
         user_version: get_n(item, "user_version")?,
-        created_at: get_n(item, "created_at")?,
+        created_at,
         expires_at: get_n(item, "expires_at")?,
+        method: opt_s(item, "method"),
+        last_used_at: opt_n(item, "last_used_at")?.unwrap_or(created_at),
+        first_ip: opt_s(item, "first_ip"),
+        last_ip: opt_s(item, "last_ip"),
+        user_agent: opt_s(item, "user_agent"),
     })
+}
+
+/// The session an index item holds (its id from its key).
+pub fn indexed_session(item: &Item) -> anyhow::Result<Session> {
+    let pk = get_s(item, "pk")?;
+    let id = pk.strip_prefix("SESSION#").ok_or_else(|| anyhow::anyhow!("{pk} is not a session's key"))?;
+    session(id, item)
 }
 
 /// The item of an email's code state for one purpose.

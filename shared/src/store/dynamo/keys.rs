@@ -16,14 +16,16 @@
 //! | used nonce     | `NONCE#<digest>`  | `NONCE`                    |
 //!
 //! Users also carry `gsi1pk = "USER"` and `gsi1sk = <created_at>#<id>`, so that the index
-//! [`USERS_INDEX`] lists them newest first for admins. A list's cursor is the sort key of
-//! its last item; [`activity_cursor`] and [`user_cursor`] refuse anything else.
+//! [`USERS_INDEX`] lists them newest first for admins; sessions carry `gsi1pk =
+//! SESSIONS#<user id>` and `gsi1sk = <created_at>#<id>`, so that the same index lists a
+//! user's sessions (devices) newest first. A list's cursor is the sort key of its last item;
+//! [`activity_cursor`], [`user_cursor`] and [`session_cursor`] refuse anything else.
 
 use std::collections::HashMap;
 
 use super::items::{Item, s};
 use crate::clock::UnixTime;
-use crate::model::{Activity, Email, Purpose, SourceSlot, User};
+use crate::model::{Activity, Email, Purpose, Session, SourceSlot, User};
 
 /// The index listing users by creation time.
 pub const USERS_INDEX: &str = "by-created";
@@ -61,6 +63,27 @@ pub fn grant(token_hash: &str) -> Item {
 /// The key of a session's item.
 pub fn session(id: &str) -> Item {
     key(format!("SESSION#{id}"), "SESSION")
+}
+
+/// The index partition of a user's sessions.
+pub fn sessions_partition(user_id: &str) -> String {
+    format!("SESSIONS#{user_id}")
+}
+
+/// A session's place in its user's index partition: creation time, then id.
+pub fn session_order(session: &Session) -> String {
+    format!("{:012}#{}", session.created_at, session.id)
+}
+
+/// The index key a sessions cursor of `user_id` continues from, if it is one this list gave out.
+pub fn session_cursor(user_id: &str, cursor: &str) -> Option<Item> {
+    let (at, id) = cursor.split_once('#')?;
+    let valid = at.len() == 12 && at.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty() && id.len() <= 64;
+    valid.then(|| {
+        let mut start = session(id);
+        start.extend([("gsi1pk".to_owned(), s(sessions_partition(user_id))), ("gsi1sk".to_owned(), s(cursor))]);
+        start
+    })
 }
 
 /// The link of an identity at an OpenID provider to a user.
