@@ -188,18 +188,20 @@ pub fn find(method: &Method, path: &str) -> Result<&'static Route, ApiError> {
 
 /// As API Gateway chooses: of the routes with the request's method whose path matches, the
 /// one without parameters first (`POST /users/me/sessions/end-others` before `DELETE
-/// /users/me/sessions/{id}`, which a DELETE of that path reaches).
+/// /users/me/sessions/{id}`, which a DELETE of that path reaches). A 405's `Allow` names the
+/// methods of the resource the document describes at that path: the exact one if there is one.
 fn position(method: &Method, path: &str) -> Result<usize, ApiError> {
-    let mut allow = Vec::new();
+    let (mut exact, mut templated) = (Vec::new(), Vec::new());
     let mut found = None;
     for (i, (_, route_method, route_path)) in ENDPOINTS.iter().enumerate() {
         if path_parameters(route_path, path).is_some() {
             if route_method == method && (found.is_none() || *route_path == path) {
                 found = Some(i);
             }
-            allow.push(route_method.as_str());
+            if *route_path == path { &mut exact } else { &mut templated }.push(route_method.as_str());
         }
     }
+    let allow = if exact.is_empty() { templated } else { exact };
     match found {
         Some(i) => Ok(i),
         None if allow.is_empty() => Err(ApiError::NotFound),
@@ -242,6 +244,9 @@ mod tests {
         assert_eq!(find(&Method::DELETE, "/users/me/sessions/x1").map(|r| r.function).ok(), Some("session-end"));
         assert!(
             matches!(find(&Method::GET, "/users/me/sessions/x1"), Err(ApiError::MethodNotAllowed { allow }) if allow == "DELETE")
+        );
+        assert!(
+            matches!(find(&Method::GET, "/users/me/sessions/end-others"), Err(ApiError::MethodNotAllowed { allow }) if allow == "POST")
         );
     }
 
