@@ -25,6 +25,7 @@ pub mod oidc;
 pub mod openapi;
 pub mod password;
 pub mod random;
+pub mod reauth;
 pub mod routes;
 pub mod session;
 pub mod store;

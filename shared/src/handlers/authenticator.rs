@@ -10,77 +10,17 @@ use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::http::session::{authenticate, session_response};
-use crate::http::{JsonBody, json, opaque_token, origin};
+use crate::http::{JsonBody, json, opaque_token, origin, second_factor};
 use crate::lockout::{self, LoginAttempt};
 use crate::mail::templates;
-use crate::model::{GrantKind, Method, SecondFactor, User};
-use crate::password::{self, Password};
+use crate::model::{GrantKind, Method, SecondFactor};
+use crate::password::Password;
 use crate::tokens::digest;
+use crate::reauth::{Factor, prove_both_factors, use_factor};
 use crate::{grants, session, totp};
 
 /// How many codes one MFA token may be tried with.
 pub const MAX_MFA_ATTEMPTS: u32 = 5;
-
-/// A second factor as presented.
-#[derive(Debug)]
-enum Factor {
-    Code(String),
-    Recovery(String),
-}
-
-/// Reads `code` or `recovery_code`: exactly one of them.
-fn read_factor(body: &mut JsonBody) -> Option<Factor> {
-    let code = body.optional("code", totp::parse_code);
-    let recovery = body.optional("recovery_code", totp::parse_recovery_code);
-    match (code, recovery) {
-        (Some(code), None) => Some(Factor::Code(code)),
-        (None, Some(recovery)) => Some(Factor::Recovery(recovery)),
-        (Some(_), Some(_)) => body.error("recovery_code", "give either code or recovery_code, not both"),
-        (None, None) => body.error("code", "is required (or give a recovery_code)"),
-    }
-}
-
-/// Checks a second factor and uses it up: a TOTP code of a step newer than the last one
-/// accepted, or an unused recovery code. Each works once, under a conditional write.
-async fn use_factor(app: &App, user: &User, factor: &Factor) -> Result<bool, ApiError> {
-    match factor {
-        Factor::Code(code) => {
-            let Some(secret) = &user.totp_secret else { return Ok(false) };
-            let totp = totp::totp(secret, &app.config.totp_issuer, user.email.as_str())?;
-            match totp::matching_step(&totp, code, app.now()) {
-                Some(step) => Ok(app.store.accept_totp_step(&user.id, step).await?),
-                None => Ok(false),
-            }
-        }
-        Factor::Recovery(code) => {
-            let used = app.store.use_recovery_code(&user.id, &app.pepper.hash_recovery(&user.id, code)).await?;
-            Ok(used)
-        }
-    }
-}
-
-/// A signed-in owner proves both factors again (turning the authenticator off, new recovery
-/// codes): the password and a second factor, used up, under the address's lockout slots, so
-/// a wrong answer here counts as a failed login does.
-async fn prove_both_factors(
-    app: &App,
-    user: &User,
-    password: Password,
-    factor: &Factor,
-    origin: &crate::model::Origin,
-) -> Result<(), ApiError> {
-    if !user.mfa_enabled {
-        return Err(ApiError::MfaNotEnabled);
-    }
-    let attempt = LoginAttempt::begin(app, &user.email, origin).await?;
-    let password_ok = password::verify(password, Some(user.password_hash.clone())).await?;
-    if !(password_ok && use_factor(app, user, factor).await?) {
-        let wrong = |remaining| ApiError::InvalidCredentials { remaining };
-        return Err(attempt.failed(app, Some(user), origin, wrong).await);
-    }
-    attempt.succeeded(app).await?;
-    Ok(())
-}
 
 /// `POST /auth/totp/setup` with an access token and `{password}` → 200 `{qr_code_url,
 /// otpauth_uri, secret}`: a fresh secret, pending until a code confirms it. Replaces a pending
@@ -151,7 +91,7 @@ pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, Api
     let caller = authenticate(app, &req).await?;
     let mut body = JsonBody::parse(&req)?;
     let password = body.required("password", Password::parse_existing);
-    let factor = read_factor(&mut body);
+    let factor = second_factor(&mut body);
     let (password, factor) = body.finish((password, factor))?;
     let user = &caller.user;
     let origin = origin(&req);
@@ -203,7 +143,7 @@ pub async fn totp_recovery_codes(app: &App, req: Request) -> Result<Response<Bod
 pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let mut body = JsonBody::parse(&req)?;
     let token = body.required("mfa_token", opaque_token);
-    let factor = read_factor(&mut body);
+    let factor = second_factor(&mut body);
     let (token, factor) = body.finish((token, factor))?;
     let origin = origin(&req);
 

@@ -8,6 +8,8 @@ use crate::error::ApiError;
 use crate::model::Code;
 use crate::model::Email;
 use crate::password::Password;
+use crate::reauth::Factor;
+use crate::totp;
 
 /// The body of a route that takes an address alone: `{email}`.
 pub fn email_only(req: &Request) -> Result<Email, ApiError> {
@@ -54,5 +56,28 @@ pub fn opaque_token(text: &str) -> Result<String, Problem> {
         Err("is not a valid token".into())
     } else {
         Ok(text.to_owned())
+    }
+}
+
+/// Reads `code` or `recovery_code`: exactly one of them.
+pub fn second_factor(body: &mut JsonBody) -> Option<Factor> {
+    read_factor(body, true)
+}
+
+/// Reads `code` or `recovery_code`, if either is given (not both): pass it to
+/// [`JsonBody::finish`] as [`Optional`](super::Optional).
+pub fn optional_second_factor(body: &mut JsonBody) -> Option<Factor> {
+    read_factor(body, false)
+}
+
+fn read_factor(body: &mut JsonBody, required: bool) -> Option<Factor> {
+    let code = body.optional("code", totp::parse_code);
+    let recovery = body.optional("recovery_code", totp::parse_recovery_code);
+    match (code, recovery) {
+        (Some(code), None) => Some(Factor::Code(code)),
+        (None, Some(recovery)) => Some(Factor::Recovery(recovery)),
+        (Some(_), Some(_)) => body.error("recovery_code", "give either code or recovery_code, not both"),
+        (None, None) if required => body.error("code", "is required (or give a recovery_code)"),
+        (None, None) => None,
     }
 }
