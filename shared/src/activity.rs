@@ -51,6 +51,12 @@ pub enum Event {
     ResetBlocked,
     /// Someone tried to sign up with the account's address (no code was sent).
     SignupAttempted,
+    /// Another account asked to move to this account's address (no code was sent).
+    EmailChangeAttempted,
+    /// A code went to a new address the owner asked to move the account to.
+    EmailChangeRequested,
+    /// The account's address changed (every other session ended).
+    EmailChanged,
     /// A Google account was linked (its verified email is the account's).
     GoogleLinked,
     /// A Google account was unlinked by the owner.
@@ -79,6 +85,9 @@ impl Event {
             Self::MfaRemovedByAdmin => "mfa_removed_by_admin",
             Self::ResetBlocked => "reset_blocked",
             Self::SignupAttempted => "signup_attempted",
+            Self::EmailChangeAttempted => "email_change_attempted",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailChanged => "email_changed",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::RecoveryCodesRenewed => "recovery_codes_renewed",
             Self::GoogleLinked => "google_linked",

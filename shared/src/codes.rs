@@ -37,17 +37,18 @@ pub async fn redeem_or_refuse(
 /// Stores a fresh code of `purpose` for `email` (within the source address's hourly mail
 /// limit, and the cooldown and hourly cap of the email, which apply to every address alike)
 /// and mails it to an account that can use it, or mails whoever owns the address why not.
-/// The caller's answer is the same either way.
+/// The caller's answer is the same either way. `context` is what the flow needs back when
+/// the code is redeemed (the name given at sign-up, the change a code confirms).
 pub async fn send(
     app: &App,
     email: &Email,
     purpose: Purpose,
-    name: Option<String>,
+    context: Option<String>,
     origin: &Origin,
 ) -> Result<(), ApiError> {
     let slot = lockout::take_source_slot(app, origin, SourceCounter::Mails).await?;
     let code = Code::generate(&*app.random);
-    let stored = NewCode { hash: app.pepper.hash(purpose, email, &code), context: name };
+    let stored = NewCode { hash: app.pepper.hash(purpose, email, &code), context };
     if let Issued::Throttled { retry_after } =
         app.store.issue_code(email, purpose, stored, app.now(), &app.config.codes).await?
     {
@@ -73,9 +74,15 @@ pub async fn send(
             (Event::ResetBlocked, templates::reset_blocked(product, to, &user.name))
         }
         (Purpose::PasswordReset, Some(user)) => (Event::CodeSent, templates::reset_code(&coded, Some(&user.name))),
-        (Purpose::Login | Purpose::PasswordReset, None) => {
+        (Purpose::Login | Purpose::PasswordReset | Purpose::Confirm, None) => {
             (Event::CodeSent, templates::no_account(product, to, purpose))
         }
+        // Another account asked to move to this address, which has an account already.
+        (Purpose::EmailChange, Some(owner)) => {
+            (Event::EmailChangeAttempted, templates::email_change_taken(product, to, &owner.name))
+        }
+        (Purpose::EmailChange, None) => (Event::CodeSent, templates::email_change_code(&coded)),
+        (Purpose::Confirm, Some(user)) => (Event::CodeSent, templates::confirm_code(&coded, &user.name)),
     };
     activity::record_for(app, user.as_ref(), email, event, origin).await;
     app.mailer.send(mail).await?;

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod codes;
 pub mod config;
 pub mod devices;
+pub mod email_change;
 pub mod error;
 pub mod google;
 pub mod grants;

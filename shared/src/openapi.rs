@@ -471,6 +471,52 @@ fn spec(route: &Route) -> Spec {
             ),
             errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &STORE_ERRORS]),
         },
+        ("email-change", _) => Spec {
+            id: "email-change",
+            tag: "account",
+            summary: "Ask to change the account's email address: a code goes to the new one",
+            auth: Auth::Access,
+            body: fields(
+                true,
+                vec![
+                    ("new_email", true, reference("Email")),
+                    ("password", false, reference("Password")),
+                    ("code", false, reference("AuthenticatorCode")),
+                    ("recovery_code", false, reference("RecoveryCode")),
+                ],
+                json!({ "new_email": "ann.new@example.com", "password": "Correct-Horse-7-Battery" }),
+            ),
+            parameters: vec![],
+            success: accepted(),
+            errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &LOCKOUT_ERRORS, &STORE_ERRORS]),
+        },
+        ("email-change-verify", _) => Spec {
+            id: "email-change-verify",
+            tag: "account",
+            summary: "Change the address with the code mailed to it: a new session here, every other one ends",
+            auth: Auth::Access,
+            body: fields(
+                true,
+                vec![
+                    ("new_email", true, reference("Email")),
+                    ("code", true, reference("MailCode")),
+                    ("current_code", false, reference("MailCode")),
+                ],
+                json!({ "new_email": "ann.new@example.com", "code": "483863" }),
+            ),
+            parameters: vec![],
+            success: with_session(
+                200,
+                "Changed.",
+                object(&[("message", string()), ("user", reference("User"))], &[]).merge_session(),
+            ),
+            errors: errors(&[
+                &BODY_ERRORS,
+                &ACCESS_ERRORS,
+                &["invalid_code", "too_many_requests", "email_taken", "conflict"],
+                &STORE_ERRORS,
+            ]),
+        },
         ("admin-unlock", _) => Spec {
             id: "admin-unlock",
             tag: "admin",

@@ -111,6 +111,8 @@ routes! {
     "sessions-list"       sessions_list:       GET    "/users/me/sessions"            => handlers::devices::sessions_list;
     "session-end"         session_end:         DELETE "/users/me/sessions/{id}"       => handlers::devices::session_end;
     "sessions-end-others" sessions_end_others: POST   "/users/me/sessions/end-others" => handlers::devices::sessions_end_others;
+    "email-change"        email_change:        POST   "/users/me/email"               => handlers::account::email_change;
+    "email-change-verify" email_change_verify: POST   "/users/me/email/verify"        => handlers::account::email_change_verify;
     "web"               web:               GET   "/" | "/app.js" | "/app.css" | "/docs" | "/docs.js" | "/docs.css" | "/openapi.json" => handlers::web::web;
 }
 

@@ -155,7 +155,7 @@ const LAYERS: &[&[&str]] = &[
     &["model"],
     &["password", "totp", "store", "mail", "oidc"],
     &["error", "app"],
-    &["activity", "lockout", "codes", "grants", "session", "devices", "reauth", "google", "migration"],
+    &["activity", "lockout", "codes", "grants", "session", "devices", "reauth", "email_change", "google", "migration"],
     &["http"],
     &["handlers"],
     &["routes", "lambda", "openapi"],

@@ -4,6 +4,7 @@
 //! (under our own Runtime API and under `cargo lambda watch`), the layout's one source of
 //! truth, and the embedded local server.
 
+mod account;
 mod bad_input;
 mod cargo_lambda;
 mod cors;

@@ -8,7 +8,7 @@ use stepauth::model::{
     Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, Method, NewCode, Purpose, Redeemed,
     Session, SessionUse, User,
 };
-use stepauth::store::{Created, Reset, Rotated, Store};
+use stepauth::store::{Created, EmailChanged, Reset, Rotated, Store};
 use stepauth_tests::unique_email;
 
 const T0: i64 = 1_800_000_000;
@@ -175,6 +175,43 @@ async fn users_are_created_once_per_email(store: Arc<dyn Store>) {
         Created::GrantInvalid,
         "grant of another email"
     );
+}
+
+async fn emails_change_only_from_the_state_read_and_to_a_free_address(store: Arc<dyn Store>) {
+    let (old, new, taken) = (email("move-old"), email("move-new"), email("move-taken"));
+    let ann = user(&format!("id-{old}"), &old);
+    store.import_user(&ann, false).await.unwrap();
+    store.import_user(&user(&format!("id-{taken}"), &taken), false).await.unwrap();
+    assert_eq!(store.change_email(&ann.id, &old, &taken, 0).await.unwrap(), EmailChanged::EmailTaken);
+    assert_eq!(store.change_email(&ann.id, &old, &new, 1).await.unwrap(), EmailChanged::Conflict, "another version");
+    assert_eq!(store.change_email(&ann.id, &new, &taken, 0).await.unwrap(), EmailChanged::Conflict, "another address");
+    assert_eq!(store.change_email("nobody", &old, &new, 0).await.unwrap(), EmailChanged::Conflict);
+    assert_eq!(store.user_by_email(&old).await.unwrap().map(|u| u.id), Some(ann.id.clone()), "nothing moved");
+    assert_eq!(store.change_email(&ann.id, &old, &new, 0).await.unwrap(), EmailChanged::Changed);
+    let moved = store.user_by_email(&new).await.unwrap().expect("the user, at its new address");
+    assert_eq!((moved.id.as_str(), &moved.email, moved.token_version), (ann.id.as_str(), &new, 1));
+    assert_eq!(store.user_by_email(&old).await.unwrap(), None, "the old address is free");
+    store.import_user(&user(&format!("next-{old}"), &old), false).await.unwrap();
+}
+
+async fn fifty_concurrent_changes_to_one_address_give_one_owner(store: Arc<dyn Store>) {
+    let target = email("move-race");
+    let mut users = Vec::new();
+    for i in 0..50 {
+        let e = email(&format!("move-race-{i}"));
+        let u = user(&format!("id-{e}"), &e);
+        store.import_user(&u, false).await.unwrap();
+        users.push(u);
+    }
+    let handles = users.into_iter().map(|u| {
+        let (store, target) = (store.clone(), target.clone());
+        tokio::spawn(
+            async move { store.change_email(&u.id, &u.email, &target, 0).await.unwrap() == EmailChanged::Changed },
+        )
+    });
+    assert_eq!(futures_count(handles).await, 1);
+    let owner = store.user_by_email(&target).await.unwrap().expect("one owner");
+    assert_eq!(owner.email, target);
 }
 
 async fn fifty_concurrent_creations_give_one_user(store: Arc<dyn Store>) {
@@ -754,6 +791,8 @@ contract! {
         resets_use_their_grant_once,
         fifty_concurrent_resets_give_one_change,
         names_change_and_nothing_else,
+        emails_change_only_from_the_state_read_and_to_a_free_address,
+        fifty_concurrent_changes_to_one_address_give_one_owner,
         users_page_newest_first,
     ]
     sessions: [sessions_rotate_only_from_the_current_token, user_sessions_page_newest_first_and_only_live_ones]

@@ -3,44 +3,8 @@
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use stepauth::clock::Clock as _;
 use stepauth::config::Config;
-use stepauth::totp;
-use stepauth_tests::{Answer, PASSWORD, TestApp, unique_email};
-
-struct Enrolled {
-    email: String,
-    secret: String,
-    recovery_codes: Vec<String>,
-    session: Answer,
-}
-
-fn code(app: &TestApp, email: &str, secret: &str, offset_steps: i64) -> String {
-    let t = totp::totp(secret, "stepauth", email).expect("the secret the API gave");
-    totp::code_at(&t, app.clock.now() + offset_steps * totp::STEP as i64)
-}
-
-async fn post_as(app: &TestApp, path: &str, token: &str, body: Value) -> Answer {
-    app.request("POST", path, body, &[("authorization", &format!("Bearer {token}"))]).await
-}
-
-/// Signs up and turns Google Authenticator on.
-async fn enrolled(app: &TestApp, label: &str) -> Enrolled {
-    let email = unique_email(label);
-    let token = app.sign_up(&email).await.str("access_token");
-    let setup = post_as(app, "/auth/totp/setup", &token, json!({"password": PASSWORD})).await;
-    assert_eq!(setup.status, 200, "{}", setup.text);
-    let secret = setup.str("secret");
-    let confirmed = post_as(app, "/auth/totp/confirm", &token, json!({"code": code(app, &email, &secret, 0)})).await;
-    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
-    let recovery_codes = confirmed.body["recovery_codes"]
-        .as_array()
-        .expect("recovery codes")
-        .iter()
-        .map(|c| c.as_str().expect("a string").to_owned())
-        .collect();
-    Enrolled { email, secret, recovery_codes, session: confirmed }
-}
+use stepauth_tests::{PASSWORD, TestApp, enrolled, post_as, totp_code as code, unique_email};
 
 /// Logs in with the password: the MFA token.
 async fn mfa_token(app: &TestApp, email: &str) -> String {

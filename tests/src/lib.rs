@@ -18,7 +18,7 @@ use std::sync::{Arc, OnceLock};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use stepauth::App;
-use stepauth::clock::ManualClock;
+use stepauth::clock::{Clock as _, ManualClock};
 use stepauth::config::Config;
 use stepauth::mail::outbox::Outbox;
 use stepauth::mail::ses::SesMailer;
@@ -28,6 +28,7 @@ use stepauth::store::Store;
 use stepauth::store::dynamo::DynamoStore;
 use stepauth::store::memory::MemoryStore;
 use stepauth::tokens::{self, Keys};
+use stepauth::totp;
 use stepauth_local::Server;
 use stepauth_local::moto::LocalAws;
 
@@ -440,4 +441,47 @@ pub fn embedded_app() -> (Arc<App>, Arc<Outbox>) {
         config,
     };
     (Arc::new(app), outbox)
+}
+
+/// An account with Google Authenticator on, and the session its confirmation started.
+#[derive(Debug)]
+pub struct Enrolled {
+    /// Its address.
+    pub email: String,
+    /// The authenticator secret.
+    pub secret: String,
+    /// The ten recovery codes.
+    pub recovery_codes: Vec<String>,
+    /// The answer to the confirmation (a session).
+    pub session: Answer,
+}
+
+/// The authenticator code of `secret` for `email`, `offset_steps` steps from the app's clock.
+pub fn totp_code(app: &TestApp, email: &str, secret: &str, offset_steps: i64) -> String {
+    let t = totp::totp(secret, "stepauth", email).expect("the secret the API gave");
+    totp::code_at(&t, app.clock.now() + offset_steps * totp::STEP as i64)
+}
+
+/// `POST path` with a JSON body and a bearer token.
+pub async fn post_as(app: &TestApp, path: &str, token: &str, body: Value) -> Answer {
+    app.request("POST", path, body, &[("authorization", &format!("Bearer {token}"))]).await
+}
+
+/// Signs up and turns Google Authenticator on.
+pub async fn enrolled(app: &TestApp, label: &str) -> Enrolled {
+    let email = unique_email(label);
+    let token = app.sign_up(&email).await.str("access_token");
+    let setup = post_as(app, "/auth/totp/setup", &token, json!({"password": PASSWORD})).await;
+    assert_eq!(setup.status, 200, "{}", setup.text);
+    let secret = setup.str("secret");
+    let confirmed =
+        post_as(app, "/auth/totp/confirm", &token, json!({"code": totp_code(app, &email, &secret, 0)})).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let recovery_codes = confirmed.body["recovery_codes"]
+        .as_array()
+        .expect("recovery codes")
+        .iter()
+        .map(|c| c.as_str().expect("a string").to_owned())
+        .collect();
+    Enrolled { email, secret, recovery_codes, session: confirmed }
 }

@@ -12,8 +12,8 @@ use stepauth::model::{
     Session, SessionUse, SourceCounter, SourceSlot, User,
 };
 use stepauth::store::{
-    ActivityStore, AuthenticatorStore, CodeStore, Created, GrantStore, IdentityStore, LockoutStore, Reset, Rotated,
-    SessionStore, Store, UserStore,
+    ActivityStore, AuthenticatorStore, CodeStore, Created, EmailChanged, GrantStore, IdentityStore, LockoutStore,
+    Reset, Rotated, SessionStore, Store, UserStore,
 };
 
 /// The recording wrapper.
@@ -108,6 +108,17 @@ impl UserStore for RecordingStore {
     async fn set_name(&self, user_id: &str, name: &str) -> anyhow::Result<Option<User>> {
         self.record("set_name");
         self.inner.set_name(user_id, name).await
+    }
+
+    async fn change_email(
+        &self,
+        user_id: &str,
+        old: &Email,
+        new: &Email,
+        version: u64,
+    ) -> anyhow::Result<EmailChanged> {
+        self.record("change_email");
+        self.inner.change_email(user_id, old, new, version).await
     }
 }
 

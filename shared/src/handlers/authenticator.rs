@@ -15,8 +15,8 @@ use crate::lockout::{self, LoginAttempt};
 use crate::mail::templates;
 use crate::model::{GrantKind, Method, SecondFactor};
 use crate::password::Password;
-use crate::tokens::digest;
 use crate::reauth::{Factor, prove_both_factors, use_factor};
+use crate::tokens::digest;
 use crate::{grants, session, totp};
 
 /// How many codes one MFA token may be tried with.

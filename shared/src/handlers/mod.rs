@@ -4,6 +4,7 @@
 //! handler: what two handlers share is a domain flow or an HTTP helper. This module holds
 //! only the one view they share.
 
+pub mod account;
 pub mod admin;
 pub mod authenticator;
 pub mod code_resend;

@@ -151,14 +151,22 @@ pub trait Complete {
     fn complete(self) -> Option<Self::Output>;
 }
 
+/// A value read as required: present unless its field had a problem.
+impl<T> Complete for Option<T> {
+    type Output = T;
+    fn complete(self) -> Option<Self::Output> {
+        self
+    }
+}
+
 macro_rules! complete_tuple {
     ($($name:ident),+) => {
-        impl<$($name),+> Complete for ($(Option<$name>,)+) {
-            type Output = ($($name,)+);
+        impl<$($name: Complete),+> Complete for ($($name,)+) {
+            type Output = ($($name::Output,)+);
             #[allow(non_snake_case)]
             fn complete(self) -> Option<Self::Output> {
                 let ($($name,)+) = self;
-                Some(($($name?,)+))
+                Some(($($name.complete()?,)+))
             }
         }
     };

@@ -91,12 +91,7 @@ pub struct CodeMail<'a> {
 /// fills the card: nothing is used until the person presses its button, so a mail scanner
 /// that fetches the link consumes nothing.
 fn code_link(site: &str, purpose: Purpose, to: &str, code: &Code) -> String {
-    let purpose = match purpose {
-        Purpose::Signup => "signup",
-        Purpose::Login => "login",
-        Purpose::PasswordReset => "password_reset",
-    };
-    format!("{site}#stepauth={purpose}&email={}&code={}", percent_encode(to), code.expose())
+    format!("{site}#stepauth={}&email={}&code={}", purpose.as_str(), percent_encode(to), code.expose())
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
@@ -111,7 +106,9 @@ fn percent_encode(text: &str) -> String {
 
 fn code_mail(mail: &CodeMail<'_>, purpose: Purpose, name: Option<&str>, what: &str, ignore: &str) -> Mail {
     let CodeMail { product, to, code, minutes, site } = *mail;
-    let link = site.map(|site| code_link(site, purpose, to, code));
+    // The codes of a signed-in change are typed into the open card: no link.
+    let linked = matches!(purpose, Purpose::Signup | Purpose::Login | Purpose::PasswordReset);
+    let link = site.filter(|_| linked).map(|site| code_link(site, purpose, to, code));
     let mut parts = vec![
         Part::Text(format!("Your {product} {what} code is:")),
         Part::Code(code),
@@ -152,6 +149,85 @@ pub fn reset_code(mail: &CodeMail<'_>, name: Option<&str>) -> Mail {
     )
 }
 
+/// The code that proves a new address before it becomes an account's. The address has proved
+/// nothing yet, so the mail carries nothing the requester chose, not even their name.
+pub fn email_change_code(mail: &CodeMail<'_>) -> Mail {
+    code_mail(
+        mail,
+        Purpose::EmailChange,
+        None,
+        "email change",
+        "Someone asked to make this address the email of their account. If it was not you, ignore this mail: \
+         nothing changes without the code.",
+    )
+}
+
+/// Sent instead of a code when someone asks to move their account to an address that has an
+/// account already: the address's owner learns of it, the requester's answer tells nothing.
+pub fn email_change_taken(product: &str, to: &str, name: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Someone asked to use your address on {product}"),
+        Some(name),
+        &[
+            Part::Text(format!(
+                "Someone asked to make this address the email of another {product} account. It is already your \
+                 account's address, so nothing changed."
+            )),
+            Part::Text("You need not do anything.".to_owned()),
+        ],
+    )
+}
+
+/// The code an account without a password confirms a change with (its address or its
+/// deletion), sent to its own address.
+pub fn confirm_code(mail: &CodeMail<'_>, name: &str) -> Mail {
+    code_mail(
+        mail,
+        Purpose::Confirm,
+        Some(name),
+        "confirmation",
+        "It confirms a change you asked for: a new email address, or deleting the account. If you did not ask for \
+         it, ignore this mail and tell an admin: someone may be signed in as you.",
+    )
+}
+
+/// Told to the old address when the account's email changes. There is no way to undo it from
+/// the mail (whoever changed it may read this address too); an admin can.
+pub fn email_changed(product: &str, to: &str, name: &str, new: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Your {product} email address was changed"),
+        Some(name),
+        &[
+            Part::Text(format!(
+                "The email address of your {product} account was just changed from this address to {new}, and \
+                 every other session was logged out. Mail about the account now goes there."
+            )),
+            Part::Text("If you did not do this, contact an admin now: they can put your address back.".to_owned()),
+        ],
+    )
+}
+
+/// Confirms a deleted account, to the address it had.
+pub fn account_deleted(product: &str, to: &str, name: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Your {product} account was deleted"),
+        Some(name),
+        &[
+            Part::Text(format!(
+                "Your {product} account and everything kept with it (sessions, codes, the authenticator, linked \
+                 Google accounts, activity) were deleted. This address can sign up again."
+            )),
+            Part::Text("If you did not do this, contact an admin.".to_owned()),
+        ],
+    )
+}
+
 /// Sent instead of a code when someone signs up with an address that has an account, so that
 /// the sign-up answer itself never tells whether an account exists.
 pub fn already_registered(product: &str, to: &str, name: &str) -> Mail {
@@ -174,7 +250,7 @@ pub fn already_registered(product: &str, to: &str, name: &str) -> Mail {
 pub fn no_account(product: &str, to: &str, purpose: Purpose) -> Mail {
     let asked = match purpose {
         Purpose::PasswordReset => "reset the password",
-        Purpose::Login | Purpose::Signup => "log in",
+        Purpose::Login | Purpose::Signup | Purpose::EmailChange | Purpose::Confirm => "log in",
     };
     compose(
         product,

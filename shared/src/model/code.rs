@@ -20,6 +20,11 @@ pub enum Purpose {
     Login,
     /// Resetting a forgotten password.
     PasswordReset,
+    /// Proving a new address before it becomes the account's (sent to the new address).
+    EmailChange,
+    /// A signed-in owner of an account without a password proving it by its own address,
+    /// before the address changes or the account is deleted.
+    Confirm,
 }
 
 impl Purpose {
@@ -29,6 +34,8 @@ impl Purpose {
             Self::Signup => "signup",
             Self::Login => "login",
             Self::PasswordReset => "password_reset",
+            Self::EmailChange => "email_change",
+            Self::Confirm => "confirm",
         }
     }
 }

@@ -57,6 +57,18 @@ pub enum Created {
     IdentityTaken,
 }
 
+/// The answer to [`UserStore::change_email`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailChanged {
+    /// The user and its claim moved to the new address; the token version moved on.
+    Changed,
+    /// Another user holds the new address; nothing was written.
+    EmailTaken,
+    /// The user's address or token version changed since it was read (or the user is gone);
+    /// nothing was written.
+    Conflict,
+}
+
 /// The answer to [`SessionStore::rotate_session`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotated {
@@ -149,6 +161,12 @@ pub trait UserStore: Send + Sync {
 
     /// Sets the user's display name: the updated user, or `None` if there is no such user.
     async fn set_name(&self, user_id: &str, name: &str) -> anyhow::Result<Option<User>>;
+
+    /// In one transaction: releases the claim of `old`, claims `new`, sets the user's email
+    /// to it and moves the token version on (ending every session), only if the user still
+    /// has `old` and token version `version` (docs/SECURITY.md, "Data integrity").
+    async fn change_email(&self, user_id: &str, old: &Email, new: &Email, version: u64)
+    -> anyhow::Result<EmailChanged>;
 }
 
 /// Emailed one-time codes with their send and guess windows (docs/SECURITY.md, "Emailed codes").

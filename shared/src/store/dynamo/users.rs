@@ -9,7 +9,7 @@ use super::items::{self, email_claim_item, get_n, get_s, lockout_item, n, s, str
 use super::keys;
 use crate::clock::UnixTime;
 use crate::model::{Email, GrantKind, MOVED_IN_LOCKED, Page, User};
-use crate::store::{BadCursor, Created, Reset, UserStore, page};
+use crate::store::{BadCursor, Created, EmailChanged, Reset, UserStore, page};
 
 /// A new password in place of `old_hash`, the history kept, and the token version moved on.
 fn password_change(old_hash: &str, new_hash: &str, history: &[String]) -> Expr {
@@ -159,6 +159,32 @@ impl UserStore for DynamoStore {
         match self.update(keys::user(user_id), rename, ReturnValue::AllNew, "setting a name").await? {
             Some(item) => Ok(Some(items::user(&item)?)),
             None => Ok(None),
+        }
+    }
+
+    async fn change_email(
+        &self,
+        user_id: &str,
+        old: &Email,
+        new: &Email,
+        version: u64,
+    ) -> anyhow::Result<EmailChanged> {
+        let move_user = Expr::update("SET email = :new ADD token_version :one")
+            .condition("email = :old AND token_version = :version")
+            .value(":new", s(new.as_str()))
+            .value(":old", s(old.as_str()))
+            .value(":version", n(version))
+            .value(":one", n(1));
+        let release = Expr::only_if("user_id = :user").value(":user", s(user_id));
+        let steps = [
+            self.update_step(keys::user(user_id), move_user)?,
+            self.delete_step(keys::email_claim(old), release)?,
+            self.put_step(email_claim_item(new, user_id), Expr::only_if("attribute_not_exists(pk)"))?,
+        ];
+        match self.transact(&steps, "changing an email").await? {
+            None => Ok(EmailChanged::Changed),
+            Some(2) => Ok(EmailChanged::EmailTaken),
+            Some(_) => Ok(EmailChanged::Conflict),
         }
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::{MemoryStore, checked_cursor, order_key};
 use crate::clock::UnixTime;
 use crate::model::{Email, GrantKind, MOVED_IN_LOCKED, Page, User};
-use crate::store::{Created, Reset, UserStore, page};
+use crate::store::{Created, EmailChanged, Reset, UserStore, page};
 
 #[async_trait]
 impl UserStore for MemoryStore {
@@ -122,5 +122,30 @@ impl UserStore for MemoryStore {
             user.name = name.to_owned();
             user.clone()
         }))
+    }
+
+    async fn change_email(
+        &self,
+        user_id: &str,
+        old: &Email,
+        new: &Email,
+        version: u64,
+    ) -> anyhow::Result<EmailChanged> {
+        let mut inner = self.lock();
+        let current = inner.users.get(user_id).is_some_and(|u| u.email == *old && u.token_version == version)
+            && inner.emails.get(old.as_str()).is_some_and(|holder| holder == user_id);
+        if !current {
+            return Ok(EmailChanged::Conflict);
+        }
+        if inner.emails.contains_key(new.as_str()) {
+            return Ok(EmailChanged::EmailTaken);
+        }
+        inner.emails.remove(old.as_str());
+        inner.emails.insert(new.as_str().to_owned(), user_id.to_owned());
+        if let Some(user) = inner.users.get_mut(user_id) {
+            user.email = new.clone();
+            user.token_version += 1;
+        }
+        Ok(EmailChanged::Changed)
     }
 }

@@ -1,0 +1,5 @@
+//! `email-change`: POST /users/me/email.
+
+fn main() -> Result<(), stepauth::lambda::Error> {
+    stepauth::lambda::start("email-change", stepauth::handlers::account::email_change)
+}

@@ -1,0 +1,51 @@
+//! The account's own address and its deletion: changes that need the password again (and the
+//! second factor when it is on), so that an access token alone cannot make them.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+use super::UserView;
+use crate::app::App;
+use crate::codes;
+use crate::email_change;
+use crate::error::ApiError;
+use crate::http::session::{authenticate, session_response};
+use crate::http::{JsonBody, Optional, json, optional_second_factor, origin};
+use crate::model::{Code, Email};
+use crate::password::Password;
+
+/// `POST /users/me/email` with an access token and `{new_email, password, code |
+/// recovery_code}` (the password if the account has one, the authenticator code if it is on)
+/// → 202: a code goes to the new address (and, for an account without a password, one to the
+/// current address). The answer is the same whether or not the new address has an account.
+#[tracing::instrument(skip_all, fields(user))]
+pub async fn email_change(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authenticate(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let new = body.required("new_email", Email::parse);
+    let password = body.optional("password", Password::parse_existing);
+    let factor = optional_second_factor(&mut body);
+    let (new, password, factor) = body.finish((new, Optional(password), Optional(factor)))?;
+    email_change::request(app, &caller.user, &new, password, factor.as_ref(), &origin(&req)).await?;
+    Ok(json(StatusCode::ACCEPTED, &json!({ "message": codes::SENT })))
+}
+
+/// `POST /users/me/email/verify` with an access token and `{new_email, code, current_code}`
+/// (`current_code` only for an account without a password) → 200 with the profile and a
+/// fresh session: the address is the new one, every other session has ended.
+#[tracing::instrument(skip_all, fields(user))]
+pub async fn email_change_verify(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authenticate(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let new = body.required("new_email", Email::parse);
+    let code = body.required("code", Code::parse);
+    let current = body.optional("current_code", Code::parse);
+    let (new, code, current) = body.finish((new, code, Optional(current)))?;
+    let (user, tokens) = email_change::confirm(app, &caller, &new, &code, current.as_ref(), &origin(&req)).await?;
+    session_response(
+        StatusCode::OK,
+        json!({ "message": "Your email address is changed. Other sessions were logged out.", "user": UserView::from(&user) }),
+        &tokens,
+    )
+}
