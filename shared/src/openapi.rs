@@ -1347,6 +1347,7 @@ fn components() -> Value {
                     ("name", string()),
                     ("mfa_enabled", json!({ "type": "boolean" })),
                     ("recovery_codes_left", json!({ "type": "integer", "minimum": 0 })),
+                    ("has_password", json!({ "type": "boolean" })),
                     ("created_at", json!({ "type": "string", "format": "date-time" })),
                     ("last_login", json!({ "type": ["string", "null"], "format": "date-time" })),
                     ("identities", json!({ "type": "array", "items": reference("Identity") })),

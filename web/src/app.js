@@ -85,6 +85,12 @@ Alpine.data("stepauth", () => ({
   devices: [],
   rules: RULES,
   panel: "",
+  // The email change: the new address, then the code mailed to it (and, for an account
+  // without a password, the code mailed to the current address).
+  newEmail: "",
+  emailStep: "ask",
+  emailCode: "",
+  currentCode: "",
   // Whether sign-in with Google is on (the server says so at the top of this script).
   google: window.stepauthGoogle === true,
 
@@ -449,6 +455,40 @@ Alpine.data("stepauth", () => ({
       this.currentPassword = this.password = this.confirm = "";
       await this.home();
       this.info = "Password changed. Other sessions were logged out.";
+    });
+  },
+
+  openEmailChange() {
+    this.panel = "email";
+    this.emailStep = "ask";
+    this.newEmail = this.currentPassword = this.code = this.emailCode = this.currentCode = "";
+  },
+
+  askEmailChange() {
+    return this.run(async () => {
+      const body = { new_email: this.newEmail };
+      if (this.user.has_password) body.password = this.currentPassword;
+      if (this.user.mfa_enabled) body.code = this.code;
+      const result = await api("POST", "/users/me/email", body, this.access);
+      if (!result.ok) return this.fail(result);
+      this.currentPassword = this.code = "";
+      this.emailStep = "verify";
+      this.info = this.user.has_password
+        ? `We sent a code to ${this.newEmail}.`
+        : `We sent a code to ${this.newEmail}, and one to ${this.user.email}.`;
+    });
+  },
+
+  verifyEmailChange() {
+    return this.run(async () => {
+      const body = { new_email: this.newEmail, code: this.emailCode };
+      if (!this.user.has_password) body.current_code = this.currentCode;
+      const result = await api("POST", "/users/me/email/verify", body, this.access);
+      if (!result.ok) return this.fail(result);
+      this.access = result.data.access_token;
+      this.email = result.data.user.email;
+      await this.home();
+      this.info = "Your email address is changed. Other sessions were logged out.";
     });
   },
 

@@ -359,3 +359,30 @@ test("signed in: the devices list, signing one out, then every other, then this 
   await onCard(page, "login");
   await page.close();
 });
+
+test("signed in: change the email with the password and the code mailed to the new address", async () => {
+  const email = uniqueEmail("browser-email-old");
+  const newEmail = uniqueEmail("browser-email-new");
+  await apiUser(server.base, email);
+  const page = await newPage();
+  await logIn(page, email, PASSWORD);
+  await onCard(page, "home");
+  await page.getByRole("button", { name: "Change email" }).click();
+  await page.fill("#email-new", newEmail);
+  await page.fill("#email-password", "Wrong-Horse-7-Battery");
+  await page.getByRole("button", { name: "Send a code to the new address" }).click();
+  await page.locator('[data-card="home"] [role="alert"]').filter({ hasText: "attempt" }).waitFor();
+  await page.fill("#email-password", PASSWORD);
+  await page.getByRole("button", { name: "Send a code to the new address" }).click();
+  await page.locator("#email-code").waitFor();
+  await page.fill("#email-code", await lastCode(server.base, newEmail));
+  await page.locator("[data-email-verify]").getByRole("button", { name: "Change email" }).click();
+  await page.locator('[data-card="home"] .sa-info').filter({ hasText: "Your email address is changed" }).waitFor();
+  await page.locator("[data-user-email]").filter({ hasText: newEmail }).waitFor();
+  await shot(page, "15-email-changed");
+  const old = await json(server.base, "POST", "/auth/login", { email, password: PASSWORD });
+  assert.equal(old.status, 401, "the old address no longer logs in");
+  const fresh = await json(server.base, "POST", "/auth/login", { email: newEmail, password: PASSWORD });
+  assert.equal(fresh.status, 200, "the new one does");
+  await page.close();
+});

@@ -37,6 +37,9 @@ pub struct UserView {
     pub mfa_enabled: bool,
     /// How many unused recovery codes the account has (none: the front end offers new ones).
     pub recovery_codes_left: usize,
+    /// Whether the account has a password (one Google made may not: changes that ask for the
+    /// password ask it for an emailed code instead).
+    pub has_password: bool,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339, or null before the first login.
@@ -66,6 +69,7 @@ impl From<&User> for UserView {
             name: user.name.clone(),
             mfa_enabled: user.mfa_enabled,
             recovery_codes_left: user.recovery_codes.len(),
+            has_password: !user.password_hash.is_empty(),
             created_at: rfc3339(user.created_at),
             last_login: user.last_login.map(rfc3339),
             identities: user
