@@ -9,6 +9,7 @@ pub mod app;
 pub mod clock;
 pub mod codes;
 pub mod config;
+pub mod deletion;
 pub mod devices;
 pub mod email_change;
 pub mod error;

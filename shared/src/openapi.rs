@@ -517,6 +517,46 @@ fn spec(route: &Route) -> Spec {
                 &STORE_ERRORS,
             ]),
         },
+        ("account-delete", _) => Spec {
+            id: "account-delete",
+            tag: "account",
+            summary: "Delete the account and everything kept with it",
+            auth: Auth::Access,
+            body: fields(
+                true,
+                vec![
+                    ("password", false, reference("Password")),
+                    ("code", false, reference("AuthenticatorCode")),
+                    ("recovery_code", false, reference("RecoveryCode")),
+                    ("email_code", false, reference("MailCode")),
+                ],
+                json!({ "password": "Correct-Horse-7-Battery" }),
+            ),
+            parameters: vec![],
+            success: vec![
+                Success::Json {
+                    status: 200,
+                    description: "Deleted; the cookies are cleared.",
+                    schema: reference("Message"),
+                    session: true,
+                    cache: "no-store",
+                },
+                Success::Json {
+                    status: 202,
+                    description: "An account without a password: a code went to its address; send it as `email_code`.",
+                    schema: reference("Message"),
+                    session: false,
+                    cache: "no-store",
+                },
+            ],
+            errors: errors(&[
+                &BODY_ERRORS,
+                &ACCESS_ERRORS,
+                &LOCKOUT_ERRORS,
+                &["invalid_code", "conflict"],
+                &STORE_ERRORS,
+            ]),
+        },
         ("admin-unlock", _) => Spec {
             id: "admin-unlock",
             tag: "admin",

@@ -113,6 +113,7 @@ routes! {
     "sessions-end-others" sessions_end_others: POST   "/users/me/sessions/end-others" => handlers::devices::sessions_end_others;
     "email-change"        email_change:        POST   "/users/me/email"               => handlers::account::email_change;
     "email-change-verify" email_change_verify: POST   "/users/me/email/verify"        => handlers::account::email_change_verify;
+    "account-delete"      account_delete:      DELETE "/users/me"                     => handlers::account::account_delete;
     "web"               web:               GET   "/" | "/app.js" | "/app.css" | "/docs" | "/docs.js" | "/docs.css" | "/openapi.json" => handlers::web::web;
 }
 
@@ -222,7 +223,7 @@ mod tests {
             matches!(find(&Method::GET, "/auth/login"), Err(ApiError::MethodNotAllowed { allow }) if allow == "POST")
         );
         assert!(
-            matches!(find(&Method::PUT, "/users/me"), Err(ApiError::MethodNotAllowed { allow }) if allow == "GET, PATCH")
+            matches!(find(&Method::PUT, "/users/me"), Err(ApiError::MethodNotAllowed { allow }) if allow == "GET, PATCH, DELETE")
         );
         assert_eq!(find(&Method::PATCH, "/users/me").map(|r| r.function).ok(), Some("profile-update"));
         assert!(matches!(find(&Method::GET, "/nowhere"), Err(ApiError::NotFound)));

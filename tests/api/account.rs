@@ -231,3 +231,120 @@ async fn racing_for_one_address_leaves_one_owner() {
     let expected = if changed == 1 { "Test User" } else { "Racer" };
     assert_eq!(owner.body["user"]["name"], expected);
 }
+
+async fn delete_me(app: &TestApp, session: &Answer, body: Value) -> Answer {
+    let auth = format!("Bearer {}", session.str("access_token"));
+    app.request("DELETE", "/users/me", body, &[("authorization", &auth)]).await
+}
+
+/// The password deletes the account: every session dies, the items go, a mail confirms it,
+/// and the address signs up again as a new account.
+#[tokio::test]
+async fn deleting_the_account_takes_its_items_and_frees_the_address() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("delete");
+    let first = app.sign_up(&email).await;
+    let second = app.log_in(&email).await;
+    let user_id = first.body["user"]["id"].as_str().unwrap().to_owned();
+
+    let wrong = delete_me(&app, &second, json!({"password": "Wrong-Horse-7-Battery"})).await;
+    assert_eq!((wrong.status, wrong.error()), (401, "invalid_credentials"));
+    let missing = delete_me(&app, &second, json!({})).await;
+    assert_eq!((missing.status, missing.error()), (400, "validation_failed"));
+    let deleted = delete_me(&app, &second, json!({"password": PASSWORD})).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+    assert!(deleted.cookies().iter().any(|c| c.starts_with("__Host-stepauth_access=;")));
+    assert!(subjects(&app, &email).await.last().unwrap().contains("account was deleted"));
+
+    for session in [&first, &second] {
+        assert_eq!(app.get_as("/users/me", &session.str("access_token")).await.status, 401);
+        let refresh = app.post("/auth/token/refresh", json!({"refresh_token": session.str("refresh_token")})).await;
+        assert_eq!(refresh.status, 401);
+        let id = session.str("refresh_token").split_once('.').unwrap().0.to_owned();
+        assert_eq!(app.app.store.session(&id, 0).await.unwrap(), None, "the session item is gone");
+    }
+    let store = &app.app.store;
+    assert_eq!(store.user(&user_id).await.unwrap(), None);
+    let address = Email::parse(&email).unwrap();
+    assert_eq!(store.user_by_email(&address).await.unwrap(), None, "no claim is left");
+    assert!(store.activity(&user_id, 0, 100, None).await.unwrap().items.is_empty(), "the activity is gone");
+    assert_eq!(store.failures(std::slice::from_ref(&address), 0).await.unwrap(), vec![0], "the lockout counter too");
+    let login = app.post("/auth/login", json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!((login.status, login.error()), (401, "invalid_credentials"));
+
+    app.clock.advance(61);
+    let again = app.sign_up(&email).await;
+    assert_ne!(again.body["user"]["id"], json!(user_id), "a new account");
+}
+
+/// With Google Authenticator on, the password is not enough.
+#[tokio::test]
+async fn deleting_needs_the_second_factor_when_it_is_on() {
+    let app = TestApp::spawn().await;
+    let account = enrolled(&app, "delete-mfa").await;
+    let without = delete_me(&app, &account.session, json!({"password": PASSWORD})).await;
+    assert_eq!((without.status, without.error()), (400, "validation_failed"));
+    let wrong = delete_me(&app, &account.session, json!({"password": PASSWORD, "code": "000000"})).await;
+    assert_eq!((wrong.status, wrong.error()), (401, "invalid_credentials"));
+    let recovery = &account.recovery_codes[0];
+    let done = delete_me(&app, &account.session, json!({"password": PASSWORD, "recovery_code": recovery})).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+}
+
+/// An account without a password asks for a code to its address, then deletes with it; the
+/// code is bound to the account's state: after logout-all it no longer deletes.
+#[tokio::test]
+async fn an_account_without_a_password_deletes_with_a_code_to_its_address() {
+    let app = TestApp::spawn().await;
+    let (email, session) = passwordless(&app, "delete-nopw").await;
+    let asked = delete_me(&app, &session, json!({})).await;
+    assert_eq!(asked.status, 202, "{}", asked.text);
+    let code = app.last_code(&email).await;
+    let auth = format!("Bearer {}", session.str("access_token"));
+    assert_eq!(app.request("POST", "/auth/logout/all", Value::Null, &[("authorization", &auth)]).await.status, 200);
+    app.clock.advance(61);
+    let asked = app.post("/auth/login/code", json!({"email": email})).await;
+    assert_eq!(asked.status, 202);
+    let fresh = app.post("/auth/login/code/verify", json!({"email": email, "code": app.last_code(&email).await})).await;
+    let stale = delete_me(&app, &fresh, json!({"email_code": code})).await;
+    assert_eq!((stale.status, stale.error()), (400, "invalid_code"), "logout-all killed the code");
+
+    app.clock.advance(61);
+    assert_eq!(delete_me(&app, &fresh, json!({})).await.status, 202);
+    let code = app.last_code(&email).await;
+    let wrong =
+        delete_me(&app, &fresh, json!({"email_code": if code == "000000" { "111111" } else { "000000" }})).await;
+    assert_eq!((wrong.status, wrong.error()), (400, "invalid_code"));
+    let done = delete_me(&app, &fresh, json!({"email_code": code})).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(app.get_as("/users/me", &fresh.str("access_token")).await.status, 401);
+}
+
+/// A deletion racing refreshes of another session leaves no token working, and no 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_during_refreshes_leaves_nothing_alive() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let email = unique_email("delete-race");
+    let other = app.sign_up(&email).await;
+    let mine = app.log_in(&email).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (app, mine, refresh) = (app.clone(), mine.str("access_token"), other.str("refresh_token"));
+        tasks.spawn(async move {
+            if i == 10 {
+                let auth = format!("Bearer {mine}");
+                app.request("DELETE", "/users/me", json!({"password": PASSWORD}), &[("authorization", &auth)]).await
+            } else {
+                app.post("/auth/token/refresh", json!({"refresh_token": refresh})).await
+            }
+        });
+    }
+    let answers = tasks.join_all().await;
+    assert!(answers.iter().all(|a| a.status < 500), "no 500");
+    assert!(answers.iter().any(|a| a.text.contains("account is deleted")), "the deletion went through");
+    for answer in answers.iter().filter(|a| a.body.get("refresh_token").is_some()) {
+        let next = app.post("/auth/token/refresh", json!({"refresh_token": answer.str("refresh_token")})).await;
+        assert_eq!(next.status, 401, "a token the race gave out is dead");
+        assert_eq!(app.get_as("/users/me", &answer.str("access_token")).await.status, 401);
+    }
+}

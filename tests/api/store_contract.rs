@@ -194,6 +194,28 @@ async fn emails_change_only_from_the_state_read_and_to_a_free_address(store: Arc
     store.import_user(&user(&format!("next-{old}"), &old), false).await.unwrap();
 }
 
+async fn users_delete_with_their_claim_and_links_only_from_the_state_read(store: Arc<dyn Store>) {
+    let e = email("delete");
+    let identity = Identity {
+        issuer: "https://issuer.example".into(),
+        subject: format!("sub-{e}"),
+        email: e.as_str().into(),
+        linked_at: T0,
+    };
+    let ann = User { identities: vec![identity.clone()], ..user(&format!("id-{e}"), &e) };
+    assert_eq!(store.create_user_with_identity(&ann, &identity).await.unwrap(), Created::Created);
+    let stale = User { token_version: 1, ..ann.clone() };
+    assert!(!store.delete_user(&stale).await.unwrap(), "another token version");
+    assert!(store.user(&ann.id).await.unwrap().is_some());
+    assert!(store.delete_user(&ann).await.unwrap());
+    assert!(!store.delete_user(&ann).await.unwrap(), "once");
+    assert_eq!(store.user(&ann.id).await.unwrap(), None);
+    assert_eq!(store.user_by_email(&e).await.unwrap(), None);
+    assert_eq!(store.user_by_identity(&identity.issuer, &identity.subject).await.unwrap(), None, "the link is gone");
+    let next = User { identities: vec![identity.clone()], ..user(&format!("next-{e}"), &e) };
+    assert_eq!(store.create_user_with_identity(&next, &identity).await.unwrap(), Created::Created, "all free again");
+}
+
 async fn fifty_concurrent_changes_to_one_address_give_one_owner(store: Arc<dyn Store>) {
     let target = email("move-race");
     let mut users = Vec::new();
@@ -307,6 +329,20 @@ async fn user_sessions_page_newest_first_and_only_live_ones(store: Arc<dyn Store
     assert_eq!(second.items[0], stored_session(&format!("{user_id}-0"), &user_id, 1, T0), "every field kept");
     let refused = store.user_sessions(&user_id, 1, T0, 2, Some("not a cursor")).await;
     assert!(refused.unwrap_err().downcast_ref::<stepauth::store::BadCursor>().is_some());
+}
+
+async fn a_users_sessions_are_deleted_whatever_their_version(store: Arc<dyn Store>) {
+    let user_id = format!("u-{}", unique_email("drop"));
+    for (i, version) in [(0, 0), (1, 1), (2, 1)] {
+        store.put_session(&stored_session(&format!("{user_id}-{i}"), &user_id, version, T0)).await.unwrap();
+    }
+    store.put_session(&stored_session(&format!("{user_id}-kept"), "someone-else", 1, T0)).await.unwrap();
+    assert_eq!(store.delete_user_sessions(&user_id).await.unwrap(), 3);
+    for i in 0..3 {
+        assert_eq!(store.session(&format!("{user_id}-{i}"), T0).await.unwrap(), None);
+    }
+    assert!(store.session(&format!("{user_id}-kept"), T0).await.unwrap().is_some(), "another user's stays");
+    assert_eq!(store.delete_user_sessions(&user_id).await.unwrap(), 0);
 }
 
 /// A user stored through a sign-up grant, as the API creates them.
@@ -535,6 +571,8 @@ async fn activity_pages_newest_first_and_expires(store: Arc<dyn Store>) {
     let later = store.activity(&user_id, T0 + 60, 10, None).await.unwrap();
     assert_eq!(later.items.len(), 6, "expired entries are not read, whatever TTL did");
     assert_eq!(store.activity("nobody", T0, 10, None).await.unwrap().items, []);
+    store.delete_activity(&user_id).await.unwrap();
+    assert_eq!(store.activity(&user_id, T0, 10, None).await.unwrap().items, [], "the whole log goes");
 }
 
 async fn users_page_newest_first(store: Arc<dyn Store>) {
@@ -793,9 +831,14 @@ contract! {
         names_change_and_nothing_else,
         emails_change_only_from_the_state_read_and_to_a_free_address,
         fifty_concurrent_changes_to_one_address_give_one_owner,
+        users_delete_with_their_claim_and_links_only_from_the_state_read,
         users_page_newest_first,
     ]
-    sessions: [sessions_rotate_only_from_the_current_token, user_sessions_page_newest_first_and_only_live_ones]
+    sessions: [
+        sessions_rotate_only_from_the_current_token,
+        user_sessions_page_newest_first_and_only_live_ones,
+        a_users_sessions_are_deleted_whatever_their_version,
+    ]
     lockout: [
         attempts_take_slots_before_they_are_checked,
         fifty_concurrent_guesses_get_exactly_the_limit,

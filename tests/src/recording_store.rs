@@ -120,6 +120,11 @@ impl UserStore for RecordingStore {
         self.record("change_email");
         self.inner.change_email(user_id, old, new, version).await
     }
+
+    async fn delete_user(&self, user: &User) -> anyhow::Result<bool> {
+        self.record("delete_user");
+        self.inner.delete_user(user).await
+    }
 }
 
 #[async_trait]
@@ -216,6 +221,11 @@ impl SessionStore for RecordingStore {
         self.record("user_sessions");
         self.inner.user_sessions(user_id, version, now, limit, cursor).await
     }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> anyhow::Result<usize> {
+        self.record("delete_user_sessions");
+        self.inner.delete_user_sessions(user_id).await
+    }
 }
 
 #[async_trait]
@@ -278,6 +288,11 @@ impl ActivityStore for RecordingStore {
     ) -> anyhow::Result<Page<Activity>> {
         self.record("activity");
         self.inner.activity(user_id, now, limit, cursor).await
+    }
+
+    async fn delete_activity(&self, user_id: &str) -> anyhow::Result<()> {
+        self.record("delete_activity");
+        self.inner.delete_activity(user_id).await
     }
 }
 

@@ -8,10 +8,11 @@ use serde_json::json;
 use super::UserView;
 use crate::app::App;
 use crate::codes;
+use crate::deletion::{self, Outcome};
 use crate::email_change;
 use crate::error::ApiError;
-use crate::http::session::{authenticate, session_response};
-use crate::http::{JsonBody, Optional, json, optional_second_factor, origin};
+use crate::http::session::{authenticate, clear_session_cookies, session_response};
+use crate::http::{JsonBody, Optional, json, message, optional_second_factor, origin};
 use crate::model::{Code, Email};
 use crate::password::Password;
 
@@ -48,4 +49,28 @@ pub async fn email_change_verify(app: &App, req: Request) -> Result<Response<Bod
         json!({ "message": "Your email address is changed. Other sessions were logged out.", "user": UserView::from(&user) }),
         &tokens,
     )
+}
+
+/// `DELETE /users/me` with an access token and `{password, code | recovery_code}` (the
+/// authenticator's when it is on) → 200: the account and everything kept with it are gone,
+/// the cookies cleared, a mail confirms it; the address can sign up again. An account without
+/// a password sends `{}` first (→ 202: a code goes to its address), then `{email_code}`.
+#[tracing::instrument(skip_all, fields(user))]
+pub async fn account_delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authenticate(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let password = body.optional("password", Password::parse_existing);
+    let factor = optional_second_factor(&mut body);
+    let email_code = body.optional("email_code", Code::parse);
+    let (password, factor, email_code) = body.finish((Optional(password), Optional(factor), Optional(email_code)))?;
+    let outcome =
+        deletion::delete_own(app, &caller.user, password, factor.as_ref(), email_code.as_ref(), &origin(&req)).await?;
+    Ok(match outcome {
+        Outcome::CodeSent => json(StatusCode::ACCEPTED, &json!({ "message": codes::SENT })),
+        Outcome::Deleted => {
+            let mut response = message(StatusCode::OK, "Your account is deleted.");
+            clear_session_cookies(&mut response);
+            response
+        }
+    })
 }

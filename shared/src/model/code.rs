@@ -28,6 +28,9 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// Every purpose.
+    pub const ALL: [Self; 5] = [Self::Signup, Self::Login, Self::PasswordReset, Self::EmailChange, Self::Confirm];
+
     /// The stable name, as stored and as the API spells it.
     pub fn as_str(self) -> &'static str {
         match self {

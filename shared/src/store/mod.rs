@@ -167,6 +167,11 @@ pub trait UserStore: Send + Sync {
     /// has `old` and token version `version` (docs/SECURITY.md, "Data integrity").
     async fn change_email(&self, user_id: &str, old: &Email, new: &Email, version: u64)
     -> anyhow::Result<EmailChanged>;
+
+    /// In one transaction: deletes the user, only at the address and token version read, with
+    /// its email claim and its identities' links, so that no claim is ever left without its
+    /// account to block the address. `false` if the user changed meanwhile or is gone.
+    async fn delete_user(&self, user: &User) -> anyhow::Result<bool>;
 }
 
 /// Emailed one-time codes with their send and guess windows (docs/SECURITY.md, "Emailed codes").
@@ -248,6 +253,9 @@ pub trait SessionStore: Send + Sync {
         limit: usize,
         cursor: Option<&str>,
     ) -> anyhow::Result<Page<Session>>;
+
+    /// Deletes every session of the user, whatever its token version or expiry: how many.
+    async fn delete_user_sessions(&self, user_id: &str) -> anyhow::Result<usize>;
 }
 
 /// The per-email lockout counter and the per-source-address counters (docs/SECURITY.md, "Lockout", "Source limits").
@@ -300,6 +308,9 @@ pub trait ActivityStore: Send + Sync {
         limit: usize,
         cursor: Option<&str>,
     ) -> anyhow::Result<Page<Activity>>;
+
+    /// Deletes the user's whole activity log.
+    async fn delete_activity(&self, user_id: &str) -> anyhow::Result<()>;
 }
 
 /// The second factor: the TOTP secret, its last step and the recovery codes (docs/SECURITY.md, "Second factor").

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, Update, WriteRequest,
+};
 
 use super::DynamoStore;
 use super::items::Item;
@@ -129,6 +131,40 @@ impl DynamoStore {
             self.client.delete_item().table_name(&self.table).set_key(Some(key)).return_values(ReturnValue::AllOld);
         let result = with_expr!(request, condition).send().await;
         conditional(result, what).map(|done| done.map(|output| output.attributes.unwrap_or_default()))
+    }
+
+    /// Deletes the items at `keys`, 25 to a request (BatchWriteItem's most), retrying what
+    /// DynamoDB leaves unprocessed under load.
+    pub(super) async fn delete_all(&self, keys: Vec<Item>, what: &str) -> anyhow::Result<()> {
+        for chunk in keys.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|key| {
+                    let delete = DeleteRequest::builder().set_key(Some(key.clone())).build()?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<anyhow::Result<_>>()?;
+            for attempt in 0..5u32 {
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                }
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| call_failed(e, what))?;
+                requests = output.unprocessed_items.and_then(|mut left| left.remove(&self.table)).unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(Unavailable { what: format!("{what}: DynamoDB left items unprocessed") }.into());
+            }
+        }
+        Ok(())
     }
 
     /// A put of `item` under `condition`, as one step of a transaction.

@@ -187,4 +187,19 @@ impl UserStore for DynamoStore {
             Some(_) => Ok(EmailChanged::Conflict),
         }
     }
+
+    async fn delete_user(&self, user: &User) -> anyhow::Result<bool> {
+        let unchanged = Expr::only_if("email = :email AND token_version = :version")
+            .value(":email", s(user.email.as_str()))
+            .value(":version", n(user.token_version));
+        let owned = || Expr::only_if("user_id = :user").value(":user", s(&user.id));
+        let mut steps = vec![
+            self.delete_step(keys::user(&user.id), unchanged)?,
+            self.delete_step(keys::email_claim(&user.email), owned())?,
+        ];
+        for identity in &user.identities {
+            steps.push(self.delete_step(keys::identity(&identity.issuer, &identity.subject), owned())?);
+        }
+        Ok(self.transact(&steps, "deleting a user").await?.is_none())
+    }
 }

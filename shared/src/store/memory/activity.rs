@@ -34,4 +34,9 @@ impl ActivityStore for MemoryStore {
         let items = entries.take(limit + 1).map(|(key, (activity, _))| (key.clone(), activity.clone()));
         Ok(page(items.collect(), limit))
     }
+
+    async fn delete_activity(&self, user_id: &str) -> anyhow::Result<()> {
+        self.lock().activity.remove(user_id);
+        Ok(())
+    }
 }

@@ -58,4 +58,11 @@ impl SessionStore for MemoryStore {
         sessions.truncate(limit + 1);
         Ok(page(sessions, limit))
     }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> anyhow::Result<usize> {
+        let mut inner = self.lock();
+        let before = inner.sessions.len();
+        inner.sessions.retain(|_, s| s.user_id != user_id);
+        Ok(before - inner.sessions.len())
+    }
 }

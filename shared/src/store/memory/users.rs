@@ -148,4 +148,23 @@ impl UserStore for MemoryStore {
         }
         Ok(EmailChanged::Changed)
     }
+
+    async fn delete_user(&self, user: &User) -> anyhow::Result<bool> {
+        let mut inner = self.lock();
+        let unchanged =
+            inner.users.get(&user.id).is_some_and(|u| u.email == user.email && u.token_version == user.token_version)
+                && inner.emails.get(user.email.as_str()).is_some_and(|holder| *holder == user.id);
+        if !unchanged {
+            return Ok(false);
+        }
+        inner.users.remove(&user.id);
+        inner.emails.remove(user.email.as_str());
+        for identity in &user.identities {
+            let key = (identity.issuer.clone(), identity.subject.clone());
+            if inner.identities.get(&key).is_some_and(|holder| *holder == user.id) {
+                inner.identities.remove(&key);
+            }
+        }
+        Ok(true)
+    }
 }
