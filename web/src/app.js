@@ -91,6 +91,8 @@ Alpine.data("stepauth", () => ({
   emailStep: "ask",
   emailCode: "",
   currentCode: "",
+  // Deleting the account: an account without a password is mailed a code first.
+  deleteCodeSent: false,
   // Whether sign-in with Google is on (the server says so at the top of this script).
   google: window.stepauthGoogle === true,
 
@@ -489,6 +491,35 @@ Alpine.data("stepauth", () => ({
       this.email = result.data.user.email;
       await this.home();
       this.info = "Your email address is changed. Other sessions were logged out.";
+    });
+  },
+
+  openDelete() {
+    this.panel = "delete";
+    this.deleteCodeSent = false;
+    this.currentPassword = this.code = this.emailCode = "";
+  },
+
+  deleteAccount() {
+    return this.run(async () => {
+      const body = {};
+      if (this.user.has_password) body.password = this.currentPassword;
+      else if (this.deleteCodeSent) body.email_code = this.emailCode;
+      if (this.user.mfa_enabled && (this.user.has_password || this.deleteCodeSent)) body.code = this.code;
+      const result = await api("DELETE", "/users/me", body, this.access);
+      if (!result.ok) return this.fail(result);
+      if (result.status === 202) {
+        this.deleteCodeSent = true;
+        this.info = `We sent a code to ${this.user.email}.`;
+        return;
+      }
+      this.access = "";
+      this.user = null;
+      this.currentPassword = this.code = this.emailCode = "";
+      this.panel = "";
+      this.go("login");
+      this.info = "Your account is deleted.";
+      announce("signed-out");
     });
   },
 

@@ -386,3 +386,22 @@ test("signed in: change the email with the password and the code mailed to the n
   assert.equal(fresh.status, 200, "the new one does");
   await page.close();
 });
+
+test("signed in: delete the account with the password; the address signs up again", async () => {
+  const email = uniqueEmail("browser-delete");
+  await apiUser(server.base, email);
+  const page = await newPage();
+  await logIn(page, email, PASSWORD);
+  await onCard(page, "home");
+  await page.getByRole("button", { name: "Delete account" }).click();
+  await page.fill("#delete-password", "Wrong-Horse-7-Battery");
+  await page.getByRole("button", { name: "Delete my account" }).click();
+  await page.locator('[data-card="home"] [role="alert"]').filter({ hasText: "attempt" }).waitFor();
+  await page.fill("#delete-password", PASSWORD);
+  await page.getByRole("button", { name: "Delete my account" }).click();
+  await onCard(page, "login");
+  await page.locator('[data-card="login"] .sa-info').filter({ hasText: "Your account is deleted." }).waitFor();
+  const login = await json(server.base, "POST", "/auth/login", { email, password: PASSWORD });
+  assert.equal(login.status, 401, "the account is gone");
+  await page.close();
+});
