@@ -57,6 +57,14 @@ pub enum Event {
     EmailChangeRequested,
     /// The account's address changed (every other session ended).
     EmailChanged,
+    /// An admin ended every session of the account.
+    SessionsEndedByAdmin,
+    /// An admin deactivated the account.
+    Deactivated,
+    /// An admin reactivated the account.
+    Reactivated,
+    /// An admin set the account's address (putting back one changed against the owner's will).
+    EmailSetByAdmin,
     /// A Google account was linked (its verified email is the account's).
     GoogleLinked,
     /// A Google account was unlinked by the owner.
@@ -88,6 +96,10 @@ impl Event {
             Self::EmailChangeAttempted => "email_change_attempted",
             Self::EmailChangeRequested => "email_change_requested",
             Self::EmailChanged => "email_changed",
+            Self::SessionsEndedByAdmin => "sessions_ended_by_admin",
+            Self::Deactivated => "deactivated",
+            Self::Reactivated => "reactivated",
+            Self::EmailSetByAdmin => "email_set_by_admin",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::RecoveryCodesRenewed => "recovery_codes_renewed",
             Self::GoogleLinked => "google_linked",
@@ -129,7 +141,17 @@ pub async fn record_for(app: &App, user: Option<&User>, email: &Email, event: Ev
     }
 }
 
+/// Records an admin's action on the account of `user_id`, with the admin's id.
+pub async fn record_by_admin(app: &App, user_id: &str, event: Event, origin: &Origin, admin_id: &str) {
+    let retention = app.config.activity_retention.as_secs() as i64;
+    write_entry(app, user_id, event, origin, retention, Some(admin_id)).await;
+}
+
 async fn write(app: &App, user_id: &str, event: Event, origin: &Origin, retention: i64) {
+    write_entry(app, user_id, event, origin, retention, None).await;
+}
+
+async fn write_entry(app: &App, user_id: &str, event: Event, origin: &Origin, retention: i64, actor: Option<&str>) {
     let now = app.now();
     // The id orders entries of the same second: the wall clock's nanoseconds (only a
     // tie-breaker; `at` comes from the injected clock), then randomness against collisions.
@@ -141,6 +163,7 @@ async fn write(app: &App, user_id: &str, event: Event, origin: &Origin, retentio
         method: event.method(),
         source_ip: origin.source_ip.clone(),
         user_agent: origin.kept_user_agent(),
+        actor: actor.map(str::to_owned),
     };
     let expires_at = now + retention;
     if let Err(error) = app.store.record_activity(user_id, &entry, expires_at).await {
@@ -162,6 +185,8 @@ pub struct ActivityView {
     pub source_ip: Option<String>,
     /// The User-Agent, if sent.
     pub user_agent: Option<String>,
+    /// The admin's id, for an admin's action on the account; else null.
+    pub by_admin: Option<String>,
 }
 
 impl From<Activity> for ActivityView {
@@ -172,6 +197,7 @@ impl From<Activity> for ActivityView {
             method: entry.method,
             source_ip: entry.source_ip,
             user_agent: entry.user_agent,
+            by_admin: entry.actor,
         }
     }
 }

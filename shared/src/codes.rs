@@ -70,7 +70,7 @@ pub async fn send(
         }
         (Purpose::Signup, None) => (Event::CodeSent, templates::signup_code(&coded)),
         (Purpose::Login, Some(user)) => (Event::CodeSent, templates::login_code(&coded, Some(&user.name))),
-        (Purpose::PasswordReset, Some(user)) if locked && !app.config.reset_unlocks => {
+        (Purpose::PasswordReset, Some(user)) if (locked && !app.config.reset_unlocks) || user.deactivated => {
             (Event::ResetBlocked, templates::reset_blocked(product, to, &user.name))
         }
         (Purpose::PasswordReset, Some(user)) => (Event::CodeSent, templates::reset_code(&coded, Some(&user.name))),

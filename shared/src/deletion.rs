@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::codes;
 use crate::error::ApiError;
 use crate::mail::templates;
-use crate::model::{Code, Origin, Purpose, User};
+use crate::model::{Code, Origin, Purpose, Role, User};
 use crate::password::Password;
 use crate::reauth::{self, Factor};
 
@@ -50,6 +50,10 @@ pub async fn delete_own(
     email_code: Option<&Code>,
     origin: &Origin,
 ) -> Result<Outcome, ApiError> {
+    if user.role == Role::Admin {
+        // The last admin must never remove every admin's access: another admin deletes it.
+        return Err(ApiError::OwnAdminAccount);
+    }
     let has_password = !user.password_hash.is_empty();
     match (has_password, email_code) {
         (true, Some(_)) => return Err(ApiError::field("email_code", "is only for an account without a password")),

@@ -125,6 +125,13 @@ pub enum ApiError {
     /// The caller has no live session with this id.
     #[error("None of your sessions has this id: it may have ended already.")]
     SessionNotFound,
+    /// The account is deactivated: an admin's unlock does not open it (said only to admins).
+    #[error("The account is deactivated: reactivate it instead.")]
+    AccountDeactivated,
+    /// An admin may not deactivate or delete its own account, so that the last admin never
+    /// locks every admin out; another admin must.
+    #[error("An admin account cannot be deactivated or deleted by itself: another admin must do it.")]
+    OwnAdminAccount,
     /// No account has this email (said only to admins).
     #[error("No user has this email.")]
     UserNotFound,
@@ -201,6 +208,8 @@ impl ApiError {
             Self::IdentityNotFound => "identity_not_found",
             Self::PasswordRequired => "password_required",
             Self::SessionNotFound => "session_not_found",
+            Self::AccountDeactivated => "account_deactivated",
+            Self::OwnAdminAccount => "own_admin_account",
             Self::UserNotFound => "user_not_found",
             Self::InvalidCursor => "invalid_cursor",
             Self::Conflict => "conflict",

@@ -553,7 +553,105 @@ fn spec(route: &Route) -> Spec {
                 &BODY_ERRORS,
                 &ACCESS_ERRORS,
                 &LOCKOUT_ERRORS,
-                &["invalid_code", "conflict"],
+                &["invalid_code", "conflict", "own_admin_account"],
+                &STORE_ERRORS,
+            ]),
+        },
+        ("admin-user-get", _) => Spec {
+            id: "admin-user-get",
+            tag: "admin",
+            summary: "One account as an admin sees it",
+            auth: Auth::Admin,
+            body: None,
+            parameters: vec![user_id()],
+            success: ok("The account.", reference("AdminUserDetail")),
+            errors: errors(&[&ACCESS_ERRORS, &["forbidden", "user_not_found"], &STORE_ERRORS]),
+        },
+        ("admin-user-delete", _) => Spec {
+            id: "admin-user-delete",
+            tag: "admin",
+            summary: "Delete an account and everything kept with it (not one's own)",
+            auth: Auth::Admin,
+            body: no_body(),
+            parameters: vec![user_id()],
+            success: ok("Deleted.", reference("Message")),
+            errors: errors(&[
+                &BODY_ERRORS,
+                &ACCESS_ERRORS,
+                &["forbidden", "user_not_found", "own_admin_account", "conflict"],
+                &STORE_ERRORS,
+            ]),
+        },
+        ("admin-user-activity", _) => Spec {
+            id: "admin-user-activity",
+            tag: "admin",
+            summary: "An account's activity, newest first",
+            auth: Auth::Admin,
+            body: None,
+            parameters: [vec![user_id()], page_parameters()].concat(),
+            success: ok("A page of events.", page(reference("Activity"))),
+            errors: errors(&[
+                &["validation_failed", "invalid_cursor"],
+                &ACCESS_ERRORS,
+                &["forbidden", "user_not_found"],
+                &STORE_ERRORS,
+            ]),
+        },
+        ("admin-sessions-end", _) => Spec {
+            id: "admin-sessions-end",
+            tag: "admin",
+            summary: "End every session of an account",
+            auth: Auth::Admin,
+            body: no_body(),
+            parameters: vec![user_id()],
+            success: ok(
+                "Every session has ended.",
+                object(&[("message", string()), ("ended", json!({ "type": "integer", "minimum": 0 }))], &[]),
+            ),
+            errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &["forbidden", "user_not_found"], &STORE_ERRORS]),
+        },
+        ("admin-deactivate", _) => Spec {
+            id: "admin-deactivate",
+            tag: "admin",
+            summary: "Deactivate an account: no way in until reactivated (not one's own)",
+            auth: Auth::Admin,
+            body: no_body(),
+            parameters: vec![user_id()],
+            success: ok("Deactivated (or already so).", reference("Message")),
+            errors: errors(&[
+                &BODY_ERRORS,
+                &ACCESS_ERRORS,
+                &["forbidden", "user_not_found", "own_admin_account", "conflict"],
+                &STORE_ERRORS,
+            ]),
+        },
+        ("admin-reactivate", _) => Spec {
+            id: "admin-reactivate",
+            tag: "admin",
+            summary: "Reactivate a deactivated account",
+            auth: Auth::Admin,
+            body: no_body(),
+            parameters: vec![user_id()],
+            success: ok("Active (or already so).", reference("Message")),
+            errors: errors(&[
+                &BODY_ERRORS,
+                &ACCESS_ERRORS,
+                &["forbidden", "user_not_found", "conflict"],
+                &STORE_ERRORS,
+            ]),
+        },
+        ("admin-email-set", _) => Spec {
+            id: "admin-email-set",
+            tag: "admin",
+            summary: "Set an account's address (put back one changed against its owner's will)",
+            auth: Auth::Admin,
+            body: fields(true, vec![("email", true, reference("Email"))], json!({ "email": "ann@example.com" })),
+            parameters: vec![user_id()],
+            success: ok("The account, at its address; every session has ended.", reference("AdminUser")),
+            errors: errors(&[
+                &BODY_ERRORS,
+                &ACCESS_ERRORS,
+                &["forbidden", "user_not_found", "email_taken", "conflict"],
                 &STORE_ERRORS,
             ]),
         },
@@ -565,15 +663,28 @@ fn spec(route: &Route) -> Spec {
             body: fields(true, vec![("email", true, reference("Email"))], json!({ "email": "ann@example.com" })),
             parameters: vec![],
             success: ok("Unlocked.", reference("Message")),
-            errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &["forbidden", "user_not_found"], &STORE_ERRORS]),
+            errors: errors(&[
+                &BODY_ERRORS,
+                &ACCESS_ERRORS,
+                &["forbidden", "user_not_found", "account_deactivated"],
+                &STORE_ERRORS,
+            ]),
         },
         ("admin-users", _) => Spec {
             id: "admin-users",
             tag: "admin",
-            summary: "Every account, newest first",
+            summary: "Every account, newest first; or those whose address starts with a prefix",
             auth: Auth::Admin,
             body: None,
-            parameters: page_parameters(),
+            parameters: [
+                page_parameters(),
+                vec![query_parameter(
+                    "email_prefix",
+                    "Only the accounts whose address starts with this (by address, not newest first).",
+                    json!({ "type": "string", "minLength": 1, "maxLength": 254, "pattern": "^[!-~]+$" }),
+                )],
+            ]
+            .concat(),
             success: ok("A page of accounts.", page(reference("AdminUser"))),
             errors: errors(&[&["validation_failed", "invalid_cursor"], &ACCESS_ERRORS, &["forbidden"], &STORE_ERRORS]),
         },
@@ -1017,6 +1128,8 @@ pub fn every_error() -> Vec<ApiError> {
         ApiError::IdentityNotFound,
         ApiError::PasswordRequired,
         ApiError::SessionNotFound,
+        ApiError::AccountDeactivated,
+        ApiError::OwnAdminAccount,
         ApiError::UserNotFound,
         ApiError::InvalidCursor,
         ApiError::Conflict,
@@ -1057,6 +1170,8 @@ pub fn every_error() -> Vec<ApiError> {
             | ApiError::IdentityNotFound
             | ApiError::PasswordRequired
             | ApiError::SessionNotFound
+            | ApiError::AccountDeactivated
+            | ApiError::OwnAdminAccount
             | ApiError::UserNotFound
             | ApiError::InvalidCursor
             | ApiError::Conflict
@@ -1104,6 +1219,14 @@ fn one_of_fields(a: &str, b: &str) -> Value {
         })
     };
     json!({ "oneOf": [only(a, b), only(b, a)] })
+}
+
+fn user_id() -> Value {
+    path_parameter(
+        "id",
+        "An account's `id` (from `GET /admin/users`).",
+        json!({ "type": "string", "minLength": 1, "maxLength": 64 }),
+    )
 }
 
 fn path_parameter(name: &str, description: &str, schema: Value) -> Value {
@@ -1410,6 +1533,7 @@ fn components() -> Value {
                     ("method", nullable(string())),
                     ("source_ip", nullable(string())),
                     ("user_agent", nullable(string())),
+                    ("by_admin", nullable(string())),
                 ],
                 &[],
             ),
@@ -1438,6 +1562,23 @@ fn components() -> Value {
                     ("last_login", json!({ "type": ["string", "null"], "format": "date-time" })),
                     ("locked", json!({ "type": "boolean" })),
                     ("mfa_enabled", json!({ "type": "boolean" })),
+                    ("deactivated", json!({ "type": "boolean" })),
+                ],
+                &[],
+            ),
+            "AdminUserDetail": object(
+                &[
+                    ("id", string()),
+                    ("email", string()),
+                    ("name", string()),
+                    ("role", json!({ "enum": ["user", "admin"] })),
+                    ("created_at", json!({ "type": "string", "format": "date-time" })),
+                    ("last_login", json!({ "type": ["string", "null"], "format": "date-time" })),
+                    ("locked", json!({ "type": "boolean" })),
+                    ("mfa_enabled", json!({ "type": "boolean" })),
+                    ("deactivated", json!({ "type": "boolean" })),
+                    ("identities", json!({ "type": "array", "items": reference("Identity") })),
+                    ("session_count", json!({ "type": "integer", "minimum": 0 })),
                 ],
                 &[],
             ),

@@ -114,6 +114,13 @@ routes! {
     "email-change"        email_change:        POST   "/users/me/email"               => handlers::account::email_change;
     "email-change-verify" email_change_verify: POST   "/users/me/email/verify"        => handlers::account::email_change_verify;
     "account-delete"      account_delete:      DELETE "/users/me"                     => handlers::account::account_delete;
+    "admin-user-get"      admin_user_get:      GET    "/admin/users/{id}"             => handlers::admin::admin_user_get;
+    "admin-user-delete"   admin_user_delete:   DELETE "/admin/users/{id}"             => handlers::admin::admin_user_delete;
+    "admin-user-activity" admin_user_activity: GET    "/admin/users/{id}/activity"    => handlers::admin::admin_user_activity;
+    "admin-sessions-end"  admin_sessions_end:  POST   "/admin/users/{id}/sessions/end" => handlers::admin::admin_sessions_end;
+    "admin-deactivate"    admin_deactivate:    POST   "/admin/users/{id}/deactivate"  => handlers::admin::admin_deactivate;
+    "admin-reactivate"    admin_reactivate:    POST   "/admin/users/{id}/reactivate"  => handlers::admin::admin_reactivate;
+    "admin-email-set"     admin_email_set:     POST   "/admin/users/{id}/email"       => handlers::admin::admin_email_set;
     "web"               web:               GET   "/" | "/app.js" | "/app.css" | "/docs" | "/docs.js" | "/docs.css" | "/openapi.json" => handlers::web::web;
 }
 

@@ -5,6 +5,7 @@
 //! truth, and the embedded local server.
 
 mod account;
+mod admin;
 mod bad_input;
 mod cargo_lambda;
 mod cors;

@@ -216,6 +216,40 @@ async fn users_delete_with_their_claim_and_links_only_from_the_state_read(store:
     assert_eq!(store.create_user_with_identity(&next, &identity).await.unwrap(), Created::Created, "all free again");
 }
 
+async fn deactivation_locks_the_address_until_reactivation(store: Arc<dyn Store>) {
+    let e = email("off");
+    let ann = user(&format!("id-{e}"), &e);
+    store.import_user(&ann, false).await.unwrap();
+    assert!(!store.set_deactivated(&User { email: email("elsewhere"), ..ann.clone() }, true).await.unwrap());
+    assert!(store.set_deactivated(&ann, true).await.unwrap());
+    let off = store.user(&ann.id).await.unwrap().expect("the user");
+    assert_eq!((off.deactivated, off.token_version), (true, 1), "every session ends");
+    assert_eq!(store.begin_attempt(&e, 3, T0 + 1_000_000).await.unwrap(), Attempt::Locked, "for good");
+    assert!(store.set_deactivated(&ann, false).await.unwrap());
+    assert!(!store.user(&ann.id).await.unwrap().expect("the user").deactivated);
+    assert_eq!(store.begin_attempt(&e, 3, T0).await.unwrap(), Attempt::Allowed);
+    assert!(!store.set_deactivated(&user("nobody", &e), true).await.unwrap());
+}
+
+async fn users_are_found_by_the_start_of_their_address(store: Arc<dyn Store>) {
+    let prefix = email("prefix").as_str().split('@').next().unwrap().replace('-', "");
+    for i in [2, 0, 1] {
+        let e = Email::parse(&format!("{prefix}{i}@example.com")).unwrap();
+        store.import_user(&user(&format!("id-{e}"), &e), false).await.unwrap();
+    }
+    let other = email("elsewhere");
+    store.import_user(&user(&format!("id-{other}"), &other), false).await.unwrap();
+    let first = store.users_by_email_prefix(&prefix, 2, None).await.unwrap();
+    let emails =
+        |p: &stepauth::model::Page<User>| p.items.iter().map(|u| u.email.as_str().to_owned()).collect::<Vec<_>>();
+    assert_eq!(emails(&first), [format!("{prefix}0@example.com"), format!("{prefix}1@example.com")]);
+    let second = store.users_by_email_prefix(&prefix, 2, first.next.as_deref()).await.unwrap();
+    assert_eq!((emails(&second), second.next), (vec![format!("{prefix}2@example.com")], None));
+    assert!(store.users_by_email_prefix("zz-none", 5, None).await.unwrap().items.is_empty());
+    let refused = store.users_by_email_prefix(&prefix, 2, Some("other@example.com")).await;
+    assert!(refused.unwrap_err().downcast_ref::<stepauth::store::BadCursor>().is_some());
+}
+
 async fn fifty_concurrent_changes_to_one_address_give_one_owner(store: Arc<dyn Store>) {
     let target = email("move-race");
     let mut users = Vec::new();
@@ -554,6 +588,7 @@ async fn activity_pages_newest_first_and_expires(store: Arc<dyn Store>) {
             method: (i == 3).then(|| "google+authenticator".to_owned()),
             source_ip: Some("203.0.113.9".into()),
             user_agent: (i % 2 == 0).then(|| "curl/8".to_owned()),
+            actor: (i == 4).then(|| "admin-id".to_owned()),
         };
         let expires_at = if i == 0 { T0 + 50 } else { T0 + 1_000 };
         store.record_activity(&user_id, &entry, expires_at).await.unwrap();
@@ -562,6 +597,7 @@ async fn activity_pages_newest_first_and_expires(store: Arc<dyn Store>) {
     let events = |p: &stepauth::model::Page<Activity>| p.items.iter().map(|a| a.event.clone()).collect::<Vec<_>>();
     assert_eq!(events(&first), ["event_6", "event_5", "event_4"]);
     assert_eq!(first.items[0].user_agent.as_deref(), Some("curl/8"));
+    assert_eq!(first.items[2].actor.as_deref(), Some("admin-id"), "an admin's id is kept");
     let second = store.activity(&user_id, T0 + 10, 3, first.next.as_deref()).await.unwrap();
     assert_eq!(events(&second), ["event_3", "event_2", "event_1"]);
     let methods: Vec<Option<&str>> = second.items.iter().map(|e| e.method.as_deref()).collect();
@@ -832,6 +868,8 @@ contract! {
         emails_change_only_from_the_state_read_and_to_a_free_address,
         fifty_concurrent_changes_to_one_address_give_one_owner,
         users_delete_with_their_claim_and_links_only_from_the_state_read,
+        deactivation_locks_the_address_until_reactivation,
+        users_are_found_by_the_start_of_their_address,
         users_page_newest_first,
     ]
     sessions: [

@@ -125,6 +125,21 @@ impl UserStore for RecordingStore {
         self.record("delete_user");
         self.inner.delete_user(user).await
     }
+
+    async fn set_deactivated(&self, user: &User, deactivated: bool) -> anyhow::Result<bool> {
+        self.record("set_deactivated");
+        self.inner.set_deactivated(user, deactivated).await
+    }
+
+    async fn users_by_email_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<Page<User>> {
+        self.record("users_by_email_prefix");
+        self.inner.users_by_email_prefix(prefix, limit, cursor).await
+    }
 }
 
 #[async_trait]

@@ -22,7 +22,7 @@ pub mod web;
 use serde::Serialize;
 
 use crate::clock::rfc3339;
-use crate::model::User;
+use crate::model::{Identity, User};
 
 /// A user as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -72,16 +72,18 @@ impl From<&User> for UserView {
             has_password: !user.password_hash.is_empty(),
             created_at: rfc3339(user.created_at),
             last_login: user.last_login.map(rfc3339),
-            identities: user
-                .identities
-                .iter()
-                .map(|i| IdentityView {
-                    id: i.id(),
-                    issuer: i.issuer.clone(),
-                    email: i.email.clone(),
-                    linked_at: rfc3339(i.linked_at),
-                })
-                .collect(),
+            identities: user.identities.iter().map(IdentityView::from).collect(),
+        }
+    }
+}
+
+impl From<&Identity> for IdentityView {
+    fn from(identity: &Identity) -> Self {
+        Self {
+            id: identity.id(),
+            issuer: identity.issuer.clone(),
+            email: identity.email.clone(),
+            linked_at: rfc3339(identity.linked_at),
         }
     }
 }

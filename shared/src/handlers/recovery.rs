@@ -33,7 +33,8 @@ pub async fn password_verify(app: &App, req: Request) -> Result<Response<Body>, 
     // Codes go only to accounts, but one may have been deleted or locked since.
     let user = app.store.user_by_email(&email).await?.ok_or(ApiError::InvalidCode { remaining: None })?;
     tracing::Span::current().record("user", user.id.as_str());
-    if !app.config.reset_unlocks && lockout::is_locked(app, &email).await? {
+    // A deactivated account answers as a locked one does where resets may not unlock.
+    if user.deactivated || (!app.config.reset_unlocks && lockout::is_locked(app, &email).await?) {
         return Err(ApiError::AccountLocked);
     }
     let grant = grants::issue_reset(app, &user).await?;
@@ -59,7 +60,7 @@ pub async fn password_reset(app: &App, req: Request) -> Result<Response<Body>, A
     tracing::Span::current().record("user", user.id.as_str());
     // The setting is kept when the reset completes too: a token obtained before the lock
     // must not open the account (docs/SECURITY.md, "Lockout").
-    if !app.config.reset_unlocks && lockout::is_locked(app, &user.email).await? {
+    if user.deactivated || (!app.config.reset_unlocks && lockout::is_locked(app, &user.email).await?) {
         return Err(ApiError::AccountLocked);
     }
     if password::reused(&password, &user).await? {

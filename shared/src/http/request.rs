@@ -258,14 +258,41 @@ pub const DEFAULT_PAGE: usize = 20;
 /// (the cursor is the store's own, base64url; the store refuses one it did not give out).
 /// Any other query parameter is refused.
 pub fn page_params(req: &Request) -> Result<(usize, Option<String>), ApiError> {
+    let (limit, cursor, _) = page_params_with(req, None)?;
+    Ok((limit, cursor))
+}
+
+/// [`page_params`] for a list that also takes the query parameter `filter`: its value,
+/// given at most once, is read by `parse`.
+pub fn page_params_with(
+    req: &Request,
+    filter: Option<(&str, fn(&str) -> Result<String, String>)>,
+) -> Result<(usize, Option<String>, Option<String>), ApiError> {
     let query = req.query_string_parameters();
     let mut errors = FieldErrors::new();
     let mut problem = |name: &str, message: &str| errors.entry(name.to_owned()).or_default().push(message.to_owned());
     for (key, _) in query.iter() {
-        if key != "limit" && key != "cursor" {
+        if key != "limit" && key != "cursor" && filter.is_none_or(|(name, _)| key != name) {
             problem(key, "is not a recognised parameter");
         }
     }
+    let filtered = match filter {
+        None => None,
+        Some((name, parse)) => match query.all(name).as_deref() {
+            None => None,
+            Some([one]) => match parse(one) {
+                Ok(value) => Some(value),
+                Err(refused) => {
+                    problem(name, &refused);
+                    None
+                }
+            },
+            Some(_) => {
+                problem(name, "must be given once");
+                None
+            }
+        },
+    };
     let limit = match query.all("limit").as_deref() {
         None => DEFAULT_PAGE,
         Some([one]) => match one.parse::<usize>() {
@@ -295,7 +322,7 @@ pub fn page_params(req: &Request) -> Result<(usize, Option<String>), ApiError> {
         }
     };
     if errors.is_empty() {
-        Ok((limit, cursor?))
+        Ok((limit, cursor?, filtered))
     } else {
         Err(ApiError::Validation { fields: errors, password_rules: Vec::new() })
     }

@@ -63,6 +63,8 @@ impl ApiError {
             Self::InvalidSignInState => StatusCode::BAD_REQUEST,
             Self::EmailTaken
             | Self::Conflict
+            | Self::AccountDeactivated
+            | Self::OwnAdminAccount
             | Self::PasswordRequired
             | Self::MfaAlreadyEnabled
             | Self::MfaSetupRequired

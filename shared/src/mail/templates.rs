@@ -211,6 +211,40 @@ pub fn email_changed(product: &str, to: &str, name: &str, new: &str) -> Mail {
     )
 }
 
+/// Told to the owner when an admin deactivates the account.
+pub fn account_deactivated(product: &str, to: &str, name: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Your {product} account was deactivated"),
+        Some(name),
+        &[
+            Part::Text(format!(
+                "An admin deactivated your {product} account: every session has ended, and it cannot sign in \
+                 until an admin reactivates it."
+            )),
+            Part::Text("If you think this is a mistake, contact an admin.".to_owned()),
+        ],
+    )
+}
+
+/// Told to the new address when an admin sets the account's address.
+pub fn email_set_by_admin(product: &str, to: &str, name: &str) -> Mail {
+    compose(
+        product,
+        to,
+        format!("Your {product} email address was set by an admin"),
+        Some(name),
+        &[
+            Part::Text(format!(
+                "An admin made this the email address of your {product} account, and every session has ended. \
+                 Log in with this address from now on."
+            )),
+            Part::Text("If you did not ask for this, contact an admin.".to_owned()),
+        ],
+    )
+}
+
 /// Confirms a deleted account, to the address it had.
 pub fn account_deleted(product: &str, to: &str, name: &str) -> Mail {
     compose(

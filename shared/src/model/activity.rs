@@ -17,6 +17,8 @@ pub struct Activity {
     pub source_ip: Option<String>,
     /// The User-Agent header.
     pub user_agent: Option<String>,
+    /// The admin who did it, for an admin's action on the account.
+    pub actor: Option<String>,
 }
 
 /// The first factor a sign-up or login used.

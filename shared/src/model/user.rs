@@ -38,6 +38,9 @@ pub struct User {
     pub recovery_codes: Vec<String>,
     /// Identities at OpenID providers (Google) linked to the account.
     pub identities: Vec<Identity>,
+    /// An admin deactivated the account: it cannot sign in by any path, and answers as a
+    /// locked one does, until an admin reactivates it.
+    pub deactivated: bool,
 }
 
 impl User {
@@ -58,6 +61,7 @@ impl User {
             totp_pending: None,
             totp_last_step: None,
             recovery_codes: Vec::new(),
+            deactivated: false,
             identities: Vec::new(),
         }
     }

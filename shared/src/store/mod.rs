@@ -172,6 +172,21 @@ pub trait UserStore: Send + Sync {
     /// its email claim and its identities' links, so that no claim is ever left without its
     /// account to block the address. `false` if the user changed meanwhile or is gone.
     async fn delete_user(&self, user: &User) -> anyhow::Result<bool>;
+
+    /// In one transaction: marks the user deactivated, moves its token version on (ending
+    /// every session) and locks its address's lockout counter for good, so that every way in
+    /// refuses it as a locked account; or, with `false`, clears the mark and the counter.
+    /// `false` if the user is gone or its address changed since it was read.
+    async fn set_deactivated(&self, user: &User, deactivated: bool) -> anyhow::Result<bool>;
+
+    /// The users whose address starts with `prefix` (not empty), by address, `limit` at a
+    /// time from `cursor`.
+    async fn users_by_email_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<Page<User>>;
 }
 
 /// Emailed one-time codes with their send and guess windows (docs/SECURITY.md, "Emailed codes").

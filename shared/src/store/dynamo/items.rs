@@ -29,6 +29,7 @@ pub fn user_item(user: &User) -> Item {
         ("created_at".to_owned(), n(user.created_at)),
         ("token_version".to_owned(), n(user.token_version)),
         ("mfa_enabled".to_owned(), AttributeValue::Bool(user.mfa_enabled)),
+        ("deactivated".to_owned(), AttributeValue::Bool(user.deactivated)),
         ("role".to_owned(), s(user.role.as_str())),
         ("password_history".to_owned(), strings(&user.password_history)),
         ("gsi1pk".to_owned(), s(keys::USERS_PARTITION)),
@@ -57,6 +58,7 @@ pub fn user(item: &Item) -> anyhow::Result<User> {
         last_login: opt_n(item, "last_login")?,
         token_version: get_n(item, "token_version")?,
         mfa_enabled: matches!(item.get("mfa_enabled"), Some(AttributeValue::Bool(true))),
+        deactivated: matches!(item.get("deactivated"), Some(AttributeValue::Bool(true))),
         role: opt_s(item, "role").map_or(Role::User, |r| Role::parse(&r)),
         password_history: match item.get("password_history") {
             Some(AttributeValue::L(values)) => values.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
@@ -133,7 +135,12 @@ pub fn login_state(state_hash: &str, item: &Item) -> anyhow::Result<LoginState> 
 /// The claim item that makes `email` the user's.
 pub fn email_claim_item(email: &Email, user_id: &str) -> Item {
     let mut item = keys::email_claim(email);
-    item.extend([("kind".to_owned(), s("email")), ("user_id".to_owned(), s(user_id))]);
+    item.extend([
+        ("kind".to_owned(), s("email")),
+        ("user_id".to_owned(), s(user_id)),
+        ("gsi1pk".to_owned(), s(keys::claims_partition(email.as_str()))),
+        ("gsi1sk".to_owned(), s(email.as_str())),
+    ]);
     item
 }
 
@@ -290,6 +297,7 @@ pub fn activity_item(user_id: &str, entry: &Activity, expires_at: UnixTime) -> I
         ("method", entry.method.as_ref().map(s)),
         ("source_ip", entry.source_ip.as_ref().map(s)),
         ("user_agent", entry.user_agent.as_ref().map(s)),
+        ("actor", entry.actor.as_ref().map(s)),
     ];
     item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
     item
@@ -304,6 +312,7 @@ pub fn activity(item: &Item) -> anyhow::Result<Activity> {
         method: opt_s(item, "method"),
         source_ip: opt_s(item, "source_ip"),
         user_agent: opt_s(item, "user_agent"),
+        actor: opt_s(item, "actor"),
     })
 }
 

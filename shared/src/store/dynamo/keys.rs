@@ -86,6 +86,23 @@ pub fn session_cursor(user_id: &str, cursor: &str) -> Option<Item> {
     })
 }
 
+/// The index partition of the email claims whose address starts as `email` does: claims
+/// carry `gsi1pk = EMAILS#<first character>` and `gsi1sk = <email>`, so that admins find
+/// accounts by a prefix of their address in one partition of [`USERS_INDEX`].
+pub fn claims_partition(email: &str) -> String {
+    format!("EMAILS#{}", email.chars().next().unwrap_or('-'))
+}
+
+/// The index key a claims cursor continues from: an address that starts with `prefix`.
+pub fn claim_cursor(prefix: &str, cursor: &str) -> Option<Item> {
+    let valid = cursor.starts_with(prefix) && Email::parse(cursor).is_ok_and(|e| e.as_str() == cursor);
+    valid.then(|| {
+        let mut start = email_claim(&Email::from_stored(cursor.to_owned()));
+        start.extend([("gsi1pk".to_owned(), s(claims_partition(cursor))), ("gsi1sk".to_owned(), s(cursor))]);
+        start
+    })
+}
+
 /// The link of an identity at an OpenID provider to a user.
 pub fn identity(issuer: &str, subject: &str) -> Item {
     key(format!("IDENTITY#{issuer}#{subject}"), "LINK")

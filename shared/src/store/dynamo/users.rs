@@ -1,7 +1,7 @@
 //! Users and the email claims that keep their addresses unique.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::DynamoStore;
 use super::client::{Expr, call_failed};
@@ -201,5 +201,54 @@ impl UserStore for DynamoStore {
             steps.push(self.delete_step(keys::identity(&identity.issuer, &identity.subject), owned())?);
         }
         Ok(self.transact(&steps, "deleting a user").await?.is_none())
+    }
+
+    async fn set_deactivated(&self, user: &User, deactivated: bool) -> anyhow::Result<bool> {
+        let mark = if deactivated {
+            Expr::update("SET deactivated = :mark ADD token_version :one").value(":one", n(1))
+        } else {
+            Expr::update("SET deactivated = :mark")
+        };
+        let mark = mark
+            .condition("email = :email")
+            .value(":mark", AttributeValue::Bool(deactivated))
+            .value(":email", s(user.email.as_str()));
+        let lock = if deactivated {
+            self.put_step(lockout_item(&user.email, &MOVED_IN_LOCKED), Expr::default())?
+        } else {
+            self.delete_step(keys::lockout(&user.email), Expr::default())?
+        };
+        let steps = [self.update_step(keys::user(&user.id), mark)?, lock];
+        Ok(self.transact(&steps, "deactivating or reactivating a user").await?.is_none())
+    }
+
+    async fn users_by_email_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<Page<User>> {
+        let start = cursor.map(|c| keys::claim_cursor(prefix, c).ok_or(BadCursor)).transpose()?;
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::USERS_INDEX)
+            .key_condition_expression("gsi1pk = :claims AND begins_with(gsi1sk, :prefix)")
+            .expression_attribute_values(":claims", s(keys::claims_partition(prefix)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .limit((limit + 1) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| call_failed(e, "finding users by address"))?;
+        let mut users = Vec::new();
+        for claim in output.items.unwrap_or_default() {
+            // A claim the index shows may have gone since (an address changed or deleted).
+            if let Some(user) = self.user(&get_s(&claim, "user_id")?).await? {
+                users.push((get_s(&claim, "gsi1sk")?, user));
+            }
+        }
+        Ok(page(users, limit))
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::{MemoryStore, checked_cursor, order_key};
 use crate::clock::UnixTime;
 use crate::model::{Email, GrantKind, MOVED_IN_LOCKED, Page, User};
-use crate::store::{Created, EmailChanged, Reset, UserStore, page};
+use crate::store::{BadCursor, Created, EmailChanged, Reset, UserStore, page};
 
 #[async_trait]
 impl UserStore for MemoryStore {
@@ -166,5 +166,42 @@ impl UserStore for MemoryStore {
             }
         }
         Ok(true)
+    }
+
+    async fn set_deactivated(&self, user: &User, deactivated: bool) -> anyhow::Result<bool> {
+        let mut inner = self.lock();
+        let Some(stored) = inner.users.get_mut(&user.id).filter(|u| u.email == user.email) else {
+            return Ok(false);
+        };
+        stored.deactivated = deactivated;
+        if deactivated {
+            stored.token_version += 1;
+            inner.lockouts.insert(user.email.as_str().to_owned(), MOVED_IN_LOCKED);
+        } else {
+            inner.lockouts.remove(user.email.as_str());
+        }
+        Ok(true)
+    }
+
+    async fn users_by_email_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<Page<User>> {
+        let valid = cursor.is_none_or(|c| c.starts_with(prefix) && Email::parse(c).is_ok_and(|e| e.as_str() == c));
+        if !valid {
+            return Err(BadCursor.into());
+        }
+        let inner = self.lock();
+        let mut found: Vec<(String, User)> = inner
+            .emails
+            .iter()
+            .filter(|(email, _)| email.starts_with(prefix) && cursor.is_none_or(|c| email.as_str() > c))
+            .filter_map(|(email, id)| Some((email.clone(), inner.users.get(id)?.clone())))
+            .collect();
+        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        found.truncate(limit + 1);
+        Ok(page(found, limit))
     }
 }
