@@ -262,11 +262,14 @@ pub fn page_params(req: &Request) -> Result<(usize, Option<String>), ApiError> {
     Ok((limit, cursor))
 }
 
+/// Reads a list's filter parameter: the value to filter by, or the message of its refusal.
+pub type FilterParser = fn(&str) -> Result<String, String>;
+
 /// [`page_params`] for a list that also takes the query parameter `filter`: its value,
-/// given at most once, is read by `parse`.
+/// given at most once, is read by its parser.
 pub fn page_params_with(
     req: &Request,
-    filter: Option<(&str, fn(&str) -> Result<String, String>)>,
+    filter: Option<(&str, FilterParser)>,
 ) -> Result<(usize, Option<String>, Option<String>), ApiError> {
     let query = req.query_string_parameters();
     let mut errors = FieldErrors::new();
