@@ -1511,6 +1511,7 @@ fn components() -> Value {
                     ("mfa_enabled", json!({ "type": "boolean" })),
                     ("recovery_codes_left", json!({ "type": "integer", "minimum": 0 })),
                     ("has_password", json!({ "type": "boolean" })),
+                    ("role", json!({ "enum": ["user", "admin"] })),
                     ("created_at", json!({ "type": "string", "format": "date-time" })),
                     ("last_login", json!({ "type": ["string", "null"], "format": "date-time" })),
                     ("identities", json!({ "type": "array", "items": reference("Identity") })),

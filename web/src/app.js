@@ -93,6 +93,11 @@ Alpine.data("stepauth", () => ({
   currentCode: "",
   // Deleting the account: an account without a password is mailed a code first.
   deleteCodeSent: false,
+  // Admin tools: accounts found by the start of their address, and the one open.
+  adminPrefix: "",
+  adminFound: [],
+  adminUser: null,
+  adminActivity: [],
   // Whether sign-in with Google is on (the server says so at the top of this script).
   google: window.stepauthGoogle === true,
 
@@ -492,6 +497,54 @@ Alpine.data("stepauth", () => ({
       await this.home();
       this.info = "Your email address is changed. Other sessions were logged out.";
     });
+  },
+
+  // Admin tools (only admins see them; the API checks the role on every call).
+  adminSearch() {
+    return this.run(async () => {
+      const prefix = encodeURIComponent(this.adminPrefix.trim());
+      const result = await api("GET", `/admin/users?email_prefix=${prefix}&limit=20`, undefined, this.access);
+      if (!result.ok) return this.fail(result);
+      this.adminFound = result.data.items;
+      this.adminUser = null;
+      if (!this.adminFound.length) this.info = "No account's address starts so.";
+    });
+  },
+
+  async adminLoad(id) {
+    const path = `/admin/users/${encodeURIComponent(id)}`;
+    const [user, log] = await Promise.all([
+      api("GET", path, undefined, this.access),
+      api("GET", `${path}/activity?limit=10`, undefined, this.access),
+    ]);
+    if (!user.ok) return this.fail(user);
+    this.adminUser = user.data;
+    this.adminActivity = log.ok ? log.data.items : [];
+  },
+
+  adminOpen(id) {
+    return this.run(() => this.adminLoad(id));
+  },
+
+  // One of the admin actions on the open account: `action` is the path after its id.
+  adminAct(method, action, done) {
+    return this.run(async () => {
+      const id = this.adminUser.id;
+      const result = await api(method, `/admin/users/${encodeURIComponent(id)}${action}`, undefined, this.access);
+      if (!result.ok) return this.fail(result);
+      if (method === "DELETE") {
+        this.adminUser = null;
+        this.adminFound = this.adminFound.filter((u) => u.id !== id);
+      } else {
+        await this.adminLoad(id);
+      }
+      this.info = done;
+    });
+  },
+
+  adminDelete() {
+    if (!window.confirm(`Delete ${this.adminUser.email} for good?`)) return;
+    return this.adminAct("DELETE", "", "The account is deleted.");
   },
 
   openDelete() {

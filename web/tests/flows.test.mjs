@@ -9,6 +9,8 @@ import { PASSWORD, SCREENSHOTS, apiUser, eventPage, json, lastCode, launch, logI
 let server;
 let browser;
 let host;
+/** The address the server makes an admin. */
+const ADMIN = uniqueEmail("browser-admin");
 
 /** The site's page: its own markup, careless rules, the modal's two lines, its own button. */
 const SITE_PAGE = () => `<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -29,7 +31,7 @@ const SITE_PAGE = () => `<!doctype html><html lang="en"><head><meta charset="utf
 
 before(async () => {
   host = await startHost(SITE_PAGE);
-  server = await startServer(() => ({ STEPAUTH_ALLOWED_ORIGINS: host.origin }));
+  server = await startServer(() => ({ STEPAUTH_ALLOWED_ORIGINS: host.origin, STEPAUTH_ADMIN_EMAILS: ADMIN }));
   browser = await launch();
 });
 
@@ -403,5 +405,46 @@ test("signed in: delete the account with the password; the address signs up agai
   await page.locator('[data-card="login"] .sa-info').filter({ hasText: "Your account is deleted." }).waitFor();
   const login = await json(server.base, "POST", "/auth/login", { email, password: PASSWORD });
   assert.equal(login.status, 401, "the account is gone");
+  await page.close();
+});
+
+test("an admin finds an account, deactivates it (its owner cannot log in), reactivates it, ends its sessions, deletes it", async () => {
+  await apiUser(server.base, ADMIN);
+  const stamp = uniqueEmail("x").split("@")[0].replaceAll("-", "");
+  const target = `find${stamp}@example.com`;
+  await apiUser(server.base, target);
+  const page = await newPage();
+  page.on("dialog", (dialog) => dialog.accept());
+  await logIn(page, ADMIN, PASSWORD);
+  await onCard(page, "home");
+  await page.fill("#admin-prefix", `find${stamp}`);
+  await page.getByRole("button", { name: "Find" }).click();
+  const found = page.locator("[data-admin-found] li");
+  await found.filter({ hasText: target }).waitFor();
+  assert.equal(await found.count(), 1);
+  await found.getByRole("button", { name: "Open" }).click();
+  const state = page.locator("[data-admin-state]");
+  await state.filter({ hasText: "active" }).waitFor();
+
+  await page.locator("[data-admin-user]").getByRole("button", { name: "Deactivate" }).click();
+  await state.filter({ hasText: "deactivated" }).waitFor();
+  await shot(page, "16-admin");
+  const refused = await json(server.base, "POST", "/auth/login", { email: target, password: PASSWORD });
+  assert.equal(refused.status, 423, "a deactivated account answers as a locked one");
+  await page.locator("[data-admin-activity]").getByText("deactivated (by an admin)").waitFor();
+
+  await page.locator("[data-admin-user]").getByRole("button", { name: "Reactivate" }).click();
+  await state.filter({ hasText: "active" }).waitFor();
+  const session = await json(server.base, "POST", "/auth/login", { email: target, password: PASSWORD });
+  assert.equal(session.status, 200);
+  await page.locator("[data-admin-user]").getByRole("button", { name: "End sessions" }).click();
+  await page.locator('[data-card="home"] .sa-info').filter({ hasText: "Every session of the account has ended." }).waitFor();
+  assert.equal((await json(server.base, "GET", "/users/me", undefined, session.body.access_token)).status, 401);
+
+  await page.locator("[data-admin-user]").getByRole("button", { name: "Delete" }).click();
+  await page.locator('[data-card="home"] .sa-info').filter({ hasText: "The account is deleted." }).waitFor();
+  assert.equal(await found.count(), 0);
+  const gone = await json(server.base, "POST", "/auth/login", { email: target, password: PASSWORD });
+  assert.equal(gone.status, 401, "the account is gone");
   await page.close();
 });

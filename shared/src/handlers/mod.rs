@@ -40,6 +40,8 @@ pub struct UserView {
     /// Whether the account has a password (one Google made may not: changes that ask for the
     /// password ask it for an emailed code instead).
     pub has_password: bool,
+    /// `user` or `admin` (the front end shows admins their tools).
+    pub role: &'static str,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339, or null before the first login.
@@ -70,6 +72,7 @@ impl From<&User> for UserView {
             mfa_enabled: user.mfa_enabled,
             recovery_codes_left: user.recovery_codes.len(),
             has_password: !user.password_hash.is_empty(),
+            role: user.role.as_str(),
             created_at: rfc3339(user.created_at),
             last_login: user.last_login.map(rfc3339),
             identities: user.identities.iter().map(IdentityView::from).collect(),
