@@ -38,7 +38,9 @@ async fn preflights_are_answered_for_the_allowed_origins_alone() {
     assert_eq!(header(&answer, "access-control-allow-headers"), Some("authorization, content-type"));
     assert_eq!(header(&answer, "vary"), Some("origin"));
     let profile = preflight(&app, "/users/me", SITE, "PATCH").await;
-    assert_eq!(header(&profile, "access-control-allow-methods"), Some("GET, PATCH"));
+    assert_eq!(header(&profile, "access-control-allow-methods"), Some("GET, PATCH, DELETE"));
+    let device = preflight(&app, "/users/me/sessions/Kq3xV0b8N2rYt6WmZ1pL4a", SITE, "DELETE").await;
+    assert_eq!(header(&device, "access-control-allow-methods"), Some("DELETE"), "a path of a route's template");
 
     for other in ["https://evil.example", "null", "https://www.example.com.evil.example", "http://www.example.com"] {
         let answer = preflight(&app, "/auth/login", other, "POST").await;

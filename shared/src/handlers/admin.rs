@@ -124,10 +124,10 @@ pub async fn admin_users(app: &App, req: Request) -> Result<Response<Body>, ApiE
     Ok(json(StatusCode::OK, &json!({ "items": items, "next_cursor": cursor(page.next) })))
 }
 
-/// An admin's request about the account in the path (`/admin/users/{id}/…`): the admin and
-/// the account. An id of any other shape is simply not found.
-async fn admin_and_user(app: &App, req: &Request) -> Result<(Caller, User), ApiError> {
-    let caller = admin(app, req).await?;
+/// The account an admin's request names in its path (`/admin/users/{id}/…`), once the
+/// caller is known to be an admin and its body is read. An id of any other shape is simply
+/// not found.
+async fn path_user(app: &App, req: &Request, caller: &Caller) -> Result<User, ApiError> {
     let id = req.path_parameters().first("id").map(str::to_owned).unwrap_or_default();
     let well_formed = (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if !well_formed {
@@ -135,7 +135,7 @@ async fn admin_and_user(app: &App, req: &Request) -> Result<(Caller, User), ApiE
     }
     let user = app.store.user(&id).await?.ok_or(ApiError::UserNotFound)?;
     tracing::info!(admin = caller.user.id, account = user.id, "an admin's request about an account");
-    Ok((caller, user))
+    Ok(user)
 }
 
 /// Refuses an admin's deactivation or deletion of its own account: the last admin must never
@@ -159,7 +159,8 @@ struct AdminUserDetail {
 /// (role, locked, deactivated, authenticator on, linked identities, live sessions).
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn admin_user_get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let (_, user) = admin_and_user(app, &req).await?;
+    let caller = admin(app, &req).await?;
+    let user = path_user(app, &req, &caller).await?;
     let failures = app.store.failures(std::slice::from_ref(&user.email), app.now()).await?;
     let mut session_count = 0;
     let mut cursor = None;
@@ -185,8 +186,9 @@ pub async fn admin_user_get(app: &App, req: Request) -> Result<Response<Body>, A
 /// next_cursor}`: the account's activity, newest first, admins' actions with their id.
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn admin_user_activity(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let (_, user) = admin_and_user(app, &req).await?;
+    let caller = admin(app, &req).await?;
     let (limit, start) = page_params(&req)?;
+    let user = path_user(app, &req, &caller).await?;
     let page = app.store.activity(&user.id, app.now(), limit, start.as_deref()).await?;
     let items: Vec<ActivityView> = page.items.into_iter().map(ActivityView::from).collect();
     Ok(json(StatusCode::OK, &json!({ "items": items, "next_cursor": cursor(page.next) })))
@@ -197,8 +199,9 @@ pub async fn admin_user_activity(app: &App, req: Request) -> Result<Response<Bod
 /// issued to it, ends.
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn admin_sessions_end(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let (caller, user) = admin_and_user(app, &req).await?;
+    let caller = admin(app, &req).await?;
     no_fields(&req)?;
+    let user = path_user(app, &req, &caller).await?;
     app.store.bump_token_version(&user.id).await?.ok_or(ApiError::UserNotFound)?;
     let ended = app.store.delete_user_sessions(&user.id).await?;
     activity::record_by_admin(app, &user.id, Event::SessionsEndedByAdmin, &origin(&req), &caller.user.id).await;
@@ -210,8 +213,9 @@ pub async fn admin_sessions_end(app: &App, req: Request) -> Result<Response<Body
 /// and pending token ends; the owner is told. Not one's own account.
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn admin_deactivate(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let (caller, user) = admin_and_user(app, &req).await?;
+    let caller = admin(app, &req).await?;
     no_fields(&req)?;
+    let user = path_user(app, &req, &caller).await?;
     not_self(&caller, &user)?;
     if !user.deactivated {
         if !app.store.set_deactivated(&user, true).await? {
@@ -229,8 +233,9 @@ pub async fn admin_deactivate(app: &App, req: Request) -> Result<Response<Body>,
 /// in again (its lockout counter starts over).
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn admin_reactivate(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let (caller, user) = admin_and_user(app, &req).await?;
+    let caller = admin(app, &req).await?;
     no_fields(&req)?;
+    let user = path_user(app, &req, &caller).await?;
     if user.deactivated {
         if !app.store.set_deactivated(&user, false).await? {
             return Err(ApiError::Conflict);
@@ -245,10 +250,11 @@ pub async fn admin_reactivate(app: &App, req: Request) -> Result<Response<Body>,
 /// session ends, both addresses are told.
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn admin_email_set(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let (caller, user) = admin_and_user(app, &req).await?;
+    let caller = admin(app, &req).await?;
     let mut body = JsonBody::parse(&req)?;
     let email = body.required("email", Email::parse);
     let (email,) = body.finish((email,))?;
+    let user = path_user(app, &req, &caller).await?;
     if email == user.email {
         return Err(ApiError::field("email", "is already the account's address"));
     }
@@ -273,8 +279,9 @@ pub async fn admin_email_set(app: &App, req: Request) -> Result<Response<Body>, 
 /// one's own account.
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn admin_user_delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let (caller, user) = admin_and_user(app, &req).await?;
+    let caller = admin(app, &req).await?;
     no_fields(&req)?;
+    let user = path_user(app, &req, &caller).await?;
     not_self(&caller, &user)?;
     deletion::erase(app, &user).await?;
     tracing::info!(admin = caller.user.id, account = user.id, "an admin deleted an account");

@@ -57,27 +57,14 @@ impl ActivityStore for DynamoStore {
     }
 
     async fn delete_activity(&self, user_id: &str) -> anyhow::Result<()> {
-        let mut keys_found = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :act)")
-                .expression_attribute_values(":pk", s(keys::activity_partition(user_id)))
-                .expression_attribute_values(":act", s(keys::ACTIVITY_PREFIX))
-                .projection_expression("pk, sk")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| call_failed(e, "listing activity"))?;
-            keys_found.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        self.delete_all(keys_found, "deleting activity").await
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :act)")
+            .expression_attribute_values(":pk", s(keys::activity_partition(user_id)))
+            .expression_attribute_values(":act", s(keys::ACTIVITY_PREFIX));
+        let found = self.all_keys(query, "listing activity").await?;
+        self.delete_all(found, "deleting activity").await
     }
 }

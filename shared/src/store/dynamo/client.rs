@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, Update, WriteRequest,
@@ -131,6 +132,26 @@ impl DynamoStore {
             self.client.delete_item().table_name(&self.table).set_key(Some(key)).return_values(ReturnValue::AllOld);
         let result = with_expr!(request, condition).send().await;
         conditional(result, what).map(|done| done.map(|output| output.attributes.unwrap_or_default()))
+    }
+
+    /// The keys (`pk`, `sk`) of every item `query` finds, page after page.
+    pub(super) async fn all_keys(&self, query: QueryFluentBuilder, what: &str) -> anyhow::Result<Vec<Item>> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let output = query
+                .clone()
+                .projection_expression("pk, sk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| call_failed(e, what))?;
+            keys.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(keys);
+            }
+        }
     }
 
     /// Deletes the items at `keys`, 25 to a request (BatchWriteItem's most), retrying what

@@ -109,29 +109,16 @@ impl SessionStore for DynamoStore {
     }
 
     async fn delete_user_sessions(&self, user_id: &str) -> anyhow::Result<usize> {
-        let mut keys_found = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::USERS_INDEX)
-                .key_condition_expression("gsi1pk = :sessions")
-                .expression_attribute_values(":sessions", s(keys::sessions_partition(user_id)))
-                .projection_expression("pk, sk")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| call_failed(e, "listing a user's sessions"))?;
-            keys_found.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        let count = keys_found.len();
-        self.delete_all(keys_found, "deleting a user's sessions").await?;
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::USERS_INDEX)
+            .key_condition_expression("gsi1pk = :sessions")
+            .expression_attribute_values(":sessions", s(keys::sessions_partition(user_id)));
+        let found = self.all_keys(query, "listing a user's sessions").await?;
+        let count = found.len();
+        self.delete_all(found, "deleting a user's sessions").await?;
         Ok(count)
     }
 }
