@@ -128,9 +128,10 @@ pub enum ApiError {
     /// The account is deactivated: an admin's unlock does not open it (said only to admins).
     #[error("The account is deactivated: reactivate it instead.")]
     AccountDeactivated,
-    /// An admin may not deactivate or delete its own account, so that the last admin never
-    /// locks every admin out; another admin must.
-    #[error("An admin account cannot be deactivated or deleted by itself: another admin must do it.")]
+    /// An admin may not use the admin tools on its own account where that could lock every
+    /// admin out (deactivation, deletion) or skip the proofs its owner is asked (its address,
+    /// its authenticator); another admin must.
+    #[error("An admin cannot do this to its own account: another admin must.")]
     OwnAdminAccount,
     /// No account has this email (said only to admins).
     #[error("No user has this email.")]

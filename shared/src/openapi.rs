@@ -476,16 +476,17 @@ fn spec(route: &Route) -> Spec {
             tag: "account",
             summary: "Ask to change the account's email address: a code goes to the new one",
             auth: Auth::Access,
-            body: fields(
-                true,
-                vec![
+            body: Some(Body {
+                required: true,
+                fields: vec![
                     ("new_email", true, reference("Email")),
                     ("password", false, reference("Password")),
                     ("code", false, reference("AuthenticatorCode")),
                     ("recovery_code", false, reference("RecoveryCode")),
                 ],
-                json!({ "new_email": "ann.new@example.com", "password": "Correct-Horse-7-Battery" }),
-            ),
+                example: json!({ "new_email": "ann.new@example.com", "password": "Correct-Horse-7-Battery" }),
+                extra: at_most_one_of("code", "recovery_code"),
+            }),
             parameters: vec![],
             success: accepted(),
             errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &LOCKOUT_ERRORS, &STORE_ERRORS]),
@@ -522,16 +523,17 @@ fn spec(route: &Route) -> Spec {
             tag: "account",
             summary: "Delete the account and everything kept with it",
             auth: Auth::Access,
-            body: fields(
-                true,
-                vec![
+            body: Some(Body {
+                required: true,
+                fields: vec![
                     ("password", false, reference("Password")),
                     ("code", false, reference("AuthenticatorCode")),
                     ("recovery_code", false, reference("RecoveryCode")),
                     ("email_code", false, reference("MailCode")),
                 ],
-                json!({ "password": "Correct-Horse-7-Battery" }),
-            ),
+                example: json!({ "password": "Correct-Horse-7-Battery" }),
+                extra: at_most_one_of("code", "recovery_code"),
+            }),
             parameters: vec![],
             success: vec![
                 Success::Json {
@@ -651,7 +653,7 @@ fn spec(route: &Route) -> Spec {
             errors: errors(&[
                 &BODY_ERRORS,
                 &ACCESS_ERRORS,
-                &["forbidden", "user_not_found", "email_taken", "conflict"],
+                &["forbidden", "user_not_found", "email_taken", "conflict", "own_admin_account"],
                 &STORE_ERRORS,
             ]),
         },
@@ -699,7 +701,7 @@ fn spec(route: &Route) -> Spec {
             errors: errors(&[
                 &BODY_ERRORS,
                 &ACCESS_ERRORS,
-                &["forbidden", "user_not_found", "mfa_not_enabled"],
+                &["forbidden", "user_not_found", "mfa_not_enabled", "own_admin_account"],
                 &STORE_ERRORS,
             ]),
         },
@@ -1207,6 +1209,12 @@ fn request_body(body: Body) -> Value {
         "required": body.required,
         "content": { "application/json": { "schema": schema, "example": body.example } },
     })
+}
+
+/// At most one of two optional fields is given (a string; null is absent).
+fn at_most_one_of(a: &str, b: &str) -> Value {
+    let given = |name: &str| json!({ "properties": { name: { "type": "string" } }, "required": [name] });
+    json!({ "not": { "allOf": [given(a), given(b)] } })
 }
 
 /// Exactly one of two optional fields is given (a string; null is absent).

@@ -149,7 +149,8 @@ async fn a_deactivated_account_answers_as_a_locked_one_on_every_way_in() {
 }
 
 /// An admin cannot deactivate or delete its own account, by the admin routes or its own
-/// deletion, so the last admin never locks every admin out; another admin can.
+/// deletion, so the last admin never locks every admin out; nor set its own address with the
+/// admin tool, skipping the proofs its owner is asked; another admin can.
 #[tokio::test]
 async fn admins_cannot_deactivate_or_delete_themselves() {
     let (app, second, admin) = admin_app().await;

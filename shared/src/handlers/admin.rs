@@ -58,6 +58,8 @@ pub async fn admin_unlock(app: &App, req: Request) -> Result<Response<Body>, Api
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn admin_mfa_reset(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let (caller, user) = admin_and_target(app, &req).await?;
+    // Its own authenticator an admin turns off as every owner does, with both factors.
+    not_self(&caller, &user)?;
     if !user.mfa_enabled && user.totp_pending.is_none() {
         return Err(ApiError::MfaNotEnabled);
     }
@@ -138,8 +140,9 @@ async fn path_user(app: &App, req: &Request, caller: &Caller) -> Result<User, Ap
     Ok(user)
 }
 
-/// Refuses an admin's deactivation or deletion of its own account: the last admin must never
-/// take every admin's access away (docs/SECURITY.md, "Admin tools").
+/// Refuses an admin tool on the admin's own account where it could take every admin's access
+/// away (deactivation, deletion) or skip the proofs an owner is asked (the address, the
+/// authenticator): docs/SECURITY.md, "Admin tools".
 fn not_self(caller: &Caller, user: &User) -> Result<(), ApiError> {
     if caller.user.id == user.id { Err(ApiError::OwnAdminAccount) } else { Ok(()) }
 }
@@ -255,6 +258,8 @@ pub async fn admin_email_set(app: &App, req: Request) -> Result<Response<Body>, 
     let email = body.required("email", Email::parse);
     let (email,) = body.finish((email,))?;
     let user = path_user(app, &req, &caller).await?;
+    // Its own address an admin changes as every owner does: with the password and a code.
+    not_self(&caller, &user)?;
     if email == user.email {
         return Err(ApiError::field("email", "is already the account's address"));
     }
