@@ -515,8 +515,12 @@ async fn an_admin_removes_an_authenticator_and_every_session_ends() {
     assert_eq!((not_admin.status, not_admin.error()), (403, "forbidden"));
     let unknown = reset(admin_token.clone(), unique_email("nobody")).await;
     assert_eq!((unknown.status, unknown.error()), (404, "user_not_found"));
-    let without = reset(admin_token.clone(), admin.clone()).await;
+    let plain = unique_email("totp-none");
+    app.sign_up(&plain).await;
+    let without = reset(admin_token.clone(), plain).await;
     assert_eq!((without.status, without.error()), (409, "mfa_not_enabled"));
+    let own = reset(admin_token.clone(), admin.clone()).await;
+    assert_eq!((own.status, own.error()), (409, "own_admin_account"), "its own: with both factors, as every owner");
 
     let removed = reset(admin_token.clone(), user.email.clone()).await;
     assert_eq!(removed.status, 200, "{}", removed.text);
