@@ -54,17 +54,11 @@ pub async fn delete_own(
         // The last admin must never remove every admin's access: another admin deletes it.
         return Err(ApiError::OwnAdminAccount);
     }
-    let has_password = !user.password_hash.is_empty();
-    match (has_password, email_code) {
+    match (user.has_password(), email_code) {
         (true, Some(_)) => return Err(ApiError::field("email_code", "is only for an account without a password")),
         (true, None) => reauth::prove(app, user, password, factor, origin).await?,
         (false, None) => {
-            if password.is_some() {
-                return Err(ApiError::field(
-                    "password",
-                    "this account has no password: leave it out (a code is mailed)",
-                ));
-            }
+            reauth::password_fits(user, password.is_some())?;
             if crate::lockout::is_locked(app, &user.email).await? {
                 return Err(ApiError::AccountLocked);
             }

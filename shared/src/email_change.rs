@@ -35,11 +35,6 @@ fn pending(user: &User, new: &Email) -> Result<String, ApiError> {
     Ok(serde_json::to_string(&pending).map_err(anyhow::Error::from)?)
 }
 
-/// Whether the account proves changes by its password (else by a code to its own address).
-fn has_password(user: &User) -> bool {
-    !user.password_hash.is_empty()
-}
-
 /// Asks to move `user` to `new`: proves the account, then mails a code to `new` (to its
 /// owner, a notice instead, when it has an account: the answer is the same) and, for an
 /// account without a password, one to its current address.
@@ -57,7 +52,7 @@ pub async fn request(
     reauth::prove(app, user, password, factor, origin).await?;
     let context = pending(user, new)?;
     codes::send(app, new, Purpose::EmailChange, Some(context.clone()), origin).await?;
-    if !has_password(user) {
+    if !user.has_password() {
         codes::send(app, &user.email, Purpose::Confirm, Some(context), origin).await?;
     }
     activity::record(app, &user.id, Event::EmailChangeRequested, origin).await;
@@ -75,7 +70,7 @@ pub async fn confirm(
     origin: &Origin,
 ) -> Result<(User, Tokens), ApiError> {
     let user = &caller.user;
-    match (has_password(user), current_code) {
+    match (user.has_password(), current_code) {
         (false, None) => {
             return Err(ApiError::field("current_code", "is required: the code mailed to your current address"));
         }

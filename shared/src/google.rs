@@ -133,7 +133,7 @@ async fn sign_in(app: &App, token: &str, claims: IdClaims, origin: &Origin) -> R
 /// sign-in with that Google account links it again, as the first one did (and mails again).
 pub async fn unlink(app: &App, user: User, id: &str, origin: &Origin) -> Result<User, ApiError> {
     let position = user.identities.iter().position(|i| i.id() == id).ok_or(ApiError::IdentityNotFound)?;
-    if user.password_hash.is_empty() {
+    if !user.has_password() {
         return Err(ApiError::PasswordRequired);
     }
     let identity = user.identities[position].clone();

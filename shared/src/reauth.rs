@@ -53,6 +53,18 @@ pub async fn prove_both_factors(
     prove(app, user, Some(password), Some(factor), origin).await
 }
 
+/// The `password` field is given exactly when the account has a password: a validation
+/// error naming it otherwise.
+pub fn password_fits(user: &User, given: bool) -> Result<(), ApiError> {
+    match (user.has_password(), given) {
+        (true, false) => Err(ApiError::field("password", "is required")),
+        (false, true) => {
+            Err(ApiError::field("password", "this account has no password: leave it out (a code is mailed)"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// What the account asks for before a change of its address or its deletion: its password,
 /// if it has one (an account Google made may not: an emailed code then proves it, which the
 /// flow asks for itself), and its second factor, if it is on. A missing answer is a
@@ -64,14 +76,7 @@ pub async fn prove(
     factor: Option<&Factor>,
     origin: &Origin,
 ) -> Result<(), ApiError> {
-    let has_password = !user.password_hash.is_empty();
-    match (has_password, &password) {
-        (true, None) => return Err(ApiError::field("password", "is required")),
-        (false, Some(_)) => {
-            return Err(ApiError::field("password", "this account has no password: leave it out (a code is mailed)"));
-        }
-        _ => {}
-    }
+    password_fits(user, password.is_some())?;
     match (user.mfa_enabled, factor) {
         (true, None) => return Err(ApiError::field("code", "is required (or give a recovery_code)")),
         (false, Some(_)) => return Err(ApiError::field("code", "Google Authenticator is not on for this account")),

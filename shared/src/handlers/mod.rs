@@ -71,7 +71,7 @@ impl From<&User> for UserView {
             name: user.name.clone(),
             mfa_enabled: user.mfa_enabled,
             recovery_codes_left: user.recovery_codes.len(),
-            has_password: !user.password_hash.is_empty(),
+            has_password: user.has_password(),
             role: user.role.as_str(),
             created_at: rfc3339(user.created_at),
             last_login: user.last_login.map(rfc3339),

@@ -44,6 +44,12 @@ pub struct User {
 }
 
 impl User {
+    /// Whether the account has a password (one Google made may not: it proves changes by a
+    /// code mailed to its address instead, and no password matches its empty hash).
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.is_empty()
+    }
+
     /// A new account: no login yet, token version 0, an ordinary user, no second factor.
     pub fn new(id: String, email: Email, name: String, password_hash: String, created_at: UnixTime) -> Self {
         Self {

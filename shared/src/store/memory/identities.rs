@@ -66,7 +66,7 @@ impl IdentityStore for MemoryStore {
         let Some(user) = inner.users.get_mut(user_id) else { return Ok(false) };
         let listed =
             user.identities.get(position).is_some_and(|i| i.issuer == identity.issuer && i.subject == identity.subject);
-        if !listed || user.password_hash.is_empty() {
+        if !listed || !user.has_password() {
             return Ok(false);
         }
         user.identities.remove(position);
