@@ -125,6 +125,29 @@ impl LoginAttempt {
     /// slots go back. Earlier failures, wrong second factors included, keep counting until
     /// a whole login succeeds, so that logging in again never buys more guesses.
     pub async fn first_factor_passed(self, app: &App) -> Result<(), ApiError> {
+        self.release(app).await
+    }
+
+    /// Runs `check`, the check of the secret this attempt holds slots for. If the check
+    /// itself fails (the store throttled or unreachable: a 503), nothing was checked, so the
+    /// slots go back uncounted before the error is the answer: a throttle never leaves the
+    /// account's owner waiting for slots no check holds (docs/SECURITY.md, rule 73).
+    pub async fn check<T, E: Into<ApiError>>(
+        &self,
+        app: &App,
+        check: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, ApiError> {
+        match check.await {
+            Ok(checked) => Ok(checked),
+            Err(error) => {
+                // Best effort: if this fails too, the slots' leases end them.
+                let _ = self.release(app).await;
+                Err(error.into())
+            }
+        }
+    }
+
+    async fn release(&self, app: &App) -> Result<(), ApiError> {
         app.store.release_attempt(&self.email).await?;
         give_back(app, &self.source).await
     }
@@ -146,7 +169,7 @@ pub async fn check_current_password(
     origin: &Origin,
 ) -> Result<(), ApiError> {
     let attempt = LoginAttempt::begin(app, &user.email, origin).await?;
-    if !password::verify(password, Some(user.password_hash.clone())).await? {
+    if !attempt.check(app, password::verify(password, Some(user.password_hash.clone()))).await? {
         let wrong = |remaining| ApiError::InvalidCredentials { remaining };
         return Err(attempt.failed(app, Some(user), origin, wrong).await);
     }

@@ -88,17 +88,22 @@ pub async fn prove(
         return if lockout::is_locked(app, &user.email).await? { Err(ApiError::AccountLocked) } else { Ok(()) };
     }
     let attempt = LoginAttempt::begin(app, &user.email, origin).await?;
-    let password_ok = match password {
-        Some(password) => password::verify(password, Some(user.password_hash.clone())).await?,
-        None => true,
-    };
-    let factor_ok = match factor {
-        // The factor is used up only when the password was right, so that a wrong password
-        // does not spend a recovery code.
-        Some(factor) if password_ok => use_factor(app, user, factor).await?,
-        Some(_) => false,
-        None => true,
-    };
+    let (password_ok, factor_ok) = attempt
+        .check(app, async {
+            let password_ok = match password {
+                Some(password) => password::verify(password, Some(user.password_hash.clone())).await?,
+                None => true,
+            };
+            let factor_ok = match factor {
+                // The factor is used up only when the password was right, so that a wrong
+                // password does not spend a recovery code.
+                Some(factor) if password_ok => use_factor(app, user, factor).await?,
+                Some(_) => false,
+                None => true,
+            };
+            Ok::<_, ApiError>((password_ok, factor_ok))
+        })
+        .await?;
     if !(password_ok && factor_ok) {
         let wrong = |remaining| ApiError::InvalidCredentials { remaining };
         return Err(attempt.failed(app, Some(user), origin, wrong).await);

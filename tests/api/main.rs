@@ -14,6 +14,7 @@ mod django;
 mod enumeration;
 mod events;
 mod google;
+mod hot_keys;
 mod lambda_binaries;
 mod layout;
 mod local_server;

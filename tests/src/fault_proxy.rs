@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
@@ -24,12 +24,28 @@ pub struct Fault {
     pub error_type: &'static str,
 }
 
+impl Fault {
+    /// DynamoDB throttles the requests of `target` (`UpdateItem`, say) whose body contains
+    /// `body_contains`: the partition of the item they write is over its rate. For
+    /// `TransactWriteItems`, the transaction is cancelled with `ThrottlingError` as the
+    /// reason of the step that contains the text, as DynamoDB does.
+    pub fn throttle(target: &'static str, body_contains: &'static str) -> Self {
+        let error_type =
+            if target == TRANSACT { "TransactionCanceledException" } else { "ProvisionedThroughputExceededException" };
+        Self { target, body_contains, status: 400, error_type }
+    }
+}
+
+/// The `X-Amz-Target` of a transaction.
+pub const TRANSACT: &str = "DynamoDB_20120810.TransactWriteItems";
+
 /// A running proxy.
 #[derive(Debug)]
 pub struct FaultProxy {
     /// `http://127.0.0.1:<port>`: the endpoint to give the SDK.
     pub endpoint: String,
     injected: Arc<AtomicUsize>,
+    healed: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -45,8 +61,9 @@ impl FaultProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let endpoint = format!("http://{}", listener.local_addr().expect("bound"));
         let injected = Arc::new(AtomicUsize::new(0));
+        let healed = Arc::new(AtomicBool::new(false));
         let client = crate::http_client_builder().no_proxy().build().expect("an HTTP client");
-        let state = Arc::new((upstream, fault, client, injected.clone()));
+        let state = Arc::new((upstream, fault, client, injected.clone(), healed.clone()));
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
@@ -62,7 +79,17 @@ impl FaultProxy {
                 });
             }
         });
-        Self { endpoint, injected, task }
+        Self { endpoint, injected, healed, task }
+    }
+
+    /// From now on every request goes on to moto: the fault is over.
+    pub fn heal(&self) {
+        self.healed.store(true, Ordering::SeqCst);
+    }
+
+    /// From now on the fault is back.
+    pub fn break_again(&self) {
+        self.healed.store(false, Ordering::SeqCst);
     }
 
     /// How many requests got the fault so far.
@@ -71,19 +98,23 @@ impl FaultProxy {
     }
 }
 
-type State = (String, Fault, reqwest::Client, Arc<AtomicUsize>);
+type State = (String, Fault, reqwest::Client, Arc<AtomicUsize>, Arc<AtomicBool>);
 
 async fn forward(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let (upstream, fault, client, injected) = state;
+    let (upstream, fault, client, injected, healed) = state;
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if target == fault.target && String::from_utf8_lossy(&body).contains(fault.body_contains) {
+    let text = String::from_utf8_lossy(&body);
+    if !healed.load(Ordering::SeqCst) && target == fault.target && text.contains(fault.body_contains) {
         injected.fetch_add(1, Ordering::SeqCst);
-        let error = serde_json::json!({
+        let mut error = serde_json::json!({
             "__type": format!("com.amazonaws.dynamodb.v20120810#{}", fault.error_type),
             "message": "injected by the test's fault proxy",
         });
+        if target == TRANSACT {
+            error["CancellationReasons"] = cancellation_reasons(&text, fault.body_contains);
+        }
         return Response::builder()
             .status(fault.status)
             .header("content-type", "application/x-amz-json-1.0")
@@ -115,4 +146,16 @@ async fn forward(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>>
     }
     let bytes = answer.bytes().await.unwrap_or_default();
     response.body(Full::new(bytes)).expect("a response")
+}
+
+/// A transaction's cancellation reasons: `ThrottlingError` for each step whose JSON contains
+/// `throttled`, `None` for the others.
+fn cancellation_reasons(body: &str, throttled: &str) -> serde_json::Value {
+    let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let steps = request["TransactItems"].as_array().cloned().unwrap_or_default();
+    let reason = |step: &serde_json::Value| {
+        let code = if step.to_string().contains(throttled) { "ThrottlingError" } else { "None" };
+        serde_json::json!({ "Code": code })
+    };
+    serde_json::Value::Array(steps.iter().map(reason).collect())
 }

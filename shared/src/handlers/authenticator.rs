@@ -154,7 +154,7 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     let user = grants::holder(app, &grant).await?.filter(|u| u.mfa_enabled).ok_or(ApiError::InvalidMfaToken)?;
     tracing::Span::current().record("user", user.id.as_str());
     let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
-    if !use_factor(app, &user, &factor).await? {
+    if !attempt.check(app, use_factor(app, &user, &factor)).await? {
         let wrong = |remaining| ApiError::InvalidAuthenticatorCode { remaining };
         return Err(attempt.failed(app, Some(&user), &origin, wrong).await);
     }

@@ -51,9 +51,14 @@ pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
     let origin = origin(&req);
 
     let attempt = LoginAttempt::begin(app, &email, &origin).await?;
-    let user = app.store.user_by_email(&email).await?;
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = password::verify_padded(password.clone(), stored, app.config.legacy_pbkdf2_iterations).await?;
+    let (user, matches) = attempt
+        .check(app, async {
+            let user = app.store.user_by_email(&email).await?;
+            let stored = user.as_ref().map(|u| u.password_hash.clone());
+            let iterations = app.config.legacy_pbkdf2_iterations;
+            Ok::<_, ApiError>((user, password::verify_padded(password.clone(), stored, iterations).await?))
+        })
+        .await?;
     match user {
         Some(user) if matches => {
             migration::upgrade_password(app, &user, password).await;
@@ -83,8 +88,12 @@ pub async fn login_code_verify(app: &App, req: Request) -> Result<Response<Body>
     let origin = origin(&req);
 
     let attempt = LoginAttempt::begin(app, &email, &origin).await?;
-    let redeemed = codes::redeem(app, &email, Purpose::Login, &code).await?;
-    let user = app.store.user_by_email(&email).await?;
+    let (redeemed, user) = attempt
+        .check(app, async {
+            let redeemed = codes::redeem(app, &email, Purpose::Login, &code).await?;
+            Ok::<_, ApiError>((redeemed, app.store.user_by_email(&email).await?))
+        })
+        .await?;
     match (redeemed, user) {
         (Redeemed::Redeemed { .. }, Some(user)) => logged_in(app, attempt, user, Method::EmailCode, &origin).await,
         (Redeemed::Exhausted { retry_after }, _) => {

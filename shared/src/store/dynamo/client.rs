@@ -154,6 +154,79 @@ impl DynamoStore {
         }
     }
 
+    /// The first `want` items of the [`USERS_INDEX`](super::USERS_INDEX) partitions
+    /// `partitions` whose sort key meets `sort`, merged in sort-key order (descending when
+    /// `newest_first`). Each partition is read concurrently, up to `want` items of its own:
+    /// any item among the first `want` of all is among the first `want` of its partition, so
+    /// one page of a sharded list costs one query a shard.
+    pub(super) async fn query_merged(
+        &self,
+        partitions: Vec<String>,
+        sort: SortKey,
+        newest_first: bool,
+        want: usize,
+        what: &'static str,
+    ) -> anyhow::Result<Vec<Item>> {
+        let mut reads = tokio::task::JoinSet::new();
+        for partition in partitions {
+            let (store, sort) = (self.clone(), sort.clone());
+            reads.spawn(async move { store.query_partition(partition, &sort, newest_first, want, what).await });
+        }
+        let mut merged = Vec::new();
+        while let Some(read) = reads.join_next().await {
+            merged.extend(read??);
+        }
+        let sort_key = |item: &Item| item.get("gsi1sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        merged.sort_by_cached_key(|item| sort_key(item));
+        if newest_first {
+            merged.reverse();
+        }
+        merged.truncate(want);
+        Ok(merged)
+    }
+
+    async fn query_partition(
+        &self,
+        partition: String,
+        sort: &SortKey,
+        newest_first: bool,
+        want: usize,
+        what: &str,
+    ) -> anyhow::Result<Vec<Item>> {
+        let (condition, values) = match sort {
+            SortKey::Any => ("gsi1pk = :pk", vec![]),
+            SortKey::Below(key) => ("gsi1pk = :pk AND gsi1sk < :from", vec![(":from", key)]),
+            SortKey::Prefix(prefix) => ("gsi1pk = :pk AND begins_with(gsi1sk, :from)", vec![(":from", prefix)]),
+            SortKey::Between(from, to) => {
+                ("gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to", vec![(":from", from), (":to", to)])
+            }
+        };
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(super::USERS_INDEX)
+            .key_condition_expression(condition)
+            .expression_attribute_values(":pk", AttributeValue::S(partition))
+            .scan_index_forward(!newest_first)
+            .limit(want as i32);
+        for (name, value) in values {
+            query = query.expression_attribute_values(name, AttributeValue::S(value.clone()));
+        }
+        let mut found = Vec::new();
+        let mut start = None;
+        // A query stops at 1 MB: read on until `want` items or the partition's end.
+        loop {
+            let output = query.clone().set_exclusive_start_key(start).send().await.map_err(|e| call_failed(e, what))?;
+            found.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if found.len() >= want || start.is_none() {
+                found.truncate(want);
+                return Ok(found);
+            }
+        }
+    }
+
     /// Deletes the items at `keys`, 25 to a request (BatchWriteItem's most), retrying what
     /// DynamoDB leaves unprocessed under load.
     pub(super) async fn delete_all(&self, keys: Vec<Item>, what: &str) -> anyhow::Result<()> {
@@ -232,10 +305,31 @@ impl DynamoStore {
                 tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
                 continue;
             }
-            return Err(call_failed(error, what));
+            // A step throttled (its item's partition is over its rate) or still conflicting
+            // cancels the whole transaction: nothing was written, and a retry shortly may
+            // succeed, so it is a 503, not a failed condition and not a 500.
+            let busy = reasons.iter().any(|r| BUSY.contains(&r.as_str()));
+            let error = call_failed(error, what);
+            return Err(if busy { error.context(Unavailable { what: what.to_owned() }) } else { error });
         }
-        anyhow::bail!("{what}: the transaction kept conflicting")
+        unreachable!("the last attempt returns")
     }
+}
+
+/// The cancellation reasons of a transaction that a retry shortly may get through.
+const BUSY: [&str; 3] = ["ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"];
+
+/// Which sort keys of an index partition a query reads.
+#[derive(Debug, Clone)]
+pub enum SortKey {
+    /// All of them.
+    Any,
+    /// Those before this one (after it, newest first).
+    Below(String),
+    /// Those that start with this text.
+    Prefix(String),
+    /// Those from the first to the second, both included.
+    Between(String, String),
 }
 
 /// The output of a conditional call, `None` if its condition failed (an expected outcome,

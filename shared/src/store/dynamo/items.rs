@@ -32,7 +32,7 @@ pub fn user_item(user: &User) -> Item {
         ("deactivated".to_owned(), AttributeValue::Bool(user.deactivated)),
         ("role".to_owned(), s(user.role.as_str())),
         ("password_history".to_owned(), strings(&user.password_history)),
-        ("gsi1pk".to_owned(), s(keys::USERS_PARTITION)),
+        ("gsi1pk".to_owned(), s(keys::users_partition(&user.id))),
         ("gsi1sk".to_owned(), s(keys::user_order(user))),
     ]);
     let optional = [

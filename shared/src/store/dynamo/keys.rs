@@ -15,8 +15,9 @@
 //! | redirect flow  | `OIDC#<digest of state>` | `STATE`             |
 //! | used nonce     | `NONCE#<digest>`  | `NONCE`                    |
 //!
-//! Users also carry `gsi1pk = "USER"` and `gsi1sk = <created_at>#<id>`, so that the index
-//! [`USERS_INDEX`] lists them newest first for admins; sessions carry `gsi1pk =
+//! Users also carry `gsi1pk = USERS#<shard>` and `gsi1sk = <created_at>#<id>`, so that the
+//! index [`USERS_INDEX`] lists them newest first for admins (the shards' pages merged, see
+//! [`USER_SHARDS`]); sessions carry `gsi1pk =
 //! SESSIONS#<user id>` and `gsi1sk = <created_at>#<id>`, so that the same index lists a
 //! user's sessions (devices) newest first. A list's cursor is the sort key of its last item;
 //! [`activity_cursor`], [`user_cursor`] and [`session_cursor`] refuse anything else.
@@ -30,8 +31,27 @@ use crate::model::{Activity, Email, Purpose, Session, SourceSlot, User};
 /// The index listing users by creation time.
 pub const USERS_INDEX: &str = "by-created";
 
-/// The index partition every user is in.
-pub const USERS_PARTITION: &str = "USER";
+/// How many index partitions the users are spread over. One partition key value takes
+/// about 1,000 write units a second, and every write to a user item (a sign-up, a login's
+/// record, a token version moved on) is also a write to its index partition: with one value
+/// for all users, as before, sign-ups and logins together stopped at about 1,000 a second
+/// (500 for a 2 KB user item). Sixteen hold 16,000 units a second; an admin's page reads
+/// each shard once and merges (docs/DESIGN.md, "Hot keys").
+pub const USER_SHARDS: u32 = 16;
+
+/// How many index partitions the email claims of one first character are spread over.
+pub const CLAIM_SHARDS: u32 = 4;
+
+/// The one index partition every user was in before [`USER_SHARDS`]: still read, so that
+/// accounts written then stay listed until their item is written whole again.
+const LEGACY_USERS_PARTITION: &str = "USER";
+
+/// A stable spread of `text` over `shards` (FNV-1a): the same text, the same shard, on every
+/// machine and in every release.
+fn shard(text: &str, shards: u32) -> u32 {
+    let hash = text.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
+    hash % shards
+}
 
 /// The sort-key prefix of activity entries.
 pub const ACTIVITY_PREFIX: &str = "ACT#";
@@ -86,21 +106,35 @@ pub fn session_cursor(user_id: &str, cursor: &str) -> Option<Item> {
     })
 }
 
-/// The index partition of the email claims whose address starts as `email` does: claims
-/// carry `gsi1pk = EMAILS#<first character>` and `gsi1sk = <email>`, so that admins find
-/// accounts by a prefix of their address in one partition of [`USERS_INDEX`].
+/// The index partition of an email claim: claims carry `gsi1pk = EMAILS#<first
+/// character>#<shard>` and `gsi1sk = <email>`, so that admins find accounts by a prefix of
+/// their address in the [`CLAIM_SHARDS`] partitions of its first character. A letter is the
+/// first of up to a tenth of all addresses; spread four ways, no claim partition takes more
+/// writes than the users' shards do.
 pub fn claims_partition(email: &str) -> String {
+    format!("{}#{}", claims_letter(email), shard(email, CLAIM_SHARDS))
+}
+
+fn claims_letter(email: &str) -> String {
     format!("EMAILS#{}", email.chars().next().unwrap_or('-'))
 }
 
-/// The index key a claims cursor continues from: an address that starts with `prefix`.
-pub fn claim_cursor(prefix: &str, cursor: &str) -> Option<Item> {
+/// Every index partition an address starting with `prefix` may be in: the shards of its
+/// first character, and the one partition of that character before the claims were spread.
+pub fn claims_partitions(prefix: &str) -> Vec<String> {
+    let letter = claims_letter(prefix);
+    let mut partitions: Vec<String> = (0..CLAIM_SHARDS).map(|i| format!("{letter}#{i}")).collect();
+    partitions.push(letter);
+    partitions
+}
+
+/// The sort-key range of the addresses after `cursor` that start with `prefix`, if the
+/// cursor is one this list gave out. Addresses are printable ASCII, so nothing sorts
+/// between `cursor` and `cursor + "!"`, and nothing that starts with `prefix` after
+/// `prefix + DEL`.
+pub fn claims_after(prefix: &str, cursor: &str) -> Option<(String, String)> {
     let valid = cursor.starts_with(prefix) && Email::parse(cursor).is_ok_and(|e| e.as_str() == cursor);
-    valid.then(|| {
-        let mut start = email_claim(&Email::from_stored(cursor.to_owned()));
-        start.extend([("gsi1pk".to_owned(), s(claims_partition(cursor))), ("gsi1sk".to_owned(), s(cursor))]);
-        start
-    })
+    valid.then(|| (format!("{cursor}!"), format!("{prefix}\u{7f}")))
 }
 
 /// The link of an identity at an OpenID provider to a user.
@@ -165,13 +199,53 @@ pub fn user_order(user: &User) -> String {
     format!("{:012}#{}", user.created_at, user.id)
 }
 
-/// The index key a users cursor continues from, if it is one this list gave out.
-pub fn user_cursor(cursor: &str) -> Option<Item> {
+/// The index partition of a user's item.
+pub fn users_partition(user_id: &str) -> String {
+    format!("USERS#{:02}", shard(user_id, USER_SHARDS))
+}
+
+/// Every index partition a user may be in: the shards, and the one partition of before.
+pub fn users_partitions() -> Vec<String> {
+    (0..USER_SHARDS).map(|i| format!("USERS#{i:02}")).chain([LEGACY_USERS_PARTITION.to_owned()]).collect()
+}
+
+/// A users cursor, if it is one this list gave out: the sort key of the last user shown.
+pub fn user_cursor(cursor: &str) -> Option<&str> {
     let (at, id) = cursor.split_once('#')?;
     let valid = at.len() == 12 && at.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty() && id.len() <= 64;
-    valid.then(|| {
-        let mut start = user(id);
-        start.extend([("gsi1pk".to_owned(), s(USERS_PARTITION)), ("gsi1sk".to_owned(), s(cursor))]);
-        start
-    })
+    valid.then_some(cursor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ten thousand users and claims land in every shard, none with more than a fair share
+    /// and a half: no index partition is hot because of how ids or addresses look.
+    #[test]
+    fn users_and_claims_spread_over_every_shard() {
+        let mut users = HashMap::<String, u32>::new();
+        let mut claims = HashMap::<String, u32>::new();
+        let random = crate::random::SeededRandom::new(19);
+        for i in 0..10_000 {
+            *users.entry(users_partition(&crate::random::uuid_v4(&random))).or_default() += 1;
+            *claims.entry(claims_partition(&format!("j{i}@example.com"))).or_default() += 1;
+        }
+        assert_eq!(users.len(), USER_SHARDS as usize, "{users:?}");
+        assert!(users.values().all(|&n| n < 10_000 / USER_SHARDS * 3 / 2), "{users:?}");
+        assert!(users.keys().all(|k| users_partitions().contains(k)));
+        assert_eq!(claims.len(), CLAIM_SHARDS as usize, "{claims:?}");
+        assert!(claims.values().all(|&n| n < 10_000 / CLAIM_SHARDS * 3 / 2), "{claims:?}");
+        assert!(claims.keys().all(|k| claims_partitions("jo").contains(k)));
+        assert_eq!(users_partition("the same id"), users_partition("the same id"), "stable");
+    }
+
+    #[test]
+    fn cursors_are_only_those_the_lists_give_out() {
+        assert_eq!(user_cursor("000000000042#abc"), Some("000000000042#abc"));
+        assert_eq!(user_cursor("42#abc"), None);
+        assert_eq!(claims_after("an", "ann@example.com"), Some(("ann@example.com!".into(), "an\u{7f}".into())));
+        assert_eq!(claims_after("an", "bob@example.com"), None, "not of the prefix");
+        assert_eq!(claims_after("an", "an"), None, "not an address");
+    }
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::DynamoStore;
-use super::client::{Expr, call_failed};
+use super::client::{Expr, SortKey};
 use super::items::{self, email_claim_item, get_n, get_s, lockout_item, n, s, strings, user_item};
 use super::keys;
 use crate::clock::UnixTime;
@@ -71,23 +71,12 @@ impl UserStore for DynamoStore {
     }
 
     async fn users(&self, limit: usize, cursor: Option<&str>) -> anyhow::Result<Page<User>> {
-        let start = cursor.map(|c| keys::user_cursor(c).ok_or(BadCursor)).transpose()?;
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::USERS_INDEX)
-            .key_condition_expression("gsi1pk = :users")
-            .expression_attribute_values(":users", s(keys::USERS_PARTITION))
-            .scan_index_forward(false)
-            .limit((limit + 1) as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| call_failed(e, "listing users"))?;
-        let users = output
-            .items
-            .unwrap_or_default()
+        let sort = match cursor {
+            Some(cursor) => SortKey::Below(keys::user_cursor(cursor).ok_or(BadCursor)?.to_owned()),
+            None => SortKey::Any,
+        };
+        let found = self.query_merged(keys::users_partitions(), sort, true, limit + 1, "listing users").await?;
+        let users = found
             .iter()
             .map(|item| items::user(item).map(|user| (keys::user_order(&user), user)))
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -228,22 +217,17 @@ impl UserStore for DynamoStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> anyhow::Result<Page<User>> {
-        let start = cursor.map(|c| keys::claim_cursor(prefix, c).ok_or(BadCursor)).transpose()?;
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::USERS_INDEX)
-            .key_condition_expression("gsi1pk = :claims AND begins_with(gsi1sk, :prefix)")
-            .expression_attribute_values(":claims", s(keys::claims_partition(prefix)))
-            .expression_attribute_values(":prefix", s(prefix))
-            .limit((limit + 1) as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| call_failed(e, "finding users by address"))?;
+        let sort = match cursor {
+            Some(cursor) => {
+                let (from, to) = keys::claims_after(prefix, cursor).ok_or(BadCursor)?;
+                SortKey::Between(from, to)
+            }
+            None => SortKey::Prefix(prefix.to_owned()),
+        };
+        let partitions = keys::claims_partitions(prefix);
+        let found = self.query_merged(partitions, sort, false, limit + 1, "finding users by address").await?;
         let mut users = Vec::new();
-        for claim in output.items.unwrap_or_default() {
+        for claim in found {
             // A claim the index shows may have gone since (an address changed or deleted).
             if let Some(user) = self.user(&get_s(&claim, "user_id")?).await? {
                 users.push((get_s(&claim, "gsi1sk")?, user));
