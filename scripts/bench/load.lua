@@ -5,6 +5,8 @@
 --     token; the rotated token in the answer replaces it. Each thread owns its own sessions
 --     (every THREADS-th line of the file), queued, so no token is ever sent twice at once:
 --     a reused token would (rightly) revoke its session.
+--   MODE login: every request is a password login (one Argon2id verification), the users
+--     of the file in turn (scripts/bench/login-memory).
 --   MODE mixed: of every 20 requests, 1 password login (one Argon2id verification, the
 --     users of the file in turn), 4 refreshes and 15 GET /users/me with ACCESS_TOKEN: a
 --     day's mix of page loads, token renewals and sign-ins.
@@ -59,9 +61,9 @@ function request()
     return refresh()
   end
   local slot = counter % 20
-  if slot == 0 then
+  if mode == "login" or slot == 0 then
     return wrk.format("POST", "/auth/login", { ["content-type"] = "application/json" },
-      '{"email":"' .. emails[math.floor(counter / 20) % #emails + 1] .. '","password":"Correct-Horse-7-Battery"}')
+      '{"email":"' .. emails[counter % #emails + 1] .. '","password":"Correct-Horse-7-Battery"}')
   elseif slot <= 4 then
     return refresh()
   end

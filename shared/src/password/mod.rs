@@ -1,15 +1,13 @@
 //! Passwords: the policy (docs/SECURITY.md, "Passwords"), Argon2id hashing off the async executor
-//! (item 2), and verification against a dummy hash for unknown users (item 4); hashes moved in
+//! in a fixed set of threads that reuse their memory ([`hashing`]), and verification against a dummy hash for unknown users (item 4); hashes moved in
 //! from Django ([`django`]) verify until the first login replaces them.
 
 pub mod django;
+mod hashing;
 
-use std::sync::OnceLock;
-
-use anyhow::Context as _;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use argon2::Params;
+use argon2::password_hash::SaltString;
+pub use hashing::Memory;
 
 use crate::invalid::Invalid;
 use crate::model::{PASSWORD_HISTORY, User};
@@ -148,28 +146,23 @@ pub fn is_common(password: &str) -> bool {
 }
 
 /// The Argon2id parameters: m = 19 MiB, t = 2, p = 1 (OWASP's minimum; docs/SECURITY.md, rule 2).
-fn argon2() -> Argon2<'static> {
+fn params() -> Params {
     // The constants are valid parameters; `Params::new` only rejects out-of-range values.
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Params::new(19 * 1024, 2, 1, None).unwrap_or_default()
 }
 
-/// Hashes `password` to a PHC string with `salt`, on the calling thread (CPU-bound: async
-/// code calls [`hash`]).
-pub fn hash_blocking(password: &Password, salt: [u8; 16]) -> anyhow::Result<String> {
+/// Hashes `password` to a PHC string with `salt`, on the calling thread, in `memory`
+/// (CPU-bound: async code calls [`hash`]).
+pub fn hash_blocking(password: &Password, salt: [u8; 16], memory: &mut Memory) -> anyhow::Result<String> {
     let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt encoding: {e}"))?;
-    argon2()
-        .hash_password(password.expose().as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| anyhow::anyhow!("argon2 hashing: {e}"))
+    memory.hash(&params(), password.expose().as_bytes(), &salt)
 }
 
 /// Whether `password` matches a stored hash (a PHC string, or a Django hash moved in), on the
-/// calling thread (async code calls [`verify`]).
-pub fn verify_blocking(password: &Password, stored: &str) -> anyhow::Result<bool> {
+/// calling thread, in `memory` (async code calls [`verify`]).
+pub fn verify_blocking(password: &Password, stored: &str, memory: &mut Memory) -> anyhow::Result<bool> {
     if stored.starts_with('$') {
-        let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
-        Ok(argon2().verify_password(password.expose().as_bytes(), &parsed).is_ok())
+        memory.verify(password.expose().as_bytes(), stored)
     } else {
         let legacy = django::Hash::parse(stored).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
         Ok(legacy.verify(password.expose()))
@@ -191,13 +184,13 @@ pub fn needs_upgrade(stored: &str) -> bool {
     usable(stored) && !stored.starts_with(CURRENT)
 }
 
-/// Hashes `password` to a PHC string with a fresh 128-bit salt, on a blocking thread.
+/// Hashes `password` to a PHC string with a fresh 128-bit salt, on a hashing thread.
 pub async fn hash(password: Password, random: &dyn Random) -> anyhow::Result<String> {
     let salt = random::bytes::<16>(random);
-    on_hashing_thread(move || hash_blocking(&password, salt)).await?
+    hashing::run(move |memory| hash_blocking(&password, salt, memory)).await?
 }
 
-/// Verifies `password` against a stored hash, on a blocking thread. With `None` (no such user)
+/// Verifies `password` against a stored hash, on a hashing thread. With `None` (no such user)
 /// it verifies against [`DUMMY_HASH`], so that the answer takes as long, and is `false`.
 pub async fn verify(password: Password, stored: Option<String>) -> anyhow::Result<bool> {
     verify_padded(password, stored, None).await
@@ -219,13 +212,13 @@ pub async fn verify_padded(
     let stored = stored.filter(|stored| usable(stored));
     let known = stored.is_some();
     let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
-    let matches = on_hashing_thread(move || {
+    let matches = hashing::run(move |memory| {
         let mut matches = false;
         for work in plan(&stored, pbkdf2_pad) {
             match work {
-                Work::Check(hash) => matches = verify_blocking(&password, hash)?,
+                Work::Check(hash) => matches = verify_blocking(&password, hash, memory)?,
                 Work::Dummy => {
-                    verify_blocking(&password, DUMMY_HASH)?;
+                    verify_blocking(&password, DUMMY_HASH, memory)?;
                 }
                 Work::Pbkdf2(iterations) => django::pbkdf2_work(password.expose(), iterations),
             }
@@ -277,19 +270,6 @@ pub fn next_history(user: &User) -> Vec<String> {
     earlier.filter(|phc| usable(phc)).take(PASSWORD_HISTORY).cloned().collect()
 }
 
-/// Runs `work` (one Argon2 computation) on a blocking thread, at most one per CPU at a time.
-/// Each is ~16 ms of pure CPU: unbounded, 30 concurrent logins would be 30 threads sharing the
-/// cores with the async workers, and every other request would wait behind them. Bounded,
-/// the hashes queue on the semaphore and the rest of the server keeps its share. (On Lambda
-/// an instance serves one request at a time, so this never waits there.)
-async fn on_hashing_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    let permits = PERMITS
-        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)));
-    let _permit = permits.acquire().await.context("the hashing semaphore closed")?;
-    tokio::task::spawn_blocking(work).await.context("the hashing thread stopped")
-}
-
 /// The Argon2id hash of a random password nobody knows, with production parameters.
 pub const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$G1a4Mx9JoIFrcJ/Ok8iJVA$NMqtM8amQeoXf17KkmLQph/qKiA7PJ1WYHDI7mDRs2c";
@@ -332,9 +312,39 @@ mod tests {
         }
     }
 
+    /// The hashing threads' memory gives the `argon2` crate's own answers: the same PHC
+    /// string for the same salt, and the same verdicts, one memory reused throughout.
+    #[test]
+    fn hashes_in_reused_memory_are_argon2s_own() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let argon2 = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params());
+        let mut memory = Memory::new();
+        for (text, salt) in [("Correct-Horse-7-Battery", [7; 16]), ("Ünïcödé-Pä55", [9; 16]), ("x", [0; 16])] {
+            let password = Password::new(text);
+            let ours = hash_blocking(&password, salt, &mut memory).expect("hash");
+            let salt = SaltString::encode_b64(&salt).expect("salt");
+            let theirs = argon2.hash_password(text.as_bytes(), &salt).expect("hash").to_string();
+            assert_eq!(ours, theirs);
+            let parsed = argon2::PasswordHash::new(&ours).expect("a PHC string");
+            assert!(argon2.verify_password(text.as_bytes(), &parsed).is_ok());
+            assert!(verify_blocking(&password, &theirs, &mut memory).expect("verify"));
+            assert!(!verify_blocking(&Password::new("wrong"), &theirs, &mut memory).expect("verify"));
+        }
+        // A hash of other parameters (a cheaper one of an older release, say) still verifies.
+        let small = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            Params::new(4096, 3, 1, None).expect("params"),
+        );
+        let salt = SaltString::encode_b64(&[3; 16]).expect("salt");
+        let older = small.hash_password(b"Correct-Horse-7-Battery", &salt).expect("hash").to_string();
+        assert!(verify_blocking(&Password::new("Correct-Horse-7-Battery"), &older, &mut memory).expect("verify"));
+        assert!(verify_blocking(&Password::new("Correct-Horse-7-Battery"), "$argon2id$v=19$bad", &mut memory).is_err());
+    }
+
     #[test]
     fn dummy_hash_uses_production_parameters() {
-        let parsed = PasswordHash::new(DUMMY_HASH).expect("a PHC string");
+        let parsed = argon2::PasswordHash::new(DUMMY_HASH).expect("a PHC string");
         assert_eq!(parsed.algorithm.as_str(), "argon2id");
         let params = Params::try_from(&parsed).expect("argon2 parameters");
         assert_eq!((params.m_cost(), params.t_cost(), params.p_cost()), (19 * 1024, 2, 1));
