@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
+use hyper::http::request::Parts;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
@@ -58,27 +59,14 @@ impl Drop for FaultProxy {
 impl FaultProxy {
     /// Starts a proxy in front of `upstream` that injects `fault`.
     pub async fn start(upstream: String, fault: Fault) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-        let endpoint = format!("http://{}", listener.local_addr().expect("bound"));
         let injected = Arc::new(AtomicUsize::new(0));
         let healed = Arc::new(AtomicBool::new(false));
-        let client = crate::http_client_builder().no_proxy().build().expect("an HTTP client");
-        let state = Arc::new((upstream, fault, client, injected.clone(), healed.clone()));
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
-                let state = state.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, Infallible>(forward(&state, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let state = Arc::new((Upstream::new(upstream), fault, injected.clone(), healed.clone()));
+        let (endpoint, task) = listen(move |parts, body| {
+            let state = state.clone();
+            async move { forward(&state, parts, body).await }
+        })
+        .await;
         Self { endpoint, injected, healed, task }
     }
 
@@ -98,12 +86,10 @@ impl FaultProxy {
     }
 }
 
-type State = (String, Fault, reqwest::Client, Arc<AtomicUsize>, Arc<AtomicBool>);
+type State = (Upstream, Fault, Arc<AtomicUsize>, Arc<AtomicBool>);
 
-async fn forward(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let (upstream, fault, client, injected, healed) = state;
-    let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+async fn forward(state: &State, parts: Parts, body: Bytes) -> Response<Full<Bytes>> {
+    let (upstream, fault, injected, healed) = state;
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
     let text = String::from_utf8_lossy(&body);
     if !healed.load(Ordering::SeqCst) && target == fault.target && text.contains(fault.body_contains) {
@@ -122,30 +108,79 @@ async fn forward(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>>
             .body(Full::new(Bytes::from(error.to_string())))
             .expect("a response");
     }
-    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let mut request = client.request(parts.method.clone(), format!("{upstream}{path}"));
-    for (name, value) in &parts.headers {
-        if name != "host" && name != "content-length" {
-            request = request.header(name, value);
+    upstream.pass_on(&parts, body).await
+}
+
+/// Serves HTTP/1 on a free loopback port, each request (its head and whole body) answered
+/// by `handle`: the endpoint, and the task to abort when done.
+pub(crate) async fn listen<F, A>(handle: F) -> (String, tokio::task::JoinHandle<()>)
+where
+    F: Fn(Parts, Bytes) -> A + Clone + Send + Sync + 'static,
+    A: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let endpoint = format!("http://{}", listener.local_addr().expect("bound"));
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let handle = handle.clone();
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        Ok::<_, Infallible>(handle(parts, body).await)
+                    }
+                });
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
         }
+    });
+    (endpoint, task)
+}
+
+/// The server a proxy passes requests on to (moto).
+#[derive(Debug, Clone)]
+pub(crate) struct Upstream {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    client: reqwest::Client,
+}
+
+impl Upstream {
+    pub(crate) fn new(url: String) -> Self {
+        Self { url, client: crate::http_client_builder().no_proxy().build().expect("an HTTP client") }
     }
-    let answer = match request.body(body).send().await {
-        Ok(answer) => answer,
-        Err(error) => {
-            return Response::builder()
-                .status(502)
-                .body(Full::new(Bytes::from(error.to_string())))
-                .expect("a response");
+
+    /// The upstream's answer to the request, unchanged (a 502 if it cannot be reached).
+    pub(crate) async fn pass_on(&self, parts: &Parts, body: Bytes) -> Response<Full<Bytes>> {
+        let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let mut request = self.client.request(parts.method.clone(), format!("{}{path}", self.url));
+        for (name, value) in &parts.headers {
+            if name != "host" && name != "content-length" {
+                request = request.header(name, value);
+            }
         }
-    };
-    let mut response = Response::builder().status(answer.status().as_u16());
-    for (name, value) in answer.headers() {
-        if name != "content-length" && name != "transfer-encoding" {
-            response = response.header(name, value);
+        let answer = match request.body(body).send().await {
+            Ok(answer) => answer,
+            Err(error) => {
+                return Response::builder()
+                    .status(502)
+                    .body(Full::new(Bytes::from(error.to_string())))
+                    .expect("a response");
+            }
+        };
+        let mut response = Response::builder().status(answer.status().as_u16());
+        for (name, value) in answer.headers() {
+            if name != "content-length" && name != "transfer-encoding" {
+                response = response.header(name, value);
+            }
         }
+        let bytes = answer.bytes().await.unwrap_or_default();
+        response.body(Full::new(bytes)).expect("a response")
     }
-    let bytes = answer.bytes().await.unwrap_or_default();
-    response.body(Full::new(bytes)).expect("a response")
 }
 
 /// A transaction's cancellation reasons: `ThrottlingError` for each step whose JSON contains

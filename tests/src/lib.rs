@@ -6,6 +6,7 @@
 //! `GET /moto-api/data.json`. The moto endpoint comes from `STEPAUTH_TEST_MOTO`, which
 //! `scripts/test` sets after starting moto server.
 
+pub mod capacity;
 pub mod contract;
 pub mod django;
 pub mod fault_proxy;
