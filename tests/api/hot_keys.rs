@@ -33,6 +33,23 @@ async fn concurrently(app: &Arc<TestApp>, count: usize, path: &str, body: serde_
     requests.join_all().await
 }
 
+/// An account signed up while `fault` is off, and its app behind the proxy: call
+/// `break_again` to start the fault.
+async fn account_behind(fault: Fault, label: &str) -> (FaultProxy, Arc<TestApp>, String) {
+    let proxy = FaultProxy::start(moto_endpoint(), fault).await;
+    proxy.heal();
+    let app = Arc::new(TestApp::spawn_through(Config::default(), &proxy.endpoint).await);
+    let email = unique_email(label);
+    app.sign_up(&email).await;
+    (proxy, app, email)
+}
+
+/// A login code mailed to `email`.
+async fn login_code(app: &TestApp, email: &str) -> String {
+    assert_eq!(app.post("/auth/login/code", json!({"email": email})).await.status, 202);
+    app.last_code(email).await
+}
+
 /// The sign-up's last step writes the user item, which is also a write to its users index
 /// partition. Throttled, the creation transaction is cancelled: 503 (not the 409 a failed
 /// condition would give, and not a 500), no account, and the same sign-up token completes
@@ -65,12 +82,9 @@ async fn a_throttled_users_partition_answers_503_and_the_sign_up_completes_after
 /// partition. Throttled: 503, and no session starts; once over, the same password logs in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_login_record_starts_no_session() {
-    let proxy = FaultProxy::start(moto_endpoint(), Fault::throttle(UPDATE, "last_login")).await;
-    proxy.heal();
-    let app = Arc::new(TestApp::spawn_through(Config::default(), &proxy.endpoint).await);
-    let email = unique_email("hot-login");
-    let user_id = app.sign_up(&email).await.body["user"]["id"].as_str().unwrap().to_owned();
-    let version = app.app.store.user(&user_id).await.unwrap().unwrap().token_version;
+    let (proxy, app, email) = account_behind(Fault::throttle(UPDATE, "last_login"), "hot-login").await;
+    let user = app.app.store.user_by_email(&Email::parse(&email).unwrap()).await.unwrap().unwrap();
+    let (user_id, version) = (user.id, user.token_version);
     let live = || async { app.app.store.user_sessions(&user_id, version, app.app.now(), 50, None).await.unwrap() };
     let before = live().await.items.len();
 
@@ -93,13 +107,8 @@ async fn a_throttled_login_record_starts_no_session() {
 /// while it cannot be counted. Once over, the count is where it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_lockout_counter_lets_no_guess_through() {
-    let proxy = FaultProxy::start(moto_endpoint(), Fault::throttle(UPDATE, "\"LOCKOUT\"")).await;
-    proxy.heal();
-    let app = Arc::new(TestApp::spawn_through(Config::default(), &proxy.endpoint).await);
-    let email = unique_email("hot-lockout");
-    app.sign_up(&email).await;
-    assert_eq!(app.post("/auth/login/code", json!({"email": email})).await.status, 202);
-    let code = app.last_code(&email).await;
+    let (proxy, app, email) = account_behind(Fault::throttle(UPDATE, "\"LOCKOUT\""), "hot-lockout").await;
+    let code = login_code(&app, &email).await;
 
     proxy.break_again();
     let max = app.app.config.max_login_failures as usize;
@@ -127,11 +136,7 @@ async fn a_throttled_lockout_counter_lets_no_guess_through() {
 /// over, the first request mails at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_code_window_mails_nothing_and_spends_no_cooldown() {
-    let proxy = FaultProxy::start(moto_endpoint(), Fault::throttle(PUT, "CODE#")).await;
-    proxy.heal();
-    let app = Arc::new(TestApp::spawn_through(Config::default(), &proxy.endpoint).await);
-    let email = unique_email("hot-codes");
-    app.sign_up(&email).await;
+    let (proxy, app, email) = account_behind(Fault::throttle(PUT, "CODE#"), "hot-codes").await;
     let mailed = app.mails_to(&email).await.len();
     let fresh = unique_email("hot-codes-new");
 
@@ -165,13 +170,8 @@ async fn a_throttled_code_window_mails_nothing_and_spends_no_cooldown() {
 /// spent: once over, it logs in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_code_redemption_spends_nothing() {
-    let proxy = FaultProxy::start(moto_endpoint(), Fault::throttle(UPDATE, "CODE#login")).await;
-    proxy.heal();
-    let app = Arc::new(TestApp::spawn_through(Config::default(), &proxy.endpoint).await);
-    let email = unique_email("hot-redeem");
-    app.sign_up(&email).await;
-    assert_eq!(app.post("/auth/login/code", json!({"email": email})).await.status, 202);
-    let code = app.last_code(&email).await;
+    let (proxy, app, email) = account_behind(Fault::throttle(UPDATE, "CODE#login"), "hot-redeem").await;
+    let code = login_code(&app, &email).await;
 
     proxy.break_again();
     let right = json!({"email": email, "code": code});
