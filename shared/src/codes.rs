@@ -49,13 +49,14 @@ pub async fn send(
     let slot = lockout::take_source_slot(app, origin, SourceCounter::Mails).await?;
     let code = Code::generate(&*app.random);
     let stored = NewCode { hash: app.pepper.hash(purpose, email, &code), context };
-    if let Issued::Throttled { retry_after } =
-        app.store.issue_code(email, purpose, stored, app.now(), &app.config.codes).await?
-    {
-        // No mail leaves: the source address keeps its slot.
-        lockout::give_back(app, &slot).await?;
-        return Err(ApiError::TooManyRequests { retry_after });
-    }
+    let sent = match app.store.issue_code(email, purpose, stored, app.now(), &app.config.codes).await? {
+        Issued::Issued(sent) => sent,
+        Issued::Throttled { retry_after } => {
+            // No mail leaves: the source address keeps its slot.
+            lockout::give_back(app, &slot).await?;
+            return Err(ApiError::TooManyRequests { retry_after });
+        }
+    };
     let product = &app.config.product_name;
     let minutes = app.config.codes.ttl.as_secs() / 60;
     let to = email.as_str();
@@ -84,7 +85,15 @@ pub async fn send(
         (Purpose::EmailChange, None) => (Event::CodeSent, templates::email_change_code(&coded)),
         (Purpose::Confirm, Some(user)) => (Event::CodeSent, templates::confirm_code(&coded, &user.name)),
     };
+    if let Err(error) = app.mailer.send(mail).await {
+        // The mail did not leave (SES throttled, rejecting or unreachable): nothing of this
+        // request stays spent, neither the code's send and cooldown nor the source address's
+        // slot, so the person can ask again at once (docs/SECURITY.md, rule 74). Best effort:
+        // the answer is the mail's failure either way.
+        let _ = app.store.withdraw_code(email, purpose, &sent).await;
+        let _ = lockout::give_back(app, &slot).await;
+        return Err(error.into());
+    }
     activity::record_for(app, user.as_ref(), email, event, origin).await;
-    app.mailer.send(mail).await?;
     Ok(())
 }

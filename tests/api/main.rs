@@ -20,6 +20,7 @@ mod layout;
 mod local_server;
 mod lockout;
 mod login_codes;
+mod mail_faults;
 mod passwords;
 mod profile;
 mod sessions;

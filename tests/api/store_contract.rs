@@ -41,10 +41,10 @@ fn grant(token_hash: &str, email: &Email, expires_at: i64) -> Grant {
 async fn codes_work_once_and_only_for_their_purpose(store: Arc<dyn Store>) {
     let limits = CodeLimits::default();
     let e = email("purpose");
-    assert_eq!(
+    assert!(matches!(
         store.issue_code(&e, Purpose::Signup, code("h1", Some("Ann")), T0, &limits).await.unwrap(),
-        Issued::Issued
-    );
+        Issued::Issued(_)
+    ));
     assert_eq!(store.redeem_code(&e, Purpose::Login, "h1", T0, &limits).await.unwrap(), Redeemed::Rejected);
     assert_eq!(store.redeem_code(&e, Purpose::PasswordReset, "h1", T0, &limits).await.unwrap(), Redeemed::Rejected);
     assert_eq!(
@@ -88,13 +88,13 @@ async fn sends_have_a_cooldown_and_a_cap(store: Arc<dyn Store>) {
         let (store, e, limits) = (store.clone(), e.clone(), limits.clone());
         async move { store.issue_code(&e, Purpose::Signup, code("h", None), at, &limits).await.unwrap() }
     };
-    assert_eq!(issue(T0).await, Issued::Issued);
+    assert!(matches!(issue(T0).await, Issued::Issued(_)));
     assert_eq!(issue(T0 + 59).await, Issued::Throttled { retry_after: 1 });
     for n in 1..5 {
-        assert_eq!(issue(T0 + 60 * n).await, Issued::Issued);
+        assert!(matches!(issue(T0 + 60 * n).await, Issued::Issued(_)));
     }
     assert_eq!(issue(T0 + 300).await, Issued::Throttled { retry_after: 3_300 });
-    assert_eq!(issue(T0 + 3_600).await, Issued::Issued, "a new window");
+    assert!(matches!(issue(T0 + 3_600).await, Issued::Issued(_)), "a new window");
     assert_eq!(issue(T0 + 3_600).await, Issued::Throttled { retry_after: 60 });
 }
 
@@ -819,6 +819,80 @@ async fn a_discarded_code_no_longer_works(store: Arc<dyn Store>) {
     store.discard_code(&email("never-sent"), Purpose::Signup).await.unwrap();
 }
 
+/// A code whose mail did not leave is withdrawn: the address is as before it (the earlier
+/// code live again, its send and cooldown not spent); with nothing before, as if never sent;
+/// once guessed at, the code only dies.
+async fn a_withdrawn_code_spends_nothing(store: Arc<dyn Store>) {
+    let limits = CodeLimits::default();
+    let e = email("withdraw");
+    let issue = |hash: &'static str, at: i64| {
+        let (store, e, limits) = (store.clone(), e.clone(), limits.clone());
+        async move {
+            match store.issue_code(&e, Purpose::Login, code(hash, None), at, &limits).await.unwrap() {
+                Issued::Issued(sent) => sent,
+                other => panic!("{hash} at {at}: {other:?}"),
+            }
+        }
+    };
+    issue("h1", T0).await;
+    let second = issue("h2", T0 + 60).await;
+    store.withdraw_code(&e, Purpose::Login, &second).await.unwrap();
+    let third = issue("h3", T0 + 61).await;
+    assert_eq!(third.issued.sends, 2, "the withdrawn send was not counted, nor its cooldown");
+    assert_eq!(store.redeem_code(&e, Purpose::Login, "h2", T0 + 62, &limits).await.unwrap(), Redeemed::Rejected);
+    assert!(matches!(
+        store.redeem_code(&e, Purpose::Login, "h3", T0 + 62, &limits).await.unwrap(),
+        Redeemed::Redeemed { .. }
+    ));
+
+    let earlier = email("withdraw-earlier");
+    store.issue_code(&earlier, Purpose::Login, code("old", None), T0, &limits).await.unwrap();
+    let Issued::Issued(new) =
+        store.issue_code(&earlier, Purpose::Login, code("new", None), T0 + 60, &limits).await.unwrap()
+    else {
+        panic!("a resend after the cooldown")
+    };
+    store.withdraw_code(&earlier, Purpose::Login, &new).await.unwrap();
+    assert!(
+        matches!(
+            store.redeem_code(&earlier, Purpose::Login, "old", T0 + 61, &limits).await.unwrap(),
+            Redeemed::Redeemed { .. }
+        ),
+        "the code mailed before works again"
+    );
+
+    let fresh = email("withdraw-fresh");
+    let Issued::Issued(sent) = store.issue_code(&fresh, Purpose::Signup, code("f", None), T0, &limits).await.unwrap()
+    else {
+        panic!("a first send")
+    };
+    store.withdraw_code(&fresh, Purpose::Signup, &sent).await.unwrap();
+    assert!(matches!(
+        store.issue_code(&fresh, Purpose::Signup, code("g", None), T0, &limits).await.unwrap(),
+        Issued::Issued(_)
+    ));
+
+    let guessed = email("withdraw-guessed");
+    let Issued::Issued(sent) = store.issue_code(&guessed, Purpose::Login, code("x", None), T0, &limits).await.unwrap()
+    else {
+        panic!("a first send")
+    };
+    assert_eq!(store.redeem_code(&guessed, Purpose::Login, "wrong", T0, &limits).await.unwrap(), Redeemed::Rejected);
+    store.withdraw_code(&guessed, Purpose::Login, &sent).await.unwrap();
+    assert_eq!(
+        store.redeem_code(&guessed, Purpose::Login, "x", T0 + 1, &limits).await.unwrap(),
+        Redeemed::Rejected,
+        "it only dies"
+    );
+    assert!(
+        matches!(
+            store.issue_code(&guessed, Purpose::Login, code("y", None), T0 + 2, &limits).await.unwrap(),
+            Issued::Throttled { .. }
+        ),
+        "and what was counted stays: the cooldown of its send"
+    );
+}
+
 macro_rules! contract {
     ($($group:ident: [$($name:ident),* $(,)?])*) => {
         $(
@@ -853,6 +927,7 @@ contract! {
         sends_have_a_cooldown_and_a_cap,
         resends_keep_the_context_and_the_failure_budget,
         fifty_concurrent_redemptions_give_one_success,
+        a_withdrawn_code_spends_nothing,
     ]
     grants: [grants_expire_and_keep_their_kind, mfa_grants_allow_bounded_attempts_and_one_use]
     users: [

@@ -15,7 +15,8 @@ use hyper_util::rt::TokioIo;
 /// Which requests fail, and how.
 #[derive(Debug, Clone)]
 pub struct Fault {
-    /// The `X-Amz-Target` of the operation, e.g. `DynamoDB_20120810.UpdateItem`.
+    /// The `X-Amz-Target` of the operation, e.g. `DynamoDB_20120810.UpdateItem`, or the
+    /// path of a REST call, e.g. SES v2's `/v2/email/outbound-emails`.
     pub target: &'static str,
     /// Text the request body must contain, e.g. a key prefix.
     pub body_contains: &'static str,
@@ -92,7 +93,8 @@ async fn forward(state: &State, parts: Parts, body: Bytes) -> Response<Full<Byte
     let (upstream, fault, injected, healed) = state;
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
     let text = String::from_utf8_lossy(&body);
-    if !healed.load(Ordering::SeqCst) && target == fault.target && text.contains(fault.body_contains) {
+    let meant = target == fault.target || parts.uri.path() == fault.target;
+    if !healed.load(Ordering::SeqCst) && meant && text.contains(fault.body_contains) {
         injected.fetch_add(1, Ordering::SeqCst);
         let mut error = serde_json::json!({
             "__type": format!("com.amazonaws.dynamodb.v20120810#{}", fault.error_type),

@@ -241,6 +241,14 @@ impl TestApp {
         Self::spawn_with_store(config, Arc::new(DynamoStore::new(dynamodb, moto_table().await))).await
     }
 
+    /// stepauth on moto whose mail goes through `endpoint` (a [`fault_proxy::FaultProxy`] in
+    /// front of moto's SES).
+    pub async fn spawn_with_mail_through(config: Config, endpoint: &str) -> Self {
+        verify_ses_identity().await;
+        let ses = aws_sdk_sesv2::Client::new(&stepauth_local::moto::sdk_config(endpoint).await);
+        Self::start(config, Arc::new(moto_store().await), Arc::new(SesMailer::new(ses, FROM))).await
+    }
+
     /// `POST path` with a JSON body from another source address on the loopback network
     /// (`127.0.0.2`, say): API Gateway's `sourceIp` for the request.
     pub async fn post_from(&self, source: std::net::IpAddr, path: &str, body: Value) -> Answer {

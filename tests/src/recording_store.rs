@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use stepauth::clock::UnixTime;
 use stepauth::config::CodeLimits;
 use stepauth::model::{
-    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, Purpose, Redeemed,
+    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, Purpose, Redeemed, Sent,
     Session, SessionUse, SourceCounter, SourceSlot, User,
 };
 use stepauth::store::{
@@ -154,6 +154,11 @@ impl CodeStore for RecordingStore {
     ) -> anyhow::Result<Issued> {
         self.record("issue_code");
         self.inner.issue_code(email, purpose, code, now, limits).await
+    }
+
+    async fn withdraw_code(&self, email: &Email, purpose: Purpose, sent: &Sent) -> anyhow::Result<()> {
+        self.record("withdraw_code");
+        self.inner.withdraw_code(email, purpose, sent).await
     }
 
     async fn discard_code(&self, email: &Email, purpose: Purpose) -> anyhow::Result<()> {

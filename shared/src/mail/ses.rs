@@ -1,6 +1,5 @@
 //! Mail through SESv2 `SendEmail`.
 
-use anyhow::Context as _;
 use async_trait::async_trait;
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
@@ -39,7 +38,7 @@ impl Mailer for SesMailer {
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .context("sending mail through SES")?;
+            .map_err(|e| crate::store::call_failed(e, "sending mail through SES"))?;
         Ok(())
     }
 }

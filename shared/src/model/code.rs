@@ -57,12 +57,22 @@ pub struct NewCode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Issued {
     /// The code is stored and may be sent.
-    Issued,
+    Issued(Sent),
     /// A cooldown or the per-window cap forbids a send for this many seconds.
     Throttled {
         /// Seconds until a send can succeed.
         retry_after: u64,
     },
+}
+
+/// A code stored for sending: what [`CodeStore::withdraw_code`] needs to put the address's
+/// codes back as they were if its mail does not leave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The state the send wrote.
+    pub issued: CodeState,
+    /// The state before it, if there was one.
+    pub previous: Option<CodeState>,
 }
 
 /// The answer to [`CodeStore::redeem_code`].

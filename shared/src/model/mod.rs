@@ -13,7 +13,7 @@ pub mod source;
 pub mod user;
 
 pub use activity::{Activity, Method, Page, SecondFactor};
-pub use code::{Code, CodeState, Issued, NewCode, Pepper, Purpose, Redeemed};
+pub use code::{Code, CodeState, Issued, NewCode, Pepper, Purpose, Redeemed, Sent};
 pub use email::Email;
 pub use grant::{Grant, GrantKind};
 pub use identity::{Identity, LoginState};

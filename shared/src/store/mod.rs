@@ -9,22 +9,52 @@ pub mod dynamo;
 pub mod memory;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::clock::UnixTime;
 use crate::config::CodeLimits;
 use crate::model::{
-    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, Purpose, Redeemed,
+    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, Purpose, Redeemed, Sent,
     Session, SessionUse, SourceCounter, SourceSlot, User,
 };
 
-/// The store could not be reached or refused for load (DynamoDB throttling, a hang): the
-/// request may succeed if retried shortly. Carried inside `anyhow::Error`; the API answers
+/// A dependency could not be reached or refused for load (DynamoDB or SES throttling, a
+/// hang): the request may succeed if retried shortly. Carried inside `anyhow::Error`; the API answers
 /// 503 with `Retry-After`.
 #[derive(Debug, thiserror::Error)]
 #[error("the store is unavailable for now ({what})")]
 pub struct Unavailable {
     /// What was being done.
     pub what: String,
+}
+
+/// The error for a failed call to an AWS service (DynamoDB, SES): [`Unavailable`] when
+/// retrying shortly may succeed (throttled, overloaded, timed out, no connection), with the SDK's error as its cause; otherwise the
+/// SDK's error with `what` as context.
+pub fn call_failed<E, R>(error: SdkError<E, R>, what: impl Into<String>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let transient = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        other => matches!(
+            other.as_service_error().and_then(ProvideErrorMetadata::code),
+            Some(
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+                    // SES: the account's sending rate is exceeded.
+                    | "TooManyRequestsException"
+                    | "InternalFailure"
+            )
+        ),
+    };
+    let what = what.into();
+    let error = anyhow::Error::new(error).context(what.clone());
+    if transient { error.context(Unavailable { what }) } else { error }
 }
 
 /// A list's cursor that the list did not give out (cursors are opaque to clients: each
@@ -202,6 +232,12 @@ pub trait CodeStore: Send + Sync {
         now: UnixTime,
         limits: &CodeLimits,
     ) -> anyhow::Result<Issued>;
+
+    /// Takes back a code [`issue_code`](Self::issue_code) stored whose mail did not leave:
+    /// the address's codes are as they were before it (the earlier code, the send count, the
+    /// cooldown), so that a failed send spends nothing. If the code was guessed at or
+    /// replaced meanwhile, it only dies, and what was counted stays counted.
+    async fn withdraw_code(&self, email: &Email, purpose: Purpose, sent: &Sent) -> anyhow::Result<()>;
 
     /// Kills the pending code of `email` and `purpose`, if any (a sign-up someone started but
     /// never proved, when the address is proven another way); the window's counts stay.

@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::types::{
 use super::DynamoStore;
 use super::items::Item;
 use crate::store::Unavailable;
+pub(super) use crate::store::call_failed;
 
 /// The expressions of one write: what it changes, the condition it must meet, and the
 /// placeholders both use.
@@ -348,30 +349,4 @@ where
         }
         Err(e) => Err(call_failed(e, what)),
     }
-}
-
-/// The error for a failed call: [`Unavailable`] when retrying shortly may succeed (throttled,
-/// overloaded, timed out, no connection), with the SDK's error as its cause; otherwise the
-/// SDK's error with `what` as context.
-pub(super) fn call_failed<E, R>(error: SdkError<E, R>, what: impl Into<String>) -> anyhow::Error
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    let transient = match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-        other => matches!(
-            other.as_service_error().and_then(ProvideErrorMetadata::code),
-            Some(
-                "ProvisionedThroughputExceededException"
-                    | "ThrottlingException"
-                    | "RequestLimitExceeded"
-                    | "InternalServerError"
-                    | "ServiceUnavailable"
-            )
-        ),
-    };
-    let what = what.into();
-    let error = anyhow::Error::new(error).context(what.clone());
-    if transient { error.context(Unavailable { what }) } else { error }
 }

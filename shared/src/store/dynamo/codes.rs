@@ -10,7 +10,7 @@ use super::items::{code_item, code_state, n, opt_s, s};
 use super::keys;
 use crate::clock::UnixTime;
 use crate::config::CodeLimits;
-use crate::model::{CodeState, Email, Issued, NewCode, Purpose, Redeemed};
+use crate::model::{CodeState, Email, Issued, NewCode, Purpose, Redeemed, Sent};
 use crate::store::CodeStore;
 
 #[async_trait]
@@ -46,10 +46,33 @@ impl CodeStore for DynamoStore {
                 .value(":last", n(read.last_sent_at)),
             };
             if self.put(code_item(email, purpose, &next), Some(unchanged), "issuing a code").await? {
-                return Ok(Issued::Issued);
+                return Ok(Issued::Issued(Sent { issued: next, previous: current }));
             }
         }
         anyhow::bail!("issuing a code: the item kept changing under contention")
+    }
+
+    async fn withdraw_code(&self, email: &Email, purpose: Purpose, sent: &Sent) -> anyhow::Result<()> {
+        let hash = sent.issued.code_hash.as_deref().unwrap_or_default();
+        // Only while nothing touched the item since the send: its code, its counts.
+        let untouched = || {
+            Expr::only_if("code_hash = :h AND sends = :sends AND failures = :failures AND attempts = :attempts")
+                .value(":h", s(hash))
+                .value(":sends", n(sent.issued.sends))
+                .value(":failures", n(sent.issued.failures))
+                .value(":attempts", n(sent.issued.attempts))
+        };
+        let restored = match &sent.previous {
+            Some(previous) => {
+                self.put(code_item(email, purpose, previous), Some(untouched()), "withdrawing a code").await?
+            }
+            None => self.delete(keys::code(email, purpose), Some(untouched()), "withdrawing a code").await?,
+        };
+        if !restored {
+            let kill = Expr::update("REMOVE code_hash, context").condition("code_hash = :h").value(":h", s(hash));
+            self.update(keys::code(email, purpose), kill, ReturnValue::None, "withdrawing a code").await?;
+        }
+        Ok(())
     }
 
     async fn discard_code(&self, email: &Email, purpose: Purpose) -> anyhow::Result<()> {

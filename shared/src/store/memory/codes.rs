@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::MemoryStore;
 use crate::clock::UnixTime;
 use crate::config::CodeLimits;
-use crate::model::{CodeState, Email, Issued, NewCode, Purpose, Redeemed};
+use crate::model::{CodeState, Email, Issued, NewCode, Purpose, Redeemed, Sent};
 use crate::store::CodeStore;
 
 #[async_trait]
@@ -20,13 +20,32 @@ impl CodeStore for MemoryStore {
     ) -> anyhow::Result<Issued> {
         let mut inner = self.lock();
         let key = (email.as_str().to_owned(), purpose);
-        match CodeState::issue(inner.codes.get(&key), code, now, limits) {
+        let previous = inner.codes.get(&key).cloned();
+        match CodeState::issue(previous.as_ref(), code, now, limits) {
             Ok(state) => {
-                inner.codes.insert(key, state);
-                Ok(Issued::Issued)
+                inner.codes.insert(key, state.clone());
+                Ok(Issued::Issued(Sent { issued: state, previous }))
             }
             Err(retry_after) => Ok(Issued::Throttled { retry_after }),
         }
+    }
+
+    async fn withdraw_code(&self, email: &Email, purpose: Purpose, sent: &Sent) -> anyhow::Result<()> {
+        let mut inner = self.lock();
+        let key = (email.as_str().to_owned(), purpose);
+        let Some(current) = inner.codes.get_mut(&key) else { return Ok(()) };
+        if *current == sent.issued {
+            match &sent.previous {
+                Some(previous) => *current = previous.clone(),
+                None => {
+                    inner.codes.remove(&key);
+                }
+            }
+        } else if current.code_hash == sent.issued.code_hash {
+            current.code_hash = None;
+            current.context = None;
+        }
+        Ok(())
     }
 
     async fn discard_code(&self, email: &Email, purpose: Purpose) -> anyhow::Result<()> {
