@@ -12,10 +12,11 @@ use serde_json::json;
 use stepauth::config::Config;
 use stepauth::model::Email;
 use stepauth_tests::fault_proxy::{Fault, FaultProxy, TRANSACT};
-use stepauth_tests::{Answer, PASSWORD, TestApp, moto_endpoint, unique_email};
+use stepauth_tests::{Answer, PASSWORD, TestApp, enrolled, moto_endpoint, totp_code, unique_email};
 
 const UPDATE: &str = "DynamoDB_20120810.UpdateItem";
 const PUT: &str = "DynamoDB_20120810.PutItem";
+const DELETE: &str = "DynamoDB_20120810.DeleteItem";
 
 /// The answer is a 503 with a short `Retry-After`.
 fn busy(answer: &Answer, what: &str) {
@@ -184,4 +185,35 @@ async fn a_throttled_code_redemption_spends_nothing() {
     proxy.heal();
     let login = app.post("/auth/login/code/verify", right).await;
     assert_eq!(login.status, 200, "{}", login.text);
+}
+
+/// The last write of a second-factor login (taking its MFA token) throttled, three times
+/// with three right authenticator codes: each a 503, and none keeps a lockout slot, so once
+/// the throttle is over the next right code logs in at once instead of waiting out the
+/// slots' leases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_mfa_token_take_holds_no_lockout_slot() {
+    let proxy = FaultProxy::start(moto_endpoint(), Fault::throttle(DELETE, "GRANT#")).await;
+    proxy.heal();
+    let app = Arc::new(TestApp::spawn_through(Config::default(), &proxy.endpoint).await);
+    let user = enrolled(&app, "hot-mfa").await;
+    let login = app.post("/auth/login", json!({"email": user.email, "password": PASSWORD})).await;
+    let token = login.str("mfa_token");
+    // Past the step the enrolment used, and the one after it.
+    app.clock.advance(60);
+
+    proxy.break_again();
+    // As many right codes as there are slots: the three steps the check accepts now.
+    for offset in [-1, 0, 1] {
+        let code = totp_code(&app, &user.email, &user.secret, offset);
+        busy(&app.post("/auth/mfa/verify", json!({"mfa_token": token, "code": code})).await, "a right code");
+    }
+
+    proxy.heal();
+    app.clock.advance(30);
+    let code = totp_code(&app, &user.email, &user.secret, 1);
+    let started = Instant::now();
+    let session = app.post("/auth/mfa/verify", json!({"mfa_token": token, "code": code})).await;
+    assert_eq!(session.status, 200, "{}", session.text);
+    assert!(started.elapsed() < Duration::from_secs(3), "no wait for held slots: {:?}", started.elapsed());
 }

@@ -73,10 +73,7 @@ async fn meter(upstream: &Upstream, calls: &Mutex<Vec<Call>>, parts: Parts, body
         before.push(current(upstream, &parts, table, key).await);
     }
     let response = upstream.pass_on(&parts, body).await;
-    let answer: Value = serde_json::from_slice(
-        &http_body_util::BodyExt::collect(response.body().clone()).await.map(|b| b.to_bytes()).unwrap_or_default(),
-    )
-    .unwrap_or_default();
+    let answer = json_of(response.body().clone()).await;
     let mut call = Call { operation: operation.clone(), reads: 0.0, writes: 0.0 };
     let consistent = request["ConsistentRead"].as_bool().unwrap_or(false);
     match operation.as_str() {
@@ -162,10 +159,14 @@ async fn current(upstream: &Upstream, parts: &Parts, table: &str, key: &Item) ->
     let mut read = parts.clone();
     read.headers.insert("x-amz-target", "DynamoDB_20120810.GetItem".parse().expect("a header"));
     let body = json!({"TableName": table, "Key": key, "ConsistentRead": true}).to_string();
-    let response = upstream.pass_on(&read, Bytes::from(body)).await;
-    let bytes = http_body_util::BodyExt::collect(response.into_body()).await.map(|b| b.to_bytes()).unwrap_or_default();
-    let answer: Value = serde_json::from_slice(&bytes).ok()?;
+    let answer = json_of(upstream.pass_on(&read, Bytes::from(body)).await.into_body()).await;
     answer["Item"].as_object().cloned()
+}
+
+/// A response body's JSON (`null` if it is none).
+async fn json_of(body: Full<Bytes>) -> Value {
+    let bytes = http_body_util::BodyExt::collect(body).await.map(|b| b.to_bytes()).unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or_default()
 }
 
 /// Read units for `bytes` read: 4 KB a unit, at least one; half for an eventually

@@ -158,7 +158,7 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
         let wrong = |remaining| ApiError::InvalidAuthenticatorCode { remaining };
         return Err(attempt.failed(app, Some(&user), &origin, wrong).await);
     }
-    if !app.store.take_grant(&token_hash).await? {
+    if !attempt.check(app, app.store.take_grant(&token_hash)).await? {
         attempt.abandoned(app).await?;
         return Err(ApiError::InvalidMfaToken);
     }

@@ -19,18 +19,19 @@ use crate::model::{
 };
 
 /// A dependency could not be reached or refused for load (DynamoDB or SES throttling, a
-/// hang): the request may succeed if retried shortly. Carried inside `anyhow::Error`; the API answers
-/// 503 with `Retry-After`.
+/// hang): the request may succeed if retried shortly. Carried inside `anyhow::Error`; the
+/// API answers 503 with `Retry-After`.
 #[derive(Debug, thiserror::Error)]
-#[error("the store is unavailable for now ({what})")]
+#[error("a dependency is unavailable for now ({what})")]
 pub struct Unavailable {
     /// What was being done.
     pub what: String,
 }
 
-/// The error for a failed call to an AWS service (DynamoDB, SES): [`Unavailable`] when
-/// retrying shortly may succeed (throttled, overloaded, timed out, no connection), with the SDK's error as its cause; otherwise the
-/// SDK's error with `what` as context.
+/// The error for a failed call to an AWS service (DynamoDB, SES; every SDK crate's
+/// `SdkError` is the same type): [`Unavailable`] when retrying shortly may succeed
+/// (throttled, overloaded, timed out, no connection), with the SDK's error as its cause;
+/// otherwise the SDK's error with `what` as context.
 pub fn call_failed<E, R>(error: SdkError<E, R>, what: impl Into<String>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,

@@ -284,7 +284,8 @@ impl DynamoStore {
     /// Runs a transaction, retrying conflicts: `None` if it committed, or the index of the
     /// first step whose condition failed.
     pub(super) async fn transact(&self, steps: &[TransactWriteItem], what: &str) -> anyhow::Result<Option<usize>> {
-        for attempt in 1..=5u32 {
+        let mut attempt = 1;
+        loop {
             let error = match self.client.transact_write_items().set_transact_items(Some(steps.to_vec())).send().await {
                 Ok(_) => return Ok(None),
                 Err(error) => error,
@@ -303,7 +304,8 @@ impl DynamoStore {
             if reasons.iter().any(|r| r == "TransactionConflict") && attempt < 5 {
                 // Another transaction on the same items is in flight; once it ends, the
                 // conditions decide.
-                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+                attempt += 1;
                 continue;
             }
             // A step throttled (its item's partition is over its rate) or still conflicting
@@ -313,7 +315,6 @@ impl DynamoStore {
             let error = call_failed(error, what);
             return Err(if busy { error.context(Unavailable { what: what.to_owned() }) } else { error });
         }
-        unreachable!("the last attempt returns")
     }
 }
 
