@@ -29,9 +29,10 @@ pub struct LocalAws {
     pub secret_id: String,
 }
 
-/// SDK configuration for a local server at `endpoint`, with dummy credentials.
+/// SDK configuration for a local server at `endpoint`, with dummy credentials and the
+/// functions' time budget ([`stepauth::aws`]).
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    stepauth::aws::budgeted(aws_config::defaults(aws_config::BehaviorVersion::latest()))
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("local", "local", None, None, "stepauth-local"))

@@ -55,7 +55,7 @@ impl App {
         let config = Config::from_env()?;
         let table = config::required("STEPAUTH_TABLE")?;
         let from = config::required("STEPAUTH_FROM_ADDRESS")?;
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let aws = crate::aws::budgeted(aws_config::defaults(aws_config::BehaviorVersion::latest())).load().await;
         let secrets = match config::var("STEPAUTH_SECRET_ID") {
             Some(id) => Secrets::fetch(&aws_sdk_secretsmanager::Client::new(&aws), &id).await?,
             None => Secrets {
@@ -120,12 +120,9 @@ impl std::fmt::Debug for Secrets {
 impl Secrets {
     /// Reads the secret `id` (its current version). One request, made once per cold start.
     pub async fn fetch(client: &aws_sdk_secretsmanager::Client, id: &str) -> anyhow::Result<Self> {
-        let output = client
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .with_context(|| format!("reading the secret {id} from Secrets Manager"))?;
+        let output = client.get_secret_value().secret_id(id).send().await.map_err(|e| {
+            crate::store::call_failed("SecretsManager", e, format!("reading the secret {id} from Secrets Manager"))
+        })?;
         let text = output.secret_string().with_context(|| format!("the secret {id} has no secret string"))?;
         Self::parse(text).with_context(|| format!("the secret {id}"))
     }

@@ -56,6 +56,17 @@ pub fn rfc3339(at: UnixTime) -> String {
         .unwrap_or_default()
 }
 
+/// `millis` (milliseconds since the epoch) in RFC 3339 with milliseconds, UTC:
+/// `2027-01-15T08:00:00.000Z`, as Lambda's JSON logs write their timestamps.
+pub fn rfc3339_millis(millis: u64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
 /// Whole seconds from `now` until `at`, at least one (a `Retry-After` is never zero).
 pub fn seconds_until(at: UnixTime, now: UnixTime) -> u64 {
     (at - now).max(1) as u64

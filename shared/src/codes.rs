@@ -5,9 +5,9 @@
 use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::lockout;
 use crate::mail::templates::{self, CodeMail};
 use crate::model::{Code, Email, Issued, NewCode, Origin, Purpose, Redeemed, SourceCounter};
+use crate::{lockout, telemetry};
 
 /// The answer every code request gets, whatever happened behind it.
 pub const SENT: &str = "If the address can receive it, a mail is on its way. Check your email for a 6-digit code.";
@@ -53,6 +53,7 @@ pub async fn send(
         Issued::Issued(sent) => sent,
         Issued::Throttled { retry_after } => {
             // No mail leaves: the source address keeps its slot.
+            telemetry::count(telemetry::Event::CodeRefused);
             lockout::give_back(app, &slot).await?;
             return Err(ApiError::TooManyRequests { retry_after });
         }
@@ -94,6 +95,7 @@ pub async fn send(
         let _ = lockout::give_back(app, &slot).await;
         return Err(error.into());
     }
+    telemetry::count(telemetry::Event::CodeSent);
     activity::record_for(app, user.as_ref(), email, event, origin).await;
     Ok(())
 }

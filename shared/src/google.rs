@@ -119,7 +119,7 @@ async fn sign_in(app: &App, token: &str, claims: IdClaims, origin: &Origin) -> R
         return Err(ApiError::AccountLocked);
     }
     let user = account(app, &claims, &email, origin).await?;
-    tracing::Span::current().record("user", user.id.as_str());
+    crate::telemetry::user(&user.id);
     if user.mfa_enabled {
         let grant = grants::issue_mfa(app, &user, Method::Google).await?;
         return Ok(SignedIn::SecondFactor(grant));

@@ -31,6 +31,7 @@ pub async fn issue_reset(app: &App, user: &User) -> Result<Issued, ApiError> {
 /// Issues the grant that waits for the second factor to `user`, in the state the user is in
 /// now, noting the first factor for the activity log.
 pub async fn issue_mfa(app: &App, user: &User, first_factor: Method) -> Result<Issued, ApiError> {
+    crate::telemetry::count(crate::telemetry::Event::SecondFactorAsked);
     issue(app, GrantKind::Mfa, user.email.clone(), String::new(), Some(user), Some(first_factor)).await
 }
 

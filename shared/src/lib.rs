@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod app;
+pub mod aws;
 pub mod clock;
 pub mod codes;
 pub mod config;
@@ -31,6 +32,7 @@ pub mod reauth;
 pub mod routes;
 pub mod session;
 pub mod store;
+pub mod telemetry;
 pub mod tokens;
 pub mod totp;
 

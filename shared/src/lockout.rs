@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::mail::templates;
 use crate::model::{Attempt, Email, Origin, SourceCounter, SourceSlot, User};
 use crate::password::{self, Password};
+use crate::telemetry;
 
 /// How long an attempt waits for a lockout slot held by attempts in flight: well within the
 /// functions' 10-second timeout, and long enough for a few rounds of checks under load.
@@ -40,6 +41,9 @@ pub async fn take_source_slot(app: &App, origin: &Origin, counter: SourceCounter
         None => {
             let retry_after = SourceSlot::at(source(origin), counter, now).retry_after(now);
             tracing::warn!(source = source(origin), counter = counter.as_str(), "a source address reached its limit");
+            if counter == SourceCounter::Mails {
+                telemetry::count(telemetry::Event::CodeRefused);
+            }
             Err(ApiError::TooManyRequests { retry_after })
         }
     }
@@ -101,7 +105,9 @@ impl LoginAttempt {
         // The same store operations with or without an account (docs/SECURITY.md,
         // "Enumeration"); only the owner's lock mail differs.
         activity::record_for(app, user, &self.email, Event::LoginFailure, origin).await;
+        telemetry::count(telemetry::Event::LoginFailed);
         if failures >= max {
+            telemetry::count(telemetry::Event::AccountLocked);
             activity::record_for(app, user, &self.email, Event::Locked, origin).await;
             if let Some(user) = user {
                 let mail =
@@ -185,7 +191,10 @@ async fn lockout_slot(app: &App, email: &Email) -> Result<(), ApiError> {
     loop {
         match app.store.begin_attempt(email, app.config.max_login_failures, app.now()).await? {
             Attempt::Allowed => return Ok(()),
-            Attempt::Locked => return Err(ApiError::AccountLocked),
+            Attempt::Locked => {
+                telemetry::count(telemetry::Event::LoginLocked);
+                return Err(ApiError::AccountLocked);
+            }
             Attempt::Busy { retry_after } if waited >= MAX_SLOT_WAIT => {
                 return Err(ApiError::TooManyRequests { retry_after: retry_after.min(5) });
             }

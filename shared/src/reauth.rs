@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::lockout::{self, LoginAttempt};
 use crate::model::{Origin, User};
 use crate::password::{self, Password};
-use crate::totp;
+use crate::{telemetry, totp};
 
 /// A second factor as presented.
 #[derive(Debug)]
@@ -22,20 +22,23 @@ pub enum Factor {
 /// Checks a second factor and uses it up: a TOTP code of a step newer than the last one
 /// accepted, or an unused recovery code. Each works once, under a conditional write.
 pub async fn use_factor(app: &App, user: &User, factor: &Factor) -> Result<bool, ApiError> {
-    match factor {
+    let right = match factor {
         Factor::Code(code) => {
             let Some(secret) = &user.totp_secret else { return Ok(false) };
             let totp = totp::totp(secret, &app.config.totp_issuer, user.email.as_str())?;
             match totp::matching_step(&totp, code, app.now()) {
-                Some(step) => Ok(app.store.accept_totp_step(&user.id, step).await?),
-                None => Ok(false),
+                Some(step) => app.store.accept_totp_step(&user.id, step).await?,
+                None => false,
             }
         }
         Factor::Recovery(code) => {
-            let used = app.store.use_recovery_code(&user.id, &app.pepper.hash_recovery(&user.id, code)).await?;
-            Ok(used)
+            app.store.use_recovery_code(&user.id, &app.pepper.hash_recovery(&user.id, code)).await?
         }
+    };
+    if !right {
+        telemetry::count(telemetry::Event::SecondFactorFailed);
     }
+    Ok(right)
 }
 
 /// The password and a second factor, both right, the factor used up (turning the

@@ -196,6 +196,13 @@ pub fn find(method: &Method, path: &str) -> Result<&'static Route, ApiError> {
     position(method, path).map(|i| &ROUTES[i])
 }
 
+/// `METHOD /template` of the route a request reaches (`DELETE /users/me/sessions/{id}`): how
+/// logs and metrics name it, never with the path's own values.
+pub fn route_name(method: &Method, path: &str) -> Option<String> {
+    let (_, method, template) = &ENDPOINTS[position(method, path).ok()?];
+    Some(format!("{} {template}", method.as_str()))
+}
+
 /// As API Gateway chooses: of the routes with the request's method whose path matches, the
 /// one without parameters first (`POST /users/me/sessions/end-others` before `DELETE
 /// /users/me/sessions/{id}`, which a DELETE of that path reaches). A 405's `Allow` names the

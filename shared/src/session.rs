@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::model::{Origin, Session, SessionUse, User};
 use crate::random;
 use crate::store::Rotated;
+use crate::telemetry;
 use crate::tokens::{Claims, TokenUse, digest};
 
 /// The tokens of a session, as the body of a token response.
@@ -106,6 +107,7 @@ pub async fn refresh(app: &App, presented: &str, origin: &Origin) -> Result<Toke
     let presented_hash = digest(secret);
     if verify_slices_are_equal(presented_hash.as_bytes(), session.token_hash.as_bytes()).is_err() {
         tracing::warn!(session = id, "a rotated refresh token was presented: revoking its session");
+        telemetry::count(telemetry::Event::RefreshReuse);
         app.store.delete_session(id).await?;
         return Err(ApiError::InvalidToken);
     }
@@ -121,6 +123,7 @@ pub async fn refresh(app: &App, presented: &str, origin: &Origin) -> Result<Toke
         Rotated::Stale => {
             // Another request rotated this token first: the same token was used twice.
             tracing::warn!(session = id, "a refresh token was used concurrently: revoking its session");
+            telemetry::count(telemetry::Event::RefreshReuse);
             app.store.delete_session(id).await?;
             Err(ApiError::InvalidToken)
         }
@@ -163,8 +166,11 @@ pub async fn log_in(app: &App, user: User, origin: &Origin, how: Event) -> Resul
     let now = app.now();
     app.store.record_login(&user.id, now).await?;
     activity::record(app, &user.id, how, origin).await;
+    if let Event::LoginSuccess(..) = how {
+        telemetry::count(telemetry::Event::LoginSucceeded);
+    }
     let user = User { last_login: Some(now), ..user };
-    tracing::Span::current().record("user", user.id.as_str());
+    crate::telemetry::user(&user.id);
     let tokens = start(app, &user, how.method(), origin).await?;
     Ok((user, tokens))
 }

@@ -152,7 +152,7 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     let grant = grant.ok_or(ApiError::InvalidMfaToken)?;
     // The token dies with everything that ends sessions (docs/SECURITY.md, "Issued tokens").
     let user = grants::holder(app, &grant).await?.filter(|u| u.mfa_enabled).ok_or(ApiError::InvalidMfaToken)?;
-    tracing::Span::current().record("user", user.id.as_str());
+    crate::telemetry::user(&user.id);
     let attempt = LoginAttempt::begin(app, &user.email, &origin).await?;
     if !attempt.check(app, use_factor(app, &user, &factor)).await? {
         let wrong = |remaining| ApiError::InvalidAuthenticatorCode { remaining };

@@ -32,7 +32,7 @@ pub async fn password_verify(app: &App, req: Request) -> Result<Response<Body>, 
     codes::redeem_or_refuse(app, &email, Purpose::PasswordReset, &code).await?;
     // Codes go only to accounts, but one may have been deleted or locked since.
     let user = app.store.user_by_email(&email).await?.ok_or(ApiError::InvalidCode { remaining: None })?;
-    tracing::Span::current().record("user", user.id.as_str());
+    crate::telemetry::user(&user.id);
     // A deactivated account answers as a locked one does where resets may not unlock.
     if user.deactivated || (!app.config.reset_unlocks && lockout::is_locked(app, &email).await?) {
         return Err(ApiError::AccountLocked);
@@ -57,7 +57,7 @@ pub async fn password_reset(app: &App, req: Request) -> Result<Response<Body>, A
     // Bound to the state it was issued in: a password change, another reset or logout-all
     // since kills it (docs/SECURITY.md, "Issued tokens").
     let user = grants::holder(app, &grant).await?.ok_or(ApiError::InvalidResetToken)?;
-    tracing::Span::current().record("user", user.id.as_str());
+    crate::telemetry::user(&user.id);
     // The setting is kept when the reset completes too: a token obtained before the lock
     // must not open the account (docs/SECURITY.md, "Lockout").
     if user.deactivated || (!app.config.reset_unlocks && lockout::is_locked(app, &user.email).await?) {

@@ -68,7 +68,7 @@ pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, 
         Created::GrantInvalid => return Err(ApiError::InvalidSignupToken),
         Created::EmailTaken | Created::IdentityTaken => return Err(ApiError::EmailTaken),
     }
-    tracing::Span::current().record("user", user.id.as_str());
+    crate::telemetry::user(&user.id);
     tracing::info!("user created");
     let origin = origin(&req);
     let how = Event::SignupCompleted(Method::Password);

@@ -66,7 +66,7 @@ pub fn check_cookie_request(req: &Request, allowed: &AllowedOrigins) -> Result<(
 pub async fn authenticate(app: &App, req: &Request) -> Result<Caller, ApiError> {
     let token = presented_access_token(req, &app.config.allowed_origins)?.ok_or(ApiError::AuthenticationRequired)?;
     let caller = session::authenticate(app, token).await?;
-    tracing::Span::current().record("user", caller.user.id.as_str());
+    crate::telemetry::user(&caller.user.id);
     Ok(caller)
 }
 

@@ -38,7 +38,7 @@ impl Mailer for SesMailer {
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .map_err(|e| crate::store::call_failed(e, "sending mail through SES"))?;
+            .map_err(|e| crate::store::call_failed("SES", e, "sending mail through SES"))?;
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ pub mod dynamo;
 pub mod memory;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::clock::UnixTime;
@@ -28,34 +29,50 @@ pub struct Unavailable {
     pub what: String,
 }
 
-/// The error for a failed call to an AWS service (DynamoDB, SES; every SDK crate's
-/// `SdkError` is the same type): [`Unavailable`] when retrying shortly may succeed
-/// (throttled, overloaded, timed out, no connection), with the SDK's error as its cause;
-/// otherwise the SDK's error with `what` as context.
-pub fn call_failed<E, R>(error: SdkError<E, R>, what: impl Into<String>) -> anyhow::Error
+/// The error for a failed call to an AWS service (`service`: `DynamoDB`, `SES`,
+/// `SecretsManager`; every SDK crate's `SdkError` is the same type): [`Unavailable`] when
+/// retrying shortly may succeed (throttled, a 5xx, timed out, no connection or a cut one),
+/// with the SDK's error as its cause; otherwise the SDK's error with `what` as context. The
+/// failure is counted for the request's metrics by its kind ([`crate::telemetry`]), except
+/// a failed condition, which is an answer, not a fault.
+pub fn call_failed<E>(service: &'static str, error: SdkError<E, HttpResponse>, what: impl Into<String>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let transient = match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-        other => matches!(
-            other.as_service_error().and_then(ProvideErrorMetadata::code),
-            Some(
-                "ProvisionedThroughputExceededException"
-                    | "ThrottlingException"
-                    | "RequestLimitExceeded"
-                    | "InternalServerError"
-                    | "ServiceUnavailable"
-                    // SES: the account's sending rate is exceeded.
-                    | "TooManyRequestsException"
-                    | "InternalFailure"
-            )
-        ),
-    };
+    let kind = fault_kind(&error);
+    if let Some(kind) = kind {
+        crate::telemetry::dependency_failed(service, kind);
+    }
     let what = what.into();
+    let transient = matches!(kind, Some("throttled" | "server_error" | "timeout" | "connection"));
     let error = anyhow::Error::new(error).context(what.clone());
     if transient { error.context(Unavailable { what }) } else { error }
+}
+
+/// What kind of fault a failed call met, by the SDK's own error kinds; `None` for a failed
+/// condition.
+fn fault_kind<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> Option<&'static str> {
+    Some(match error {
+        SdkError::TimeoutError(_) => "timeout",
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => "timeout",
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => "connection",
+        SdkError::ServiceError(context) => match context.err().code() {
+            Some("ConditionalCheckFailedException" | "TransactionCanceledException") => return None,
+            Some(
+                "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                // SES: the account's sending rate is exceeded.
+                | "TooManyRequestsException",
+            ) => "throttled",
+            _ if context.raw().status().is_server_error() => "server_error",
+            Some("InternalServerError" | "ServiceUnavailable" | "InternalFailure" | "InternalServiceError") => {
+                "server_error"
+            }
+            _ => "refused",
+        },
+        _ => "other",
+    })
 }
 
 /// A list's cursor that the list did not give out (cursors are opaque to clients: each

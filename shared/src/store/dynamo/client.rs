@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -16,7 +17,14 @@ use aws_sdk_dynamodb::types::{
 use super::DynamoStore;
 use super::items::Item;
 use crate::store::Unavailable;
-pub(super) use crate::store::call_failed;
+
+/// [`crate::store::call_failed`] for a DynamoDB call.
+pub(super) fn call_failed<E>(error: SdkError<E, HttpResponse>, what: impl Into<String>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    crate::store::call_failed("DynamoDB", error, what)
+}
 
 /// The expressions of one write: what it changes, the condition it must meet, and the
 /// placeholders both use.
@@ -256,6 +264,7 @@ impl DynamoStore {
                 requests = output.unprocessed_items.and_then(|mut left| left.remove(&self.table)).unwrap_or_default();
             }
             if !requests.is_empty() {
+                crate::telemetry::dependency_failed("DynamoDB", "throttled");
                 return Err(Unavailable { what: format!("{what}: DynamoDB left items unprocessed") }.into());
             }
         }
@@ -312,6 +321,9 @@ impl DynamoStore {
             // cancels the whole transaction: nothing was written, and a retry shortly may
             // succeed, so it is a 503, not a failed condition and not a 500.
             let busy = reasons.iter().any(|r| BUSY.contains(&r.as_str()));
+            if busy {
+                crate::telemetry::dependency_failed("DynamoDB", "throttled");
+            }
             let error = call_failed(error, what);
             return Err(if busy { error.context(Unavailable { what: what.to_owned() }) } else { error });
         }
@@ -336,10 +348,9 @@ pub enum SortKey {
 
 /// The output of a conditional call, `None` if its condition failed (an expected outcome,
 /// not a failure), or the classified error.
-fn conditional<T, E, R>(result: Result<T, SdkError<E, R>>, what: &str) -> anyhow::Result<Option<T>>
+fn conditional<T, E>(result: Result<T, SdkError<E, HttpResponse>>, what: &str) -> anyhow::Result<Option<T>>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match result {
         Ok(output) => Ok(Some(output)),
