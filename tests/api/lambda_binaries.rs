@@ -4,50 +4,8 @@
 
 use serde_json::{Value, json};
 use stepauth::tokens::Keys;
-use stepauth_tests::runtime_api::{binary, invoke};
-use stepauth_tests::{PASSWORD, find_code, moto_local_aws, moto_mails, unique_email};
-
-struct Lambda {
-    env: Vec<(String, String)>,
-}
-
-impl Lambda {
-    /// The binaries' environment as a deployment's: the signing key and code pepper come
-    /// from a Secrets Manager secret (in moto), read once at start.
-    async fn new() -> Self {
-        let local = moto_local_aws().await;
-        Self { env: local.env().await.expect("the environment").into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
-    }
-
-    /// Invokes `function` with its events/ file, the body, bearer token and cookies replaced.
-    async fn call(
-        &self,
-        function: &str,
-        body: Option<Value>,
-        bearer: Option<&str>,
-        cookies: &[String],
-    ) -> (u16, Value, Vec<String>) {
-        let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
-        let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("the event")).expect("JSON");
-        if let Some(body) = body {
-            event["body"] = Value::String(body.to_string());
-            event["headers"]["content-type"] = Value::String("application/json".into());
-        }
-        if let Some(token) = bearer {
-            event["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
-        }
-        if !cookies.is_empty() {
-            event["cookies"] = json!(cookies);
-        }
-        let invocation = invoke(&binary(function), &self.env, &event.to_string()).await;
-        let response = invocation.response.unwrap_or_else(|e| panic!("{function} failed: {e}"));
-        let status = response["statusCode"].as_u64().expect("a status") as u16;
-        let body = serde_json::from_str(response["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
-        let cookies = response["cookies"].as_array().cloned().unwrap_or_default();
-        let cookies = cookies.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect();
-        (status, body, cookies)
-    }
-}
+use stepauth_tests::runtime_api::{Lambda, binary, invoke};
+use stepauth_tests::{PASSWORD, find_code, moto_mails, unique_email};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_function_binaries_walk_the_whole_flow_against_moto() {
@@ -61,10 +19,15 @@ async fn the_function_binaries_walk_the_whole_flow_against_moto() {
 
     let (status, body, _) = lambda.call("signup-verify", Some(json!({"email": email, "code": code})), None, &[]).await;
     assert_eq!(status, 200, "{body}");
-    let signup = json!({"signup_token": body["signup_token"], "password": PASSWORD, "confirm_password": PASSWORD});
+    let signup_token = body["signup_token"].as_str().expect("a sign-up token").to_owned();
+    let signup = json!({"signup_token": signup_token, "password": PASSWORD, "confirm_password": PASSWORD});
     let (status, body, cookies) = lambda.call("signup-complete", Some(signup), None, &[]).await;
     assert_eq!((status, body["message"].as_str()), (201, Some("User created successfully")), "{body}");
     assert_eq!(cookies.len(), 3, "API Gateway 2.0 responses carry Set-Cookie as `cookies`");
+
+    let wrong = json!({"email": email, "password": "not the password at all"});
+    let (status, _, _) = lambda.call("login", Some(wrong), None, &[]).await;
+    assert_eq!(status, 401);
 
     let (status, login, _) = lambda.call("login", Some(json!({"email": email, "password": PASSWORD})), None, &[]).await;
     assert_eq!(status, 200, "{login}");
@@ -90,6 +53,35 @@ async fn the_function_binaries_walk_the_whole_flow_against_moto() {
     let (status, _, _) =
         lambda.call("logout", Some(json!({"refresh_token": refreshed["refresh_token"]})), None, &[]).await;
     assert_eq!(status, 200);
+
+    // The logs: one JSON line per request, with its metrics, and none of the secrets the
+    // flow used (docs/SECURITY.md, rule 75).
+    let logs = lambda.logs();
+    let mut secrets =
+        vec![email.clone(), PASSWORD.to_owned(), "not the password at all".to_owned(), code, signup_token];
+    for tokens in [&login, &refreshed] {
+        secrets.extend(["access_token", "refresh_token"].map(|t| tokens[t].as_str().expect("a token").to_owned()));
+    }
+    secrets.extend(cookies.iter().map(|c| c.split(';').next().expect("a cookie").to_owned()));
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "a secret in the logs: {secret}");
+    }
+    let lines: Vec<Value> = logs.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect();
+    let requests: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
+    assert_eq!(requests.len(), 11, "one line per request: {logs}");
+    let line = |route: &str, status: u16| {
+        *requests.iter().find(|l| l["Route"] == route && l["status"] == status).unwrap_or_else(|| panic!("{route}"))
+    };
+    let failed = line("POST /auth/login", 401);
+    assert_eq!((failed["LoginFailed"].as_u64(), failed["error"].as_str()), (Some(1), Some("invalid_credentials")));
+    let logged_in = line("POST /auth/login", 200);
+    assert_eq!(logged_in["LoginSucceeded"], 1);
+    assert_eq!(logged_in["userId"], me["id"]);
+    assert_eq!(logged_in["coldStart"], true);
+    assert_eq!(logged_in["requestId"], "8476a536-e9f4-11e8-9739-2dfe598c3fcd");
+    assert!(logged_in["traceId"].as_str().is_some_and(|t| t.starts_with("Root=")), "{logged_in}");
+    assert!(logged_in["Latency"].is_number() && logged_in["_aws"]["CloudWatchMetrics"].is_array(), "{logged_in}");
+    assert_eq!(line("POST /auth/signup", 202)["CodeSent"], 1);
 }
 
 /// `jwks` starts with nothing but the key given at deploy time: no secret, no AWS client

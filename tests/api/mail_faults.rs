@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use stepauth::config::Config;
-use stepauth_tests::fault_proxy::{Fault, FaultProxy};
+use stepauth_tests::fault_proxy::{Fault, FaultProxy, Kind};
 use stepauth_tests::{TestApp, moto_endpoint, unique_email};
 
 const SEND: &str = "/v2/email/outbound-emails";
@@ -19,7 +19,7 @@ const SEND: &str = "/v2/email/outbound-emails";
 async fn nothing_is_spent(fault: Fault, status: u16, error: &str) {
     let proxy = FaultProxy::start(moto_endpoint(), fault).await;
     proxy.heal();
-    let app = TestApp::spawn_with_mail_through(Config::default(), &proxy.endpoint).await;
+    let app = TestApp::spawn_through(Config::default(), &proxy.endpoint).await;
     let email = unique_email("mail-fault");
     app.sign_up(&email).await;
     assert_eq!(app.post("/auth/login/code", json!({"email": email})).await.status, 202);
@@ -63,7 +63,7 @@ async fn nothing_is_spent(fault: Fault, status: u16, error: &str) {
 /// SES throttles the account's sending: 503 with `Retry-After`, nothing spent.
 #[tokio::test]
 async fn a_throttled_mail_service_answers_503_and_spends_nothing() {
-    let fault = Fault { target: SEND, body_contains: "", status: 429, error_type: "TooManyRequestsException" };
+    let fault = Fault::every(SEND, Kind::Error { status: 429, error_type: "TooManyRequestsException" });
     nothing_is_spent(fault, 503, "service_unavailable").await;
 }
 
@@ -71,6 +71,6 @@ async fn a_throttled_mail_service_answers_503_and_spends_nothing() {
 /// 500, which no retry soon would cure, and still nothing spent.
 #[tokio::test]
 async fn a_rejected_mail_spends_nothing() {
-    let fault = Fault { target: SEND, body_contains: "", status: 400, error_type: "MessageRejected" };
+    let fault = Fault::every(SEND, Kind::Error { status: 400, error_type: "MessageRejected" });
     nothing_is_spent(fault, 500, "internal_error").await;
 }

@@ -9,6 +9,7 @@ mod admin;
 mod bad_input;
 mod cargo_lambda;
 mod cors;
+mod dependency_faults;
 mod devices;
 mod django;
 mod enumeration;

@@ -96,12 +96,7 @@ async fn mail_flooding_across_addresses_and_routes_meets_a_429() {
 /// seconds, never a 500 and never a pass (no password is checked, no mail sent).
 #[tokio::test]
 async fn a_throttled_counter_answers_503_and_lets_nothing_through() {
-    let fault = Fault {
-        target: "DynamoDB_20120810.UpdateItem",
-        body_contains: "SOURCE#",
-        status: 400,
-        error_type: "ProvisionedThroughputExceededException",
-    };
+    let fault = Fault::throttle("DynamoDB_20120810.UpdateItem", "SOURCE#");
     let proxy = FaultProxy::start(moto_endpoint(), fault).await;
     let app = TestApp::spawn_through(Config::default(), &proxy.endpoint).await;
     let email = unique_email("throttled");
@@ -121,12 +116,7 @@ async fn a_throttled_counter_answers_503_and_lets_nothing_through() {
 /// failure is counted against the address for a check that never happened.
 #[tokio::test]
 async fn any_throttled_store_call_answers_503_not_500() {
-    let fault = Fault {
-        target: "DynamoDB_20120810.GetItem",
-        body_contains: "\"CLAIM\"",
-        status: 400,
-        error_type: "ProvisionedThroughputExceededException",
-    };
+    let fault = Fault::throttle("DynamoDB_20120810.GetItem", "\"CLAIM\"");
     let proxy = FaultProxy::start(moto_endpoint(), fault).await;
     let app = TestApp::spawn_through(Config::default(), &proxy.endpoint).await;
     let email = unique_email("throttled-read");

@@ -49,7 +49,7 @@ impl Meter {
         let state = Arc::new((Upstream::new(upstream), calls.clone()));
         let (endpoint, task) = listen(move |parts, body| {
             let state = state.clone();
-            async move { meter(&state.0, &state.1, parts, body).await }
+            async move { Some(meter(&state.0, &state.1, parts, body).await) }
         })
         .await;
         Self { endpoint, calls, task }

@@ -234,19 +234,14 @@ impl TestApp {
         Self::start(config, store, Arc::new(SesMailer::new(ses, FROM))).await
     }
 
-    /// stepauth on moto whose DynamoDB calls go through `endpoint` (a
-    /// [`fault_proxy::FaultProxy`] in front of moto).
+    /// stepauth on moto whose AWS calls (DynamoDB and SES) go through `endpoint` (a
+    /// [`fault_proxy::FaultProxy`] in front of moto), with the functions' time budget.
     pub async fn spawn_through(config: Config, endpoint: &str) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::new(&stepauth_local::moto::sdk_config(endpoint).await);
-        Self::spawn_with_store(config, Arc::new(DynamoStore::new(dynamodb, moto_table().await))).await
-    }
-
-    /// stepauth on moto whose mail goes through `endpoint` (a [`fault_proxy::FaultProxy`] in
-    /// front of moto's SES).
-    pub async fn spawn_with_mail_through(config: Config, endpoint: &str) -> Self {
         verify_ses_identity().await;
-        let ses = aws_sdk_sesv2::Client::new(&stepauth_local::moto::sdk_config(endpoint).await);
-        Self::start(config, Arc::new(moto_store().await), Arc::new(SesMailer::new(ses, FROM))).await
+        let aws = stepauth_local::moto::sdk_config(endpoint).await;
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), moto_table().await);
+        let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&aws), FROM);
+        Self::start(config, Arc::new(store), Arc::new(mailer)).await
     }
 
     /// `POST path` with a JSON body from another source address on the loopback network
