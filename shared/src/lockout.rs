@@ -66,6 +66,8 @@ pub async fn is_locked(app: &App, email: &Email) -> Result<bool, ApiError> {
 pub struct LoginAttempt {
     email: Email,
     source: SourceSlot,
+    /// This attempt's unique id, so that its failure counts once.
+    id: String,
 }
 
 impl LoginAttempt {
@@ -77,7 +79,7 @@ impl LoginAttempt {
     pub async fn begin(app: &App, email: &Email, origin: &Origin) -> Result<Self, ApiError> {
         let source = take_source_slot(app, origin, SourceCounter::FailedLogins).await?;
         match lockout_slot(app, email).await {
-            Ok(()) => Ok(Self { email: email.clone(), source }),
+            Ok(()) => Ok(Self { email: email.clone(), source, id: crate::random::token::<16>(&*app.random) }),
             Err(error) => {
                 give_back(app, &source).await?;
                 Err(error)
@@ -98,7 +100,7 @@ impl LoginAttempt {
     ) -> ApiError {
         let max = app.config.max_login_failures;
         let window = app.config.failure_window.as_secs() as i64;
-        let failures = match app.store.record_failure(&self.email, max, window, app.now()).await {
+        let failures = match app.store.record_failure(&self.email, &self.id, max, window, app.now()).await {
             Ok(failures) => failures,
             Err(error) => return error.into(),
         };

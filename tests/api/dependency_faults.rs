@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use stepauth::config::Config;
-use stepauth_tests::fault_proxy::{DYNAMODB, Fault, FaultProxy, SECRETS_MANAGER, SES, kinds};
+use stepauth_tests::fault_proxy::{DYNAMODB, Fault, FaultProxy, Kind, SECRETS_MANAGER, SES, TRANSACT, kinds};
 use stepauth_tests::runtime_api::{Lambda, answer_of};
 use stepauth_tests::{Answer, PASSWORD, TestApp, find_code, moto_endpoint, moto_mails, unique_email};
 
@@ -217,4 +217,101 @@ async fn a_function_starting_while_secrets_manager_falters_answers_503_then_reco
         assert_eq!((status, answer["error"].as_str()), (401, Some("invalid_credentials")), "{name}, healed: {answer}");
         running.stop().await;
     }
+}
+
+/// The `X-Amz-Target` of a single-item update.
+const UPDATE: &str = "DynamoDB_20120810.UpdateItem";
+
+/// An app behind a proxy injecting `fault` (healed until `break_again`), and an account.
+async fn behind(fault: Fault, label: &str) -> (FaultProxy, TestApp, String, Answer) {
+    let proxy = FaultProxy::start(moto_endpoint(), fault).await;
+    proxy.heal();
+    let app = TestApp::spawn_through(Config::default(), &proxy.endpoint).await;
+    let email = unique_email(label);
+    let signed_up = app.sign_up(&email).await;
+    (proxy, app, email, signed_up)
+}
+
+/// A refresh whose write went through but whose answer was lost: the SDK's retry of the
+/// same rotation is the same rotation (its new hash is current already), so the client gets
+/// its new tokens, not a revoked session; the token before stays spent (docs/SECURITY.md,
+/// rule 76).
+#[tokio::test]
+async fn a_rotation_whose_answer_was_lost_is_retried_into_the_same_rotation() {
+    let fault = Fault::matching(UPDATE, "token_hash IN", Kind::LostAnswer).once();
+    let (proxy, app, _, signed_up) = behind(fault, "lost-rotation").await;
+    let first = signed_up.str("refresh_token");
+    proxy.break_again();
+    let rotated = app.post("/auth/token/refresh", json!({"refresh_token": first})).await;
+    assert_eq!(proxy.injected(), 1, "the first answer was lost");
+    assert_eq!(rotated.status, 200, "the retried rotation succeeded: {}", rotated.text);
+    let next = app.post("/auth/token/refresh", json!({"refresh_token": rotated.str("refresh_token")})).await;
+    assert_eq!(next.status, 200, "the new refresh token works: {}", next.text);
+    let replayed = app.post("/auth/token/refresh", json!({"refresh_token": first})).await;
+    assert_eq!(replayed.status, 401, "the token before stays spent");
+}
+
+/// The client repeats a refresh whose rotation was written but every answer lost (a 503):
+/// its token is the one before, so the repeat is a reuse and the session ends; nothing is
+/// left half-valid, and logging in again works at once.
+#[tokio::test]
+async fn a_refresh_repeated_after_a_lost_rotation_ends_the_session_and_nothing_else() {
+    let fault = Fault::matching(UPDATE, "token_hash IN", Kind::LostAnswer);
+    let (proxy, app, email, signed_up) = behind(fault, "lost-rotations").await;
+    let (refresh, access) = (signed_up.str("refresh_token"), signed_up.str("access_token"));
+    proxy.break_again();
+    let lost = app.post("/auth/token/refresh", json!({"refresh_token": refresh})).await;
+    assert_eq!((lost.status, lost.error()), (503, "service_unavailable"), "{}", lost.text);
+    proxy.heal();
+    let repeated = app.post("/auth/token/refresh", json!({"refresh_token": refresh})).await;
+    assert_eq!(repeated.status, 401, "the token was rotated: a reuse: {}", repeated.text);
+    assert_eq!(app.get_as("/users/me", &access).await.status, 401, "the session ended with it");
+    app.log_in(&email).await;
+}
+
+/// A sign-up completion whose transaction went through but whose answer was lost: the
+/// SDK's retry finds the account it made (moto, unlike DynamoDB, ignores the transaction's
+/// idempotency token), so the person gets their account and session, and there is one
+/// account for the address.
+#[tokio::test]
+async fn a_signup_whose_answer_was_lost_is_retried_into_the_same_account() {
+    let fault = Fault::matching(TRANSACT, "USERS#", Kind::LostAnswer).once();
+    let proxy = FaultProxy::start(moto_endpoint(), fault).await;
+    let app = TestApp::spawn_through(Config::default(), &proxy.endpoint).await;
+    let email = unique_email("lost-signup");
+    let token = app.verified_signup("Lost Answer", &email).await;
+    let complete = json!({"signup_token": token, "password": PASSWORD, "confirm_password": PASSWORD});
+    let created = app.post("/auth/signup/complete", complete.clone()).await;
+    assert_eq!(proxy.injected(), 1, "the first answer was lost");
+    assert_eq!(created.status, 201, "the retried transaction is the same account: {}", created.text);
+    let me = app.get_as("/users/me", &created.str("access_token")).await;
+    assert_eq!(me.str("email"), email);
+    let again = app.post("/auth/signup/complete", complete).await;
+    assert_eq!(again.error(), "invalid_signup_token", "the token is spent");
+    assert_eq!(app.log_in(&email).await.body["user"]["id"], me.body["id"], "one account for the address");
+}
+
+/// A failed login whose count went through but whose answer was lost: the SDK's retry of
+/// the same count counts nothing more (each attempt's id is in the counter), so a lost
+/// answer costs the owner no extra attempt and gives an attacker none (docs/SECURITY.md,
+/// rule 76).
+#[tokio::test]
+async fn a_failure_count_whose_answer_was_lost_counts_once() {
+    let fault = Fault::matching(UPDATE, "ADD failures", Kind::LostAnswer).once();
+    let (proxy, app, email, _) = behind(fault, "lost-failure").await;
+    proxy.break_again();
+    let max = app.app.config.max_login_failures;
+    let wrong = app.post("/auth/login", json!({"email": email, "password": "not the password at all"})).await;
+    assert_eq!(proxy.injected(), 1, "the first answer was lost");
+    assert_eq!(wrong.error(), "invalid_credentials", "{}", wrong.text);
+    assert_eq!(wrong.body["attempts_remaining"], max - 1, "{}", wrong.text);
+    let address = stepauth::model::Email::parse(&email).expect("an email");
+    let counted = app.app.store.failures(std::slice::from_ref(&address), app.app.now()).await.expect("failures");
+    assert_eq!(counted, [1], "counted once");
+    // The limit still holds: the remaining wrong guesses lock the account.
+    for _ in 1..max {
+        app.post("/auth/login", json!({"email": email, "password": "still not the password"})).await;
+    }
+    let locked = app.post("/auth/login", json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!(locked.error(), "account_locked", "{}", locked.text);
 }

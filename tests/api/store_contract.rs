@@ -159,7 +159,9 @@ async fn users_are_created_once_per_email(store: Arc<dyn Store>) {
     store.put_grant(&grant("g-b", &e, T0 + 900)).await.unwrap();
     let ann = user(&format!("id-{e}"), &e);
     assert_eq!(store.create_user(&ann, "g-a", T0).await.unwrap(), Created::Created);
-    assert_eq!(store.create_user(&ann, "g-a", T0).await.unwrap(), Created::GrantInvalid, "the grant is used up");
+    assert_eq!(store.create_user(&ann, "g-a", T0).await.unwrap(), Created::Created, "a repeat is the same user");
+    let other = user(&format!("other-{e}"), &e);
+    assert_eq!(store.create_user(&other, "g-a", T0).await.unwrap(), Created::GrantInvalid, "the grant is used up");
     let twin = user(&format!("twin-{e}"), &e);
     assert_eq!(store.create_user(&twin, "g-b", T0).await.unwrap(), Created::EmailTaken);
     assert_eq!(store.user_by_email(&e).await.unwrap(), Some(ann.clone()));
@@ -394,12 +396,16 @@ const DAY: i64 = 86_400;
 /// A whole attempt that fails: a slot, then the failure. The failures now counted.
 async fn fail_once(store: &Arc<dyn Store>, e: &Email, now: i64) -> u32 {
     assert_eq!(store.begin_attempt(e, 3, now).await.unwrap(), Attempt::Allowed);
-    store.record_failure(e, 3, DAY, now).await.unwrap()
+    let attempt = stepauth::random::token::<16>(&stepauth::random::SystemRandom::default());
+    store.record_failure(e, &attempt, 3, DAY, now).await.unwrap()
 }
 
 async fn attempts_take_slots_before_they_are_checked(store: Arc<dyn Store>) {
     let e = email("lockout");
     assert_eq!(fail_once(&store, &e, T0).await, 1);
+    assert_eq!(store.begin_attempt(&e, 3, T0).await.unwrap(), Attempt::Allowed);
+    assert_eq!(store.record_failure(&e, "a-1", 3, DAY, T0).await.unwrap(), 2);
+    assert_eq!(store.record_failure(&e, "a-1", 3, DAY, T0).await.unwrap(), 2, "a repeated failure counts once");
     store.clear_failures(&e).await.unwrap();
     for n in 1..=3 {
         assert_eq!(fail_once(&store, &e, T0).await, n);
@@ -425,12 +431,12 @@ async fn attempts_take_slots_before_they_are_checked(store: Arc<dyn Store>) {
 async fn fifty_concurrent_guesses_get_exactly_the_limit(store: Arc<dyn Store>) {
     let racing = email("lockout-race");
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..50 {
+    for i in 0..50 {
         let (store, racing) = (store.clone(), racing.clone());
         tasks.spawn(async move {
             let attempt = store.begin_attempt(&racing, 3, T0).await.unwrap();
             if attempt == Attempt::Allowed {
-                store.record_failure(&racing, 3, DAY, T0).await.unwrap();
+                store.record_failure(&racing, &format!("attempt-{i}"), 3, DAY, T0).await.unwrap();
             }
             attempt
         });

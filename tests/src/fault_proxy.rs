@@ -46,6 +46,8 @@ pub struct Fault {
     pub body_contains: &'static str,
     /// What the request meets.
     pub kind: Kind,
+    /// How many requests meet it, at most (then the fault is over); `None`: every one.
+    pub limit: Option<usize>,
 }
 
 /// Every DynamoDB call.
@@ -65,12 +67,22 @@ impl Fault {
     pub fn throttle(target: &'static str, body_contains: &'static str) -> Self {
         let error_type =
             if target == TRANSACT { "TransactionCanceledException" } else { "ProvisionedThroughputExceededException" };
-        Self { target, body_contains, kind: Kind::Error { status: 400, error_type } }
+        Self { target, body_contains, kind: Kind::Error { status: 400, error_type }, limit: None }
     }
 
     /// `target` meets `kind`, whatever the body.
     pub fn every(target: &'static str, kind: Kind) -> Self {
-        Self { target, body_contains: "", kind }
+        Self { target, body_contains: "", kind, limit: None }
+    }
+
+    /// The requests of `target` whose body contains `body_contains` meet `kind`.
+    pub fn matching(target: &'static str, body_contains: &'static str, kind: Kind) -> Self {
+        Self { target, body_contains, kind, limit: None }
+    }
+
+    /// Only the first matching request meets the fault; its retry gets through.
+    pub fn once(self) -> Self {
+        Self { limit: Some(1), ..self }
     }
 
     fn matches(&self, target: &str, path: &str, body: &str) -> bool {
@@ -204,7 +216,10 @@ async fn forward(state: &State, parts: Parts, body: Bytes) -> Option<Response<Fu
         None
     } else {
         match &state.rule {
-            Rule::Fault(fault) => fault.matches(&target, parts.uri.path(), &text).then_some(fault.kind),
+            Rule::Fault(fault) => {
+                let left = fault.limit.is_none_or(|limit| state.injected.load(Ordering::SeqCst) < limit);
+                (left && fault.matches(&target, parts.uri.path(), &text)).then_some(fault.kind)
+            }
             Rule::Chaos(chaos, dice) => {
                 let mut dice = dice.lock().unwrap_or_else(|p| p.into_inner());
                 let roll = (next(&mut dice) % 1_000_000) as f64 / 1_000_000.0;

@@ -255,9 +255,16 @@ impl LockoutStore for RecordingStore {
         self.inner.begin_attempt(email, max, now).await
     }
 
-    async fn record_failure(&self, email: &Email, max: u32, window: i64, now: UnixTime) -> anyhow::Result<u32> {
+    async fn record_failure(
+        &self,
+        email: &Email,
+        attempt: &str,
+        max: u32,
+        window: i64,
+        now: UnixTime,
+    ) -> anyhow::Result<u32> {
         self.record("record_failure");
-        self.inner.record_failure(email, max, window, now).await
+        self.inner.record_failure(email, attempt, max, window, now).await
     }
 
     async fn release_attempt(&self, email: &Email) -> anyhow::Result<()> {

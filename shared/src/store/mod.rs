@@ -159,7 +159,9 @@ impl<T> Store for T where
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// In one transaction: uses up the sign-up grant, claims the email and stores the user
-    /// (docs/SECURITY.md, "Data integrity").
+    /// (docs/SECURITY.md, "Data integrity"). Safe to repeat with the same user (a fresh id):
+    /// if this very user exists already (the transaction was written, its answer lost, and
+    /// the call retried), it is `Created` again (docs/SECURITY.md, rule 76).
     async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created>;
 
     /// In one transaction: claims the email and stores a user moved in from elsewhere (the
@@ -306,7 +308,10 @@ pub trait SessionStore: Send + Sync {
     async fn session(&self, id: &str, now: UnixTime) -> anyhow::Result<Option<Session>>;
 
     /// Replaces the session's token hash `old` by `new`, only if `old` is current and the
-    /// session is live at `used.at`, and records the use (time, source, User-Agent).
+    /// session is live at `used.at`, and records the use (time, source, User-Agent). Safe to
+    /// repeat: if `new` is current already (this rotation was written, its answer lost, and
+    /// the call retried), it is `Rotated` again; `new` is fresh randomness only this rotation
+    /// knows (docs/SECURITY.md, rule 76).
     async fn rotate_session(&self, id: &str, old: &str, new: &str, used: &SessionUse) -> anyhow::Result<Rotated>;
 
     /// Ends a session (its whole refresh-token family).
@@ -335,9 +340,18 @@ pub trait LockoutStore: Send + Sync {
     /// concurrent guesses cannot get past the limit (docs/SECURITY.md, "Lockout").
     async fn begin_attempt(&self, email: &Email, max: u32, now: UnixTime) -> anyhow::Result<Attempt>;
 
-    /// Turns an attempt's slot into a failure; failures below `max` decay `window` seconds
-    /// after the last one. The failures now counted (`max` or more: locked).
-    async fn record_failure(&self, email: &Email, max: u32, window: i64, now: UnixTime) -> anyhow::Result<u32>;
+    /// Turns the slot of the attempt `attempt` (its unique id) into a failure; failures below
+    /// `max` decay `window` seconds after the last one. The failures now counted (`max` or
+    /// more: locked). Safe to repeat: an attempt counts once, however often its failure is
+    /// recorded (an answer lost and the call retried; docs/SECURITY.md, rule 76).
+    async fn record_failure(
+        &self,
+        email: &Email,
+        attempt: &str,
+        max: u32,
+        window: i64,
+        now: UnixTime,
+    ) -> anyhow::Result<u32>;
 
     /// Gives back the slot of an attempt whose secret was right but which is not yet a whole
     /// login (a right password before the second factor). Failures stay counted.

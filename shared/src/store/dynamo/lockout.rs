@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 
 use super::DynamoStore;
 use super::client::{Expr, call_failed};
@@ -64,7 +64,16 @@ impl LockoutStore for DynamoStore {
         Ok(Attempt::Busy { retry_after: 1 })
     }
 
-    async fn record_failure(&self, email: &Email, max: u32, window: i64, now: UnixTime) -> anyhow::Result<u32> {
+    async fn record_failure(
+        &self,
+        email: &Email,
+        attempt: &str,
+        max: u32,
+        window: i64,
+        now: UnixTime,
+    ) -> anyhow::Result<u32> {
+        // Each failure adds its attempt's id to `counted`, on condition that it is not there
+        // yet: a retried write (its answer lost) counts nothing more.
         let count = |tail: &str| {
             Expr::update(format!(
                 "SET kind = :kind, used = if_not_exists(used, :one), lease_until = if_not_exists(lease_until, :now){tail}"
@@ -72,23 +81,30 @@ impl LockoutStore for DynamoStore {
             .value(":kind", s("lockout"))
             .value(":one", n(1))
             .value(":now", n(now))
+            .value(":attempt", AttributeValue::Ss(vec![attempt.to_owned()]))
+            .value(":id", s(attempt))
         };
         // Below the lock the failures decay a window after this one; the failure that
         // reaches the lock removes the expiry, so that the lock stays.
-        let below = count(", expires_at = :exp ADD failures :one")
-            .condition("attribute_not_exists(failures) OR failures < :last")
+        let below = count(", expires_at = :exp ADD failures :one, counted :attempt")
+            .condition("(attribute_not_exists(failures) OR failures < :last) AND NOT contains(counted, :id)")
             .value(":exp", n(now + window))
             .value(":last", n(max.saturating_sub(1)));
-        let counted =
-            match self.update(keys::lockout(email), below, ReturnValue::UpdatedNew, "counting a failed login").await? {
-                Some(counted) => counted,
-                None => {
-                    let locking = count(" ADD failures :one REMOVE expires_at");
-                    let what = "counting the failure that locks";
-                    self.update(keys::lockout(email), locking, ReturnValue::UpdatedNew, what).await?.unwrap_or_default()
-                }
-            };
-        get_n(&counted, "failures")
+        let key = || keys::lockout(email);
+        if let Some(counted) = self.update(key(), below, ReturnValue::UpdatedNew, "counting a failed login").await? {
+            return get_n(&counted, "failures");
+        }
+        let locking =
+            count(" ADD failures :one, counted :attempt REMOVE expires_at").condition("NOT contains(counted, :id)");
+        let what = "counting the failure that locks";
+        match self.update(key(), locking, ReturnValue::UpdatedNew, what).await? {
+            Some(counted) => get_n(&counted, "failures"),
+            // This attempt was counted already.
+            None => match self.get(key(), "a lockout counter").await? {
+                Some(item) => Ok(items::lockout(&item)?.failures),
+                None => Ok(0),
+            },
+        }
     }
 
     async fn release_attempt(&self, email: &Email) -> anyhow::Result<()> {

@@ -56,7 +56,7 @@ impl SessionStore for DynamoStore {
         let rotate = values
             .into_iter()
             .fold(Expr::update(update), |expr, (name, value)| expr.value(name, value))
-            .condition("token_hash = :old AND expires_at > :now");
+            .condition("token_hash IN (:old, :new) AND expires_at > :now");
         match self.update(keys::session(id), rotate, ReturnValue::None, "rotating a refresh token").await? {
             Some(_) => Ok(Rotated::Rotated),
             None => Ok(Rotated::Stale),

@@ -34,7 +34,13 @@ impl UserStore for DynamoStore {
             self.put_step(email_claim_item(&user.email, &user.id), new())?,
             self.put_step(user_item(user), new())?,
         ];
-        match self.transact(&steps, "creating a user").await? {
+        let failed = self.transact(&steps, "creating a user").await?;
+        if failed.is_some() && self.user(&user.id).await?.is_some_and(|u| u.email == user.email) {
+            // This transaction was written before (its answer lost, the call retried, on a
+            // table that ignores the SDK's idempotency token): the user is this one.
+            return Ok(Created::Created);
+        }
+        match failed {
             None => Ok(Created::Created),
             Some(0) => Ok(Created::GrantInvalid),
             Some(_) => Ok(Created::EmailTaken),

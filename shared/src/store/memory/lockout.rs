@@ -20,8 +20,19 @@ impl LockoutStore for MemoryStore {
         }
     }
 
-    async fn record_failure(&self, email: &Email, max: u32, window: i64, now: UnixTime) -> anyhow::Result<u32> {
+    async fn record_failure(
+        &self,
+        email: &Email,
+        attempt: &str,
+        max: u32,
+        window: i64,
+        now: UnixTime,
+    ) -> anyhow::Result<u32> {
         let mut inner = self.lock();
+        let counted = inner.counted_attempts.entry(email.as_str().to_owned()).or_default();
+        if !counted.insert(attempt.to_owned()) {
+            return Ok(inner.lockouts.get(email.as_str()).map_or(0, |l| l.failures));
+        }
         let next = Lockout::fail(inner.lockouts.get(email.as_str()), max, window, now);
         inner.lockouts.insert(email.as_str().to_owned(), next);
         Ok(next.failures)
@@ -35,7 +46,9 @@ impl LockoutStore for MemoryStore {
     }
 
     async fn clear_failures(&self, email: &Email) -> anyhow::Result<()> {
-        self.lock().lockouts.remove(email.as_str());
+        let mut inner = self.lock();
+        inner.lockouts.remove(email.as_str());
+        inner.counted_attempts.remove(email.as_str());
         Ok(())
     }
 

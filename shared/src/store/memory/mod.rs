@@ -10,7 +10,7 @@ mod lockout;
 mod sessions;
 mod users;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use super::BadCursor;
@@ -33,6 +33,8 @@ struct Inner {
     sessions: HashMap<String, Session>,
     /// Email → its lockout counter.
     lockouts: HashMap<String, Lockout>,
+    /// Email → the attempts whose failures it counted (each counts once).
+    counted_attempts: HashMap<String, HashSet<String>>,
     /// (source, counter, window start) → slots taken.
     sources: HashMap<(String, SourceCounter, UnixTime), u32>,
     /// User id → activity by sort key, with each entry's expiry.

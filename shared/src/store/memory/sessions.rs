@@ -21,7 +21,9 @@ impl SessionStore for MemoryStore {
     async fn rotate_session(&self, id: &str, old: &str, new: &str, used: &SessionUse) -> anyhow::Result<Rotated> {
         let mut inner = self.lock();
         match inner.sessions.get_mut(id) {
-            Some(session) if session.expires_at > used.at && session.token_hash == old => {
+            Some(session)
+                if session.expires_at > used.at && (session.token_hash == old || session.token_hash == new) =>
+            {
                 session.token_hash = new.to_owned();
                 session.last_used_at = used.at;
                 session.last_ip.clone_from(&used.source_ip);

@@ -11,6 +11,9 @@ use crate::store::{BadCursor, Created, EmailChanged, Reset, UserStore, page};
 impl UserStore for MemoryStore {
     async fn create_user(&self, user: &User, grant_hash: &str, now: UnixTime) -> anyhow::Result<Created> {
         let mut inner = self.lock();
+        if inner.users.get(&user.id).is_some_and(|u| u.email == user.email) {
+            return Ok(Created::Created);
+        }
         let grant_ok = inner
             .grants
             .get(grant_hash)
