@@ -238,7 +238,7 @@ async fn behind(fault: Fault, label: &str) -> (FaultProxy, TestApp, String, Answ
 /// rule 76).
 #[tokio::test]
 async fn a_rotation_whose_answer_was_lost_is_retried_into_the_same_rotation() {
-    let fault = Fault::matching(UPDATE, "token_hash IN", Kind::LostAnswer).once();
+    let fault = Fault::matching(UPDATE, "token_hash = :new", Kind::LostAnswer).once();
     let (proxy, app, _, signed_up) = behind(fault, "lost-rotation").await;
     let first = signed_up.str("refresh_token");
     proxy.break_again();
@@ -256,7 +256,7 @@ async fn a_rotation_whose_answer_was_lost_is_retried_into_the_same_rotation() {
 /// left half-valid, and logging in again works at once.
 #[tokio::test]
 async fn a_refresh_repeated_after_a_lost_rotation_ends_the_session_and_nothing_else() {
-    let fault = Fault::matching(UPDATE, "token_hash IN", Kind::LostAnswer);
+    let fault = Fault::matching(UPDATE, "token_hash = :new", Kind::LostAnswer);
     let (proxy, app, email, signed_up) = behind(fault, "lost-rotations").await;
     let (refresh, access) = (signed_up.str("refresh_token"), signed_up.str("access_token"));
     proxy.break_again();

@@ -2,8 +2,8 @@
 //! with stepauth on DynamoDB and SESv2 (both moto), a clock the test moves, and a way to read
 //! the mail that was sent. [`embedded_app`] is the in-memory app for calling handlers directly.
 //!
-//! Each app gets its own DynamoDB table; mail is read back from moto's
-//! `GET /moto-api/data.json`. The moto endpoint comes from `STEPAUTH_TEST_MOTO`, which
+//! Each app gets its own DynamoDB table; mail is read back from moto's SES through
+//! `scripts/moto_server.py`'s `GET /stepauth/mails`. The moto endpoint comes from `STEPAUTH_TEST_MOTO`, which
 //! `scripts/test` sets after starting moto server.
 
 pub mod capacity;
@@ -93,43 +93,23 @@ pub async fn verify_ses_identity() {
     stepauth_local::moto::verify_ses_identity(&ses, FROM).await.expect("verifying the SES identity in moto");
 }
 
-/// Every mail moto's SES received for `to`, oldest first.
-///
-/// moto builds `/moto-api/data.json` by walking every model it tracks, and answers 500 when
-/// another request changes one meanwhile ("dictionary changed size during iteration"); tests
-/// run in parallel, so the read is retried.
+/// Every mail moto's SES received for `to`, oldest first, from the light read
+/// `scripts/moto_server.py` serves (moto's own `/moto-api/data.json` dumps every model it holds
+/// and stalls the server meanwhile).
 pub async fn moto_mails(to: &str) -> Vec<SeenMail> {
     let client = crate::http_client_builder().no_proxy().build().expect("an HTTP client");
-    let url = format!("{}/moto-api/data.json", moto_endpoint());
-    let mut last_problem = String::new();
-    for attempt in 0..20u64 {
-        if attempt > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
-        }
-        let response = client.get(&url).send().await.expect("moto answers");
-        let status = response.status();
-        let text = response.text().await.expect("a body");
-        let data: Value = match serde_json::from_str(&text) {
-            Ok(data) if status.is_success() => data,
-            _ => {
-                last_problem = format!("{status}: {}", text.chars().take(200).collect::<String>());
-                continue;
-            }
-        };
-        return data["ses"]["Message"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| SeenMail {
-                to: m["destinations"]["ToAddresses"][0].as_str().unwrap_or("").to_owned(),
-                subject: m["subject"].as_str().unwrap_or("").to_owned(),
-                body: m["body"].as_str().unwrap_or("").to_owned(),
-            })
-            .filter(|m| m.to == to)
-            .collect();
-    }
-    panic!("moto's /moto-api/data.json kept failing: {last_problem}")
+    let url = format!("{}/stepauth/mails", moto_endpoint());
+    let response = client.get(&url).query(&[("to", to)]).send().await.expect("moto answers");
+    assert!(response.status().is_success(), "{url}: {}", response.status());
+    let mails: Vec<Value> = response.json().await.expect("the mails as JSON");
+    mails
+        .into_iter()
+        .map(|m| SeenMail {
+            to: m["to"].as_str().unwrap_or("").to_owned(),
+            subject: m["subject"].as_str().unwrap_or("").to_owned(),
+            body: m["body"].as_str().unwrap_or("").to_owned(),
+        })
+        .collect()
 }
 
 /// One RSA key for the whole test process (generating one per test would be slow), as PEM.
