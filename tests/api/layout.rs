@@ -151,7 +151,7 @@ fn the_readme_names_every_script() {
 /// from its own layer or below, never above, and the imports have no circle: HTTP sits above
 /// the domain, and only the top knows about routes and the Lambda runtime.
 const LAYERS: &[&[&str]] = &[
-    &["clock", "random", "invalid", "tokens", "config"],
+    &["clock", "random", "invalid", "tokens", "config", "aws", "telemetry"],
     &["model"],
     &["password", "totp", "store", "mail", "oidc"],
     &["error", "app"],

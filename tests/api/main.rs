@@ -8,6 +8,7 @@ mod account;
 mod admin;
 mod bad_input;
 mod cargo_lambda;
+mod chaos;
 mod cors;
 mod dependency_faults;
 mod devices;

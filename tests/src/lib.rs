@@ -227,9 +227,14 @@ impl TestApp {
     /// stepauth on moto whose AWS calls (DynamoDB and SES) go through `endpoint` (a
     /// [`fault_proxy::FaultProxy`] in front of moto), with the functions' time budget.
     pub async fn spawn_through(config: Config, endpoint: &str) -> Self {
+        Self::spawn_through_on(config, endpoint, moto_table().await).await
+    }
+
+    /// [`TestApp::spawn_through`] on the table `table`.
+    pub async fn spawn_through_on(config: Config, endpoint: &str, table: String) -> Self {
         verify_ses_identity().await;
         let aws = stepauth_local::moto::sdk_config(endpoint).await;
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), moto_table().await);
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
         let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&aws), FROM);
         Self::start(config, Arc::new(store), Arc::new(mailer)).await
     }
