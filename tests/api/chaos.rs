@@ -3,7 +3,7 @@
 //! run repeats exactly). Every flow, from sign-up to logout, finishes with the client's
 //! retries (after `Retry-After`), no answer is a 500, and the table afterwards holds exactly
 //! what the same flows leave without faults: the users, their addresses, sessions, codes
-//! and grants (docs/SECURITY.md, rule 74).
+//! and grants (docs/SECURITY.md, rule 77).
 
 use std::collections::BTreeMap;
 

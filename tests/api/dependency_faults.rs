@@ -3,7 +3,7 @@
 //! failing (500), cutting connections or hanging; Secrets Manager the same at a function's
 //! start. Each answer is `503 service_unavailable` with `Retry-After: 1`, inside the
 //! functions' 10 s timeout (docs/DESIGN.md, "Time budget"); nothing is left half-done, and
-//! once the fault clears the same requests succeed at once (docs/SECURITY.md, rule 74).
+//! once the fault clears the same requests succeed at once (docs/SECURITY.md, rule 77).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
