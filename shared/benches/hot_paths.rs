@@ -3,7 +3,8 @@
 //! Argon2 at production parameters (what a login costs beyond I/O), token issuing next to a
 //! bare RSA-2048 signature with the same aws-lc key (the target is within 1.5×), token
 //! verification, code hashing, TOTP checking, QR PNG generation, and a whole refresh rotation
-//! on the in-memory store. BENCHMARKS.md records the figures.
+//! on the in-memory store, and the request log line every function writes. BENCHMARKS.md
+//! records the figures.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use stepauth::password::{self, Password};
 use stepauth::random::SystemRandom;
 use stepauth::store::memory::MemoryStore;
 use stepauth::tokens::{self, Claims, Keys, TokenUse};
-use stepauth::{session, totp};
+use stepauth::{session, telemetry, totp};
 
 fn claims(now: i64) -> Claims {
     Claims {
@@ -146,5 +147,33 @@ fn refresh_rotation(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, argon2, tokens, codes_and_totp, refresh_rotation);
+/// What each request pays for operators (docs/OPERATIONS.md): its recorder, three counts and
+/// its JSON log line with the EMF block (not the write to standard output).
+fn request_line(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    c.bench_function("request log line (record, count, render)", |b| {
+        b.iter(|| {
+            let ((), recorded) = runtime.block_on(telemetry::record(async {
+                telemetry::count(telemetry::Event::LoginFailed);
+                telemetry::count(telemetry::Event::AccountLocked);
+                telemetry::user("0b9c2f4e-6a55-4f0e-9d7e-2b1f3c4d5e6f");
+            }));
+            let line = telemetry::RequestLine {
+                service: "stepauth-prod",
+                function: "login",
+                route: "POST /auth/login",
+                status: 423,
+                error: Some("account_locked"),
+                latency_ms: 23.4,
+                request_id: Some("8476a536-e9f4-11e8-9739-2dfe598c3fcd"),
+                trace_id: Some("Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1"),
+                cold_start: false,
+                recorded: &recorded,
+            };
+            black_box(line.to_json(1_800_000_000_000))
+        })
+    });
+}
+
+criterion_group!(benches, argon2, tokens, codes_and_totp, refresh_rotation, request_line);
 criterion_main!(benches);

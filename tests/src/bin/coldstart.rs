@@ -9,11 +9,15 @@
 //! (`jwks` and bad-token requests make none). With `STEPAUTH_SECRET_ID` set, the key and
 //! pepper are read from that Secrets Manager secret at start instead, as on AWS (give its
 //! public half as `STEPAUTH_SIGNING_PUBLIC_KEY`). `STEPAUTH_GOOGLE_*` settings are passed on.
+//!
+//! `STEPAUTH_BENCH_BINARIES` names another folder to take the binary from (another build,
+//! for `scripts/bench/before-after`); with `STEPAUTH_BENCH_WARM=N`, one more process then
+//! answers the event N times warm, and the median of those is reported too.
 
 use std::time::Duration;
 
 use base64::Engine as _;
-use stepauth_tests::runtime_api::{binary_in, invoke};
+use stepauth_tests::runtime_api::{Function, binary_in, invoke};
 
 #[tokio::main]
 async fn main() {
@@ -22,7 +26,10 @@ async fn main() {
     let runs: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(50);
     let event_path = args.next().unwrap_or_else(|| format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR")));
     let event = std::fs::read_to_string(&event_path).unwrap_or_else(|e| panic!("{event_path}: {e}"));
-    let binary = binary_in("release", &function);
+    let binary = match std::env::var("STEPAUTH_BENCH_BINARIES") {
+        Ok(folder) => std::path::Path::new(&folder).join(&function),
+        Err(_) => binary_in("release", &function),
+    };
 
     // With STEPAUTH_SECRET_ID (a secret in the local server, e.g. from stepauth-provision),
     // the key and pepper come from Secrets Manager at start, as on AWS; else from here.
@@ -79,4 +86,25 @@ async fn main() {
         ms(times[0]),
         rss.get(rss.len() / 2).copied().unwrap_or(0) as f64 / 1024.0,
     );
+
+    let warm: usize = std::env::var("STEPAUTH_BENCH_WARM").ok().and_then(|n| n.parse().ok()).unwrap_or(0);
+    if warm > 0 {
+        let mut running = Function::start(&binary, &env).await;
+        running.invoke(&event).await.response.unwrap_or_else(|e| panic!("{function} failed: {e}"));
+        let mut times: Vec<Duration> = Vec::with_capacity(warm);
+        for _ in 0..warm {
+            let invocation = running.invoke(&event).await;
+            invocation.response.unwrap_or_else(|e| panic!("{function} failed: {e}"));
+            times.push(invocation.elapsed);
+        }
+        running.stop().await;
+        times.sort();
+        let median = times[warm / 2];
+        println!(
+            "{function}: {warm} warm invocations: median {:.3} ms, p90 {:.3} ms, {:.0} a second at the median",
+            ms(median),
+            ms(times[warm * 9 / 10]),
+            1.0 / median.as_secs_f64()
+        );
+    }
 }
