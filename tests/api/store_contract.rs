@@ -973,3 +973,38 @@ contract! {
         a_discarded_code_no_longer_works,
     ]
 }
+
+/// The DynamoDB store through the fault proxy (docs/SECURITY.md, rule 77): for each fault
+/// kind (throttled, a 500, a cut connection, a hang), each shape of call the store makes (a
+/// read, a conditional write, a transaction, a query fanned out over the users index) is
+/// `Unavailable`, which the API answers 503, and never another error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dynamodb_store_reports_every_fault_as_unavailable() {
+    use stepauth::model::SourceCounter;
+    use stepauth::store::Unavailable;
+    use stepauth_tests::fault_proxy::{DYNAMODB, Fault, FaultProxy, kinds};
+
+    for (name, kind) in kinds(DYNAMODB) {
+        let proxy = FaultProxy::start(stepauth_tests::moto_endpoint(), Fault::every(DYNAMODB, kind)).await;
+        let client = aws_sdk_dynamodb::Client::new(&stepauth_local::moto::sdk_config(&proxy.endpoint).await);
+        let store: Arc<dyn Store> =
+            Arc::new(stepauth::store::dynamo::DynamoStore::new(client, stepauth_tests::moto_table().await));
+        let (e, limits) = (email("store-fault"), CodeLimits::default());
+        let failures = [
+            ("user_by_email", store.user_by_email(&e).await.err()),
+            ("create_user", store.create_user(&user("fault", &e), "g", T0).await.err()),
+            ("issue_code", store.issue_code(&e, Purpose::Login, code("h", None), T0, &limits).await.err()),
+            ("redeem_code", store.redeem_code(&e, Purpose::Login, "h", T0, &limits).await.err()),
+            ("begin_attempt", store.begin_attempt(&e, 3, T0).await.err()),
+            ("record_failure", store.record_failure(&e, "a", 3, DAY, T0).await.err()),
+            ("rotate_session", store.rotate_session("s", "old", "new", &used(T0)).await.err()),
+            ("users", store.users(10, None).await.err()),
+            ("take_source_slot", store.take_source_slot("198.51.100.7", SourceCounter::Mails, 5, T0).await.err()),
+        ];
+        for (call, error) in failures {
+            let error = error.unwrap_or_else(|| panic!("{name}: {call} succeeded through the fault"));
+            assert!(error.downcast_ref::<Unavailable>().is_some(), "{name}: {call}: {error:#}");
+        }
+        assert!(proxy.injected() >= 9, "{name}: the fault was met");
+    }
+}
