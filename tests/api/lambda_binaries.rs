@@ -84,6 +84,109 @@ async fn the_function_binaries_walk_the_whole_flow_against_moto() {
     assert_eq!(line("POST /auth/signup", 202)["CodeSent"], 1);
 }
 
+/// The other flows, through the real binaries with their logs kept: a login by emailed
+/// code, a password reset, turning the authenticator on and a login with it, a wrong
+/// authenticator code. No log line of any step holds the address, a password, a code, a
+/// token, the authenticator's secret or a recovery code (docs/SECURITY.md, rule 75); the
+/// metrics of each outcome are in its line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_of_every_flow_hold_none_of_its_secrets() {
+    let lambda = Lambda::new().await;
+    let email = unique_email("lambda-logs");
+    let last_code = async |email: &str| {
+        let mails = moto_mails(email).await;
+        find_code(&mails.last().expect("a mail through SES").body).expect("a code")
+    };
+    let mut secrets: Vec<String> = vec![email.clone(), PASSWORD.to_owned()];
+    let mut keep = |value: &Value| secrets.push(value.as_str().expect("a string").to_owned());
+
+    lambda.call("signup", Some(json!({"name": "Logs", "email": email})), None, &[]).await;
+    let code = last_code(&email).await;
+    let (_, verified, _) = lambda.call("signup-verify", Some(json!({"email": email, "code": code})), None, &[]).await;
+    let complete =
+        json!({"signup_token": verified["signup_token"], "password": PASSWORD, "confirm_password": PASSWORD});
+    let (status, done, _) = lambda.call("signup-complete", Some(complete), None, &[]).await;
+    assert_eq!(status, 201, "{done}");
+    keep(&json!(code));
+    keep(&verified["signup_token"]);
+
+    // A login by emailed code.
+    let (status, _, _) = lambda.call("login-code", Some(json!({"email": email})), None, &[]).await;
+    assert_eq!(status, 202);
+    let code = last_code(&email).await;
+    let (status, by_code, _) =
+        lambda.call("login-code-verify", Some(json!({"email": email, "code": code})), None, &[]).await;
+    assert_eq!(status, 200, "{by_code}");
+    keep(&json!(code));
+    keep(&by_code["access_token"]);
+    keep(&by_code["refresh_token"]);
+
+    // A password reset.
+    let new_password = "Another-Horse-8-Staple";
+    lambda.call("password-forgot", Some(json!({"email": email})), None, &[]).await;
+    let code = last_code(&email).await;
+    let (_, verified, _) = lambda.call("password-verify", Some(json!({"email": email, "code": code})), None, &[]).await;
+    let reset =
+        json!({"reset_token": verified["reset_token"], "password": new_password, "confirm_password": new_password});
+    let (status, answer, _) = lambda.call("password-reset", Some(reset), None, &[]).await;
+    assert_eq!(status, 200, "{answer}");
+    keep(&json!(code));
+    keep(&verified["reset_token"]);
+    keep(&json!(new_password));
+
+    // The authenticator turned on, then a login with it: one wrong code, one right.
+    let login = json!({"email": email, "password": new_password});
+    let (_, session, _) = lambda.call("login", Some(login.clone()), None, &[]).await;
+    let access = session["access_token"].as_str().expect("a token").to_owned();
+    keep(&session["access_token"]);
+    keep(&session["refresh_token"]);
+    let (status, setup, _) =
+        lambda.call("totp-setup", Some(json!({"password": new_password})), Some(&access), &[]).await;
+    assert_eq!(status, 200, "{setup}");
+    let secret = setup["secret"].as_str().expect("a secret").to_owned();
+    let totp = stepauth::totp::totp(&secret, "stepauth", &email).expect("the secret");
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("now").as_secs() as i64;
+    let code = stepauth::totp::code_at(&totp, now());
+    let (status, confirmed, _) = lambda.call("totp-confirm", Some(json!({"code": code})), Some(&access), &[]).await;
+    assert_eq!(status, 200, "{confirmed}");
+    keep(&json!(secret));
+    for recovery in confirmed["recovery_codes"].as_array().expect("recovery codes") {
+        keep(recovery);
+    }
+    let (_, asked, _) = lambda.call("login", Some(login), None, &[]).await;
+    assert_eq!(asked["mfa_required"], true, "{asked}");
+    keep(&asked["mfa_token"]);
+    let wrong = json!({"mfa_token": asked["mfa_token"], "code": "000000"});
+    let (status, refused, _) = lambda.call("mfa-verify", Some(wrong), None, &[]).await;
+    assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_code")), "{refused}");
+    let next_step = stepauth::totp::code_at(&totp, now() + stepauth::totp::STEP as i64);
+    let right = json!({"mfa_token": asked["mfa_token"], "code": next_step});
+    let (status, verified, _) = lambda.call("mfa-verify", Some(right), None, &[]).await;
+    assert_eq!(status, 200, "{verified}");
+    keep(&verified["access_token"]);
+    keep(&verified["refresh_token"]);
+    keep(&json!(next_step));
+
+    let logs = lambda.logs();
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "a secret in the logs: {secret}\n{logs}");
+    }
+    let lines: Vec<Value> = logs.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect();
+    let line = |route: &str, status: u16| {
+        lines
+            .iter()
+            .find(|l| l["message"] == "request" && l["Route"] == route && l["status"] == status)
+            .unwrap_or_else(|| panic!("no line for {route} {status}: {logs}"))
+    };
+    let asked = lines.iter().filter(|l| l["Route"] == "POST /auth/login" && l["SecondFactorAsked"] == 1).count();
+    assert_eq!(asked, 1, "the second login asked for the second factor");
+    let failed = line("POST /auth/mfa/verify", 400);
+    assert_eq!((failed["SecondFactorFailed"].as_u64(), failed["LoginFailed"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(line("POST /auth/mfa/verify", 200)["LoginSucceeded"], 1);
+    assert_eq!(line("POST /auth/login/code/verify", 200)["LoginSucceeded"], 1);
+    assert_eq!(line("POST /auth/password/forgot", 202)["CodeSent"], 1);
+}
+
 /// `jwks` starts with nothing but the key given at deploy time: no secret, no AWS client
 /// (its endpoint here leads nowhere), so its role allows nothing.
 #[tokio::test]
