@@ -12,6 +12,7 @@ use tokio::sync::OnceCell;
 use crate::app::App;
 use crate::config::AllowedOrigins;
 use crate::error::ApiError;
+use crate::http::response::ErrorCode;
 use crate::routes;
 use crate::store::Unavailable;
 use crate::telemetry;
@@ -84,7 +85,8 @@ fn service_name() -> &'static str {
 static STARTED: AtomicBool = AtomicBool::new(false);
 
 /// Serves `req` with `serve`, recording what the domain counts ([`telemetry::record`]), then
-/// writes the request's one log line to standard output ([`telemetry::RequestLine`]).
+/// writes the request's one log line to standard output ([`telemetry::RequestLine`]), its
+/// route and error code as the answer carries them ([`routes::Matched`], [`ErrorCode`]).
 pub async fn serve_logged<F, Fut>(
     service: &str,
     function: &str,
@@ -97,21 +99,15 @@ where
 {
     let started = Instant::now();
     let cold_start = !STARTED.swap(true, Ordering::Relaxed);
-    let route = routes::route_name(req.method(), req.uri().path()).unwrap_or_else(|| "unrouted".to_owned());
     let context = req.lambda_context_ref().cloned();
     let (response, recorded) = telemetry::record(serve(req)).await;
-    let error = match response.body() {
-        Body::Text(text) if response.status().as_u16() >= 400 => {
-            serde_json::from_str::<serde_json::Value>(text).ok().and_then(|v| v["error"].as_str().map(str::to_owned))
-        }
-        _ => None,
-    };
+    let route = response.extensions().get::<routes::Matched>().map(ToString::to_string);
     let line = telemetry::RequestLine {
         service,
         function,
-        route: &route,
+        route: route.as_deref().unwrap_or("unrouted"),
         status: response.status().as_u16(),
-        error: error.as_deref(),
+        error: response.extensions().get::<ErrorCode>().map(|code| code.0),
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
         request_id: context.as_ref().map(|c| c.request_id.as_str()),
         trace_id: context.as_ref().and_then(|c| c.xray_trace_id.as_deref()),

@@ -120,8 +120,7 @@ impl std::fmt::Debug for Provider {
 
 /// A failed call to the provider: the sign-in may work if retried shortly (503).
 fn unavailable(what: &str, error: impl Into<anyhow::Error>) -> anyhow::Error {
-    crate::telemetry::dependency_failed("Google", "connection");
-    error.into().context(what.to_owned()).context(Unavailable { what: what.to_owned() })
+    error.into().context(what.to_owned()).context(Unavailable::fault("Google", "connection", what))
 }
 
 impl Provider {

@@ -128,7 +128,7 @@ routes! {
 /// CORS preflight is answered here, for any route of the API (API Gateway sends preflights to
 /// the `$default` route's function); anything else must be one of the function's routes
 /// ([`serves`]) and goes to `handle`. The answer gets the CORS headers when its `Origin` is
-/// allowed ([`cors::decorate`]).
+/// allowed ([`cors::decorate`]), and the route it reached as an extension ([`Matched`]).
 pub async fn respond<F, Fut>(function: &str, allowed: &AllowedOrigins, req: Request, handle: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
@@ -143,11 +143,31 @@ where
             // The path's parameters, as API Gateway would give them, from the route's template:
             // the same in the local server and in a Lambda binary.
             let parameters = path_parameters(template, req.uri().path()).unwrap_or_default();
-            handle(req.with_path_parameters(parameters)).await.unwrap_or_else(ApiError::into_response)
+            let matched = Matched { method: req.method().clone(), template };
+            let mut response =
+                handle(req.with_path_parameters(parameters)).await.unwrap_or_else(ApiError::into_response);
+            response.extensions_mut().insert(matched);
+            response
         }
         Err(error) => error.into_response(),
     };
     cors::decorate(origin.as_deref(), allowed, response)
+}
+
+/// The route a request reached, kept on its response (an extension, never sent) for the log
+/// line: its method and template (`DELETE /users/me/sessions/{id}`), never the path's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    /// The route's method.
+    pub method: Method,
+    /// The route's path template.
+    pub template: &'static str,
+}
+
+impl std::fmt::Display for Matched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.template)
+    }
 }
 
 /// The answer to a CORS preflight for the request's path ([`cors::preflight`], with the
@@ -194,13 +214,6 @@ pub fn path_parameters(template: &str, path: &str) -> Option<HashMap<String, Str
 /// `MethodNotAllowed` if none has it with this method.
 pub fn find(method: &Method, path: &str) -> Result<&'static Route, ApiError> {
     position(method, path).map(|i| &ROUTES[i])
-}
-
-/// `METHOD /template` of the route a request reaches (`DELETE /users/me/sessions/{id}`): how
-/// logs and metrics name it, never with the path's own values.
-pub fn route_name(method: &Method, path: &str) -> Option<String> {
-    let (_, method, template) = &ENDPOINTS[position(method, path).ok()?];
-    Some(format!("{} {template}", method.as_str()))
 }
 
 /// As API Gateway chooses: of the routes with the request's method whose path matches, the

@@ -106,6 +106,7 @@ impl ApiError {
         let body =
             ErrorBody { error: self.code(), message: self.to_string(), fields, password_rules, attempts_remaining };
         let mut response = json(self.status(), &body);
+        response.extensions_mut().insert(ErrorCode(self.code()));
         let headers = response.headers_mut();
         match &self {
             Self::TooManyRequests { retry_after } | Self::Unavailable { retry_after } => {
@@ -124,6 +125,11 @@ impl ApiError {
         response
     }
 }
+
+/// The stable code of the error a response renders, kept on the response (an extension,
+/// never sent) for the request's log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
 
 /// Adds `Set-Cookie` headers.
 pub fn set_cookies(response: &mut Response<Body>, cookies: impl IntoIterator<Item = String>) {

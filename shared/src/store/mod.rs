@@ -29,6 +29,16 @@ pub struct Unavailable {
     pub what: String,
 }
 
+impl Unavailable {
+    /// `what` met a transient fault of `kind` (`throttled`, `server_error`, `timeout`,
+    /// `connection`) at `service`; the fault is counted for the request's metrics
+    /// ([`crate::telemetry::dependency_failed`]). Every 503 of a dependency is made here.
+    pub fn fault(service: &'static str, kind: &'static str, what: impl Into<String>) -> Self {
+        crate::telemetry::dependency_failed(service, kind);
+        Self { what: what.into() }
+    }
+}
+
 /// The error for a failed call to an AWS service (`service`: `DynamoDB`, `SES`,
 /// `SecretsManager`; every SDK crate's `SdkError` is the same type): [`Unavailable`] when
 /// retrying shortly may succeed (throttled, a 5xx, timed out, no connection or a cut one),
@@ -39,14 +49,19 @@ pub fn call_failed<E>(service: &'static str, error: SdkError<E, HttpResponse>, w
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let kind = fault_kind(&error);
-    if let Some(kind) = kind {
-        crate::telemetry::dependency_failed(service, kind);
-    }
     let what = what.into();
-    let transient = matches!(kind, Some("throttled" | "server_error" | "timeout" | "connection"));
-    let error = anyhow::Error::new(error).context(what.clone());
-    if transient { error.context(Unavailable { what }) } else { error }
+    let kind = fault_kind(&error);
+    let wrapped = anyhow::Error::new(error).context(what.clone());
+    match kind {
+        Some(kind @ ("throttled" | "server_error" | "timeout" | "connection")) => {
+            wrapped.context(Unavailable::fault(service, kind, what))
+        }
+        Some(kind) => {
+            crate::telemetry::dependency_failed(service, kind);
+            wrapped
+        }
+        None => wrapped,
+    }
 }
 
 /// What kind of fault a failed call met, by the SDK's own error kinds; `None` for a failed

@@ -264,8 +264,9 @@ impl DynamoStore {
                 requests = output.unprocessed_items.and_then(|mut left| left.remove(&self.table)).unwrap_or_default();
             }
             if !requests.is_empty() {
-                crate::telemetry::dependency_failed("DynamoDB", "throttled");
-                return Err(Unavailable { what: format!("{what}: DynamoDB left items unprocessed") }.into());
+                return Err(
+                    Unavailable::fault("DynamoDB", "throttled", format!("{what}: items left unprocessed")).into()
+                );
             }
         }
         Ok(())
@@ -321,11 +322,8 @@ impl DynamoStore {
             // cancels the whole transaction: nothing was written, and a retry shortly may
             // succeed, so it is a 503, not a failed condition and not a 500.
             let busy = reasons.iter().any(|r| BUSY.contains(&r.as_str()));
-            if busy {
-                crate::telemetry::dependency_failed("DynamoDB", "throttled");
-            }
             let error = call_failed(error, what);
-            return Err(if busy { error.context(Unavailable { what: what.to_owned() }) } else { error });
+            return Err(if busy { error.context(Unavailable::fault("DynamoDB", "throttled", what)) } else { error });
         }
     }
 }
