@@ -31,10 +31,16 @@ pub const MAX_ATTEMPTS: u32 = 3;
 
 /// The timeouts of every AWS call.
 pub fn timeouts() -> TimeoutConfig {
+    timeouts_stretched(1)
+}
+
+/// The same timeouts, each `factor` times as long (the test suite's own calls to a moto
+/// server that every test shares).
+pub fn timeouts_stretched(factor: u32) -> TimeoutConfig {
     TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(OPERATION_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT * factor)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT * factor)
+        .operation_timeout(OPERATION_TIMEOUT * factor)
         .build()
 }
 

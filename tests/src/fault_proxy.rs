@@ -67,12 +67,12 @@ impl Fault {
     pub fn throttle(target: &'static str, body_contains: &'static str) -> Self {
         let error_type =
             if target == TRANSACT { "TransactionCanceledException" } else { "ProvisionedThroughputExceededException" };
-        Self { target, body_contains, kind: Kind::Error { status: 400, error_type }, limit: None }
+        Self::matching(target, body_contains, Kind::Error { status: 400, error_type })
     }
 
     /// `target` meets `kind`, whatever the body.
     pub fn every(target: &'static str, kind: Kind) -> Self {
-        Self { target, body_contains: "", kind, limit: None }
+        Self::matching(target, "", kind)
     }
 
     /// The requests of `target` whose body contains `body_contains` meet `kind`.

@@ -45,18 +45,14 @@ pub fn moto_endpoint() -> String {
 }
 
 /// AWS SDK configuration pointing at moto, with dummy credentials. One moto serves the whole
-/// suite, tests in parallel, and stalls for seconds while a test reads its mails (it walks
-/// every model it holds): its calls get ten times the functions' time budget, so that a
-/// stall is never a test's failure. The tests of the budget itself go through a fault proxy
-/// with the functions' own budget ([`TestApp::spawn_through`], the Lambda binaries).
+/// suite, one request at a time, to tests running in parallel, so a call may wait behind
+/// others for longer than DynamoDB ever takes: the suite's own calls get ten times the
+/// functions' time budget, so that a wait is never a test's failure. The tests of the budget
+/// itself go through a fault proxy with the functions' own ([`TestApp::spawn_through`], the
+/// Lambda binaries).
 pub async fn moto_config() -> aws_config::SdkConfig {
-    let budget = |d: std::time::Duration| d * 10;
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(budget(stepauth::aws::CONNECT_TIMEOUT))
-        .operation_attempt_timeout(budget(stepauth::aws::ATTEMPT_TIMEOUT))
-        .operation_timeout(budget(stepauth::aws::OPERATION_TIMEOUT))
-        .build();
-    stepauth_local::moto::sdk_config(&moto_endpoint()).await.into_builder().timeout_config(timeouts).build()
+    let config = stepauth_local::moto::sdk_config(&moto_endpoint()).await;
+    config.into_builder().timeout_config(stepauth::aws::timeouts_stretched(10)).build()
 }
 
 /// A fresh table in moto: its name.
