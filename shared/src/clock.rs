@@ -48,6 +48,11 @@ impl Clock for ManualClock {
     }
 }
 
+/// The UTC calendar date at `at`.
+pub fn date_of(at: UnixTime) -> time::Date {
+    time::OffsetDateTime::from_unix_timestamp(at).map_or(time::Date::MIN, time::OffsetDateTime::date)
+}
+
 /// Formats a stored time as RFC 3339 (UTC) for API responses.
 pub fn rfc3339(at: UnixTime) -> String {
     time::OffsetDateTime::from_unix_timestamp(at)

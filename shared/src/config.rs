@@ -9,7 +9,11 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use serde::Deserialize;
 
+use crate::invalid::Invalid;
+use crate::model::custom::MAX_CUSTOM_ATTRIBUTES;
+use crate::model::{CustomAttribute, CustomKind, Writer};
 use crate::tokens::PublicJwk;
 
 /// Limits on emailed one-time codes (docs/SECURITY.md, "Emailed codes").
@@ -128,6 +132,9 @@ pub struct Config {
     /// The page with the login modal (`STEPAUTH_SITE_URL`): code mails link to it with the
     /// address and the code in the fragment. None: the mails carry the code alone.
     pub site_url: Option<String>,
+    /// The attributes this deployment keeps beside the standard ones
+    /// (`STEPAUTH_CUSTOM_ATTRIBUTES`, see [`custom_attributes`]); none by default.
+    pub custom_attributes: Vec<CustomAttribute>,
 }
 
 /// Origins (`https://www.example.com`) other than the API's own whose pages may call it
@@ -252,6 +259,7 @@ impl Default for Config {
             legacy_pbkdf2_iterations: None,
             allowed_origins: AllowedOrigins::default(),
             site_url: None,
+            custom_attributes: Vec::new(),
         }
     }
 }
@@ -318,6 +326,9 @@ impl Config {
         config.legacy_pbkdf2_iterations = std::num::NonZeroU32::new(number("STEPAUTH_LEGACY_PBKDF2_ITERATIONS", 0)?);
         config.allowed_origins = AllowedOrigins::from_env()?;
         config.site_url = var("STEPAUTH_SITE_URL");
+        if let Some(v) = var("STEPAUTH_CUSTOM_ATTRIBUTES") {
+            config.custom_attributes = custom_attributes(&v).context("STEPAUTH_CUSTOM_ATTRIBUTES")?;
+        }
         config.check()?;
         Ok(config)
     }
@@ -357,6 +368,58 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// One declaration of `STEPAUTH_CUSTOM_ATTRIBUTES`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Declared {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    max_length: Option<usize>,
+    min: Option<f64>,
+    max: Option<f64>,
+    #[serde(default)]
+    integer: bool,
+    #[serde(default)]
+    admin_only: bool,
+    #[serde(default)]
+    claim: bool,
+}
+
+/// Reads `STEPAUTH_CUSTOM_ATTRIBUTES`: a JSON array of `{name, type, max_length?, min?, max?,
+/// integer?, admin_only?, claim?}`, `type` one of `string` (`max_length`, default 100),
+/// `number` (`min`, `max`, `integer`), `boolean`, `date`. A mistake stops the function at
+/// start with the attribute's name, never at a request.
+pub fn custom_attributes(json: &str) -> anyhow::Result<Vec<CustomAttribute>> {
+    let declared: Vec<Declared> = serde_json::from_str(json).context("must be a JSON array of declarations")?;
+    if declared.len() > MAX_CUSTOM_ATTRIBUTES {
+        bail!("at most {MAX_CUSTOM_ATTRIBUTES} custom attributes may be declared");
+    }
+    let mut attributes: Vec<CustomAttribute> = Vec::new();
+    for d in declared {
+        let name = &d.name;
+        let limits = (d.max_length.is_some(), d.min.is_some() || d.max.is_some() || d.integer);
+        let kind = match (d.kind.as_str(), limits) {
+            ("string", (_, false)) => CustomKind::String { max_length: d.max_length.unwrap_or(100) },
+            ("number", (false, _)) => CustomKind::Number { min: d.min, max: d.max, integer: d.integer },
+            ("boolean", (false, false)) => CustomKind::Boolean,
+            ("date", (false, false)) => CustomKind::Date,
+            ("string" | "number" | "boolean" | "date", _) => {
+                bail!("{name}: limits that its type {} does not take", d.kind)
+            }
+            (other, _) => bail!("{name}: unknown type {other:?} (string, number, boolean or date)"),
+        };
+        let writer = if d.admin_only { Writer::Admin } else { Writer::User };
+        let attribute = CustomAttribute { name: d.name, kind, writer, claim: d.claim };
+        attribute.check().map_err(|Invalid(message)| anyhow::anyhow!(message))?;
+        if attributes.iter().any(|a| a.name == attribute.name) {
+            bail!("{}: declared twice", attribute.name);
+        }
+        attributes.push(attribute);
+    }
+    Ok(attributes)
 }
 
 /// `STEPAUTH_SIGNING_PUBLIC_KEY`: the public half of the signing key, given at deploy time
@@ -426,6 +489,30 @@ mod tests {
         config.check().expect("defaults are valid");
         assert_eq!(config.codes.ttl, Duration::from_secs(600));
         assert_eq!(config.codes.max_attempts, 5);
+    }
+
+    #[test]
+    fn custom_attributes_are_declared_in_json_and_a_mistake_names_its_attribute() {
+        let declared = custom_attributes(
+            r#"[{"name":"plan","type":"string","max_length":20,"admin_only":true,"claim":true},
+                {"name":"employee_number","type":"number","min":1,"integer":true},
+                {"name":"newsletter","type":"boolean"},{"name":"contract_end","type":"date"}]"#,
+        )
+        .expect("valid");
+        assert_eq!(declared.len(), 4);
+        assert_eq!((declared[0].writer, declared[0].claim), (Writer::Admin, true));
+        assert_eq!(declared[1].kind, CustomKind::Number { min: Some(1.0), max: None, integer: true });
+        for (bad, says) in [
+            (r#"{"name":"plan"}"#, "JSON array"),
+            (r#"[{"name":"plan","type":"text"}]"#, "plan: unknown type"),
+            (r#"[{"name":"plan","type":"boolean","max_length":3}]"#, "plan: limits"),
+            (r#"[{"name":"Plan","type":"boolean"}]"#, "\"Plan\""),
+            (r#"[{"name":"plan","type":"boolean"},{"name":"plan","type":"date"}]"#, "plan: declared twice"),
+            (r#"[{"name":"plan","type":"boolean","writable":"all"}]"#, "unknown field"),
+        ] {
+            let error = format!("{:#}", custom_attributes(bad).expect_err(bad));
+            assert!(error.contains(says), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod model;
 pub mod oidc;
 pub mod openapi;
 pub mod password;
+pub mod profile;
 pub mod random;
 pub mod reauth;
 pub mod routes;

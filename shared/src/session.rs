@@ -52,6 +52,15 @@ fn access_token(app: &App, user: &User, session_id: &str) -> Result<String, ApiE
         token_use: TokenUse::Access,
         sid: session_id.to_owned(),
         ver: user.token_version,
+        custom: app
+            .config
+            .custom_attributes
+            .iter()
+            .filter(|declared| declared.claim)
+            .filter_map(|declared| {
+                Some((format!("custom:{}", declared.name), user.custom.get(&declared.name)?.to_json()))
+            })
+            .collect(),
     };
     Ok(app.keys.sign(&claims)?)
 }

@@ -4,7 +4,7 @@
 //! Signing uses an aws-lc RSA key parsed once per process; verification uses jsonwebtoken
 //! with the algorithm pinned, and refuses headers that point elsewhere for keys (RFC 8725).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context as _;
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
@@ -46,6 +46,10 @@ pub struct Claims {
     pub sid: String,
     /// The user's token version when issued; logout-all moves it on, killing older tokens.
     pub ver: u64,
+    /// The custom attributes declared as claims (`"claim": true`), each as
+    /// `custom:<name>`, when set.
+    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, serde_json::Value>,
 }
 
 /// The process's signing key and the keys it accepts, with their JWKS.
@@ -257,6 +261,7 @@ mod tests {
             token_use: TokenUse::Access,
             sid: "session-1".into(),
             ver: 0,
+            custom: BTreeMap::from([("custom:plan".to_owned(), serde_json::json!("pro"))]),
         }
     }
 

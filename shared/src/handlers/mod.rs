@@ -19,9 +19,14 @@ pub mod refresh_logout;
 pub mod signup;
 pub mod web;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::clock::rfc3339;
+use crate::config::Config;
+use crate::model::profile::ATTRIBUTES;
 use crate::model::{Identity, User};
 
 /// A user as the API shows it.
@@ -48,6 +53,13 @@ pub struct UserView {
     pub last_login: Option<String>,
     /// The Google (OpenID) identities linked to the account.
     pub identities: Vec<IdentityView>,
+    /// Each standard attribute (`given_name` … `zoneinfo`), null when not set.
+    #[serde(flatten)]
+    pub profile: BTreeMap<&'static str, Option<String>>,
+    /// Always false: no phone number is verified here (no SMS).
+    pub phone_number_verified: bool,
+    /// The deployment's custom attributes that are set, by name.
+    pub custom: BTreeMap<String, Value>,
 }
 
 /// A linked identity as the API shows it.
@@ -63,8 +75,10 @@ pub struct IdentityView {
     pub linked_at: String,
 }
 
-impl From<&User> for UserView {
-    fn from(user: &User) -> Self {
+impl UserView {
+    /// `user` as the API shows it, with the custom attributes `config` declares.
+    pub fn new(user: &User, config: &Config) -> Self {
+        let declared = |name: &String| config.custom_attributes.iter().any(|a| a.name == *name);
         Self {
             id: user.id.clone(),
             email: user.email.as_str().to_owned(),
@@ -76,6 +90,9 @@ impl From<&User> for UserView {
             created_at: rfc3339(user.created_at),
             last_login: user.last_login.map(rfc3339),
             identities: user.identities.iter().map(IdentityView::from).collect(),
+            profile: ATTRIBUTES.iter().map(|(attribute, name)| (*name, user.profile.get(attribute).cloned())).collect(),
+            phone_number_verified: false,
+            custom: user.custom.iter().filter(|(n, _)| declared(n)).map(|(n, v)| (n.clone(), v.to_json())).collect(),
         }
     }
 }

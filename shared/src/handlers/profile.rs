@@ -9,37 +9,31 @@ use crate::activity::{self, ActivityView, Event};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::http::session::{authenticate, session_response};
-use crate::http::{JsonBody, Optional, cursor, json, new_password, origin, page_params};
+use crate::http::{JsonBody, cursor, json, new_password, origin, page_params, profile_change};
 use crate::lockout;
 use crate::mail::templates;
-use crate::model::user;
 use crate::password::{self, Password};
+use crate::profile::{self, Editor};
 use crate::session;
 
 /// `GET /users/me` with an access token → 200 `{id, email, name, mfa_enabled, created_at, last_login}`.
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn profile_get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req).await?;
-    Ok(json(StatusCode::OK, &UserView::from(&caller.user)))
+    Ok(json(StatusCode::OK, &UserView::new(&caller.user, &app.config)))
 }
 
-/// `PATCH /users/me` with an access token and a partial `{name}` → 200 with the profile.
-/// Fields that cannot be changed here (or do not exist) are refused, not ignored.
+/// `PATCH /users/me` with an access token and a partial profile (`name`, the standard
+/// attributes, `custom`: each absent unchanged, null removed) → 200 with the profile. Fields
+/// that cannot be changed here (or do not exist) are refused, not ignored.
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn profile_update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req).await?;
     let mut body = JsonBody::parse(&req)?;
-    let name = body.optional("name", user::display_name);
-    let name = body.finish(Optional(name))?;
-    let user = match name {
-        Some(name) if name != caller.user.name => {
-            let user = app.store.set_name(&caller.user.id, &name).await?.ok_or(ApiError::InvalidToken)?;
-            activity::record(app, &user.id, Event::ProfileUpdate, &origin(&req)).await;
-            user
-        }
-        _ => caller.user,
-    };
-    Ok(json(StatusCode::OK, &UserView::from(&user)))
+    let change = profile_change(app, &mut body, Editor::Owner);
+    body.finish(())?;
+    let user = profile::update(app, caller.user, change, Editor::Owner, &origin(&req)).await?;
+    Ok(json(StatusCode::OK, &UserView::new(&user, &app.config)))
 }
 
 /// `GET /users/me/activity?limit=&cursor=` with an access token → 200 `{items, next_cursor}`:

@@ -2,12 +2,19 @@
 //! confirmation, an opaque token.
 
 use lambda_http::Request;
+use serde_json::Value;
 
 use super::request::{JsonBody, Problem};
+use crate::app::App;
+use crate::clock::date_of;
 use crate::error::ApiError;
+use crate::invalid::Invalid;
 use crate::model::Code;
 use crate::model::Email;
+use crate::model::profile::ATTRIBUTES;
+use crate::model::{ProfileChange, user};
 use crate::password::Password;
+use crate::profile::{self, Editor};
 use crate::reauth::Factor;
 use crate::totp;
 
@@ -57,6 +64,33 @@ pub fn opaque_token(text: &str) -> Result<String, Problem> {
     } else {
         Ok(text.to_owned())
     }
+}
+
+/// Reads a partial profile, `{name?, given_name?, … zoneinfo?, custom?: {…}}`, as `editor`
+/// may write it: a standard attribute or a custom one given as null is removed; `name` may
+/// change but not be removed. Each problem is a field error (`custom.<name>` for a custom
+/// attribute's).
+pub fn profile_change(app: &App, body: &mut JsonBody, editor: Editor<'_>) -> ProfileChange {
+    let today = date_of(app.now());
+    let mut change = ProfileChange { name: body.optional("name", user::display_name), ..ProfileChange::default() };
+    for (attribute, name) in ATTRIBUTES {
+        if let Some(value) = body.patch(name, |text| attribute.parse(text, today)) {
+            change.standard.insert(attribute, value);
+        }
+    }
+    match body.take("custom") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(values)) => {
+            for (name, value) in values {
+                match profile::custom_value(app, editor, &name, &value) {
+                    Ok(value) => drop(change.custom.insert(name, value)),
+                    Err(Invalid(message)) => drop(body.error::<()>(&format!("custom.{name}"), message)),
+                }
+            }
+        }
+        Some(_) => drop(body.error::<()>("custom", "must be an object")),
+    }
+    change
 }
 
 /// Reads `code` or `recovery_code`: exactly one of them.

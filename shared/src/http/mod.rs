@@ -9,7 +9,9 @@ pub mod request;
 pub mod response;
 pub mod session;
 
-pub use fields::{email_and_code, email_only, new_password, opaque_token, optional_second_factor, second_factor};
+pub use fields::{
+    email_and_code, email_only, new_password, opaque_token, optional_second_factor, profile_change, second_factor,
+};
 pub use request::{
     Complete, JsonBody, Optional, Problem, bearer, cookie, is_cross_site, no_fields, origin, page_params,
     page_params_with,

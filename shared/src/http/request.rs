@@ -101,6 +101,25 @@ impl JsonBody {
         }
     }
 
+    /// A field of a partial update: absent is `None` (unchanged), null is `Some(None)`
+    /// (removed), a string is checked.
+    pub fn patch<T, E: Into<Problem>>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<Option<T>> {
+        match self.fields.remove(name)? {
+            Value::Null => Some(None),
+            value => self.string(name, value, parse).map(Some),
+        }
+    }
+
+    /// A field's JSON value as it is, for a caller that checks it itself (recording any
+    /// problem with [`JsonBody::error`]).
+    pub fn take(&mut self, name: &str) -> Option<Value> {
+        self.fields.remove(name)
+    }
+
     fn string<T, E: Into<Problem>>(
         &mut self,
         name: &str,

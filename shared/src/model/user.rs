@@ -2,7 +2,7 @@
 
 use crate::clock::UnixTime;
 use crate::invalid::Invalid;
-use crate::model::{Email, Identity};
+use crate::model::{Custom, Email, Identity, Profile};
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +13,10 @@ pub struct User {
     pub email: Email,
     /// The display name.
     pub name: String,
+    /// The standard profile attributes the person set.
+    pub profile: Profile,
+    /// The deployment's own attributes (`STEPAUTH_CUSTOM_ATTRIBUTES`) that are set.
+    pub custom: Custom,
     /// Argon2id PHC string; empty for an account made by Google sign-in until a password is
     /// set through the reset flow (no password then matches it).
     pub password_hash: String,
@@ -56,6 +60,8 @@ impl User {
             id,
             email,
             name,
+            profile: Profile::new(),
+            custom: Custom::new(),
             password_hash,
             created_at,
             last_login: None,
@@ -108,12 +114,18 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// (Cf: direction marks and overrides, zero-width characters, tags, the byte-order mark) and
 /// no line or paragraph separators (docs/SECURITY.md, "Input").
 pub fn display_name(text: &str) -> Result<String, Invalid> {
+    text_of_at_most(text, MAX_NAME_CHARS)
+}
+
+/// Text a person writes about themself (a name, a nickname), trimmed: 1 to `max` code points
+/// under the rules of [`display_name`].
+pub fn text_of_at_most(text: &str, max: usize) -> Result<String, Invalid> {
     let name = text.trim();
     if name.is_empty() {
         return Err("is required".into());
     }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err("must be at most 100 characters long".into());
+    if name.chars().count() > max {
+        return Err(format!("must be at most {max} characters long").into());
     }
     let forbidden = |c: char| {
         use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory as _};

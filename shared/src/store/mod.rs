@@ -15,8 +15,8 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use crate::clock::UnixTime;
 use crate::config::CodeLimits;
 use crate::model::{
-    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, Purpose, Redeemed, Sent,
-    Session, SessionUse, SourceCounter, SourceSlot, User,
+    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, ProfileChange, Purpose,
+    Redeemed, Sent, Session, SessionUse, SourceCounter, SourceSlot, User,
 };
 
 /// A dependency could not be reached or refused for load (DynamoDB or SES throttling, a
@@ -141,6 +141,17 @@ pub enum Rotated {
     Stale,
 }
 
+/// What [`UserStore::update_profile`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileUpdated {
+    /// Changed; the user as it is now.
+    Updated(Box<User>),
+    /// The `preferred_username` is another user's.
+    UsernameTaken,
+    /// The user is gone, or its username changed since it was read.
+    Conflict,
+}
+
 /// The persistence of stepauth: every capability, as one trait object for [`crate::App`].
 /// Every method is atomic; every read treats an item whose `expires_at` has passed as absent,
 /// whatever TTL has or has not deleted. A flow names the capabilities it uses.
@@ -224,8 +235,10 @@ pub trait UserStore: Send + Sync {
         now: UnixTime,
     ) -> anyhow::Result<Reset>;
 
-    /// Sets the user's display name: the updated user, or `None` if there is no such user.
-    async fn set_name(&self, user_id: &str, name: &str) -> anyhow::Result<Option<User>>;
+    /// Changes the display name and profile attributes of `user`. A change of
+    /// `preferred_username` claims the new one and releases the old in the same transaction,
+    /// only if the user still has the old one (docs/SECURITY.md, "Data integrity").
+    async fn update_profile(&self, user: &User, change: &ProfileChange) -> anyhow::Result<ProfileUpdated>;
 
     /// In one transaction: releases the claim of `old`, claims `new`, sets the user's email
     /// to it and moves the token version on (ending every session), only if the user still

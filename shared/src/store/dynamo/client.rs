@@ -42,6 +42,12 @@ impl Expr {
         Self { update: Some(update.into()), ..Self::default() }
     }
 
+    /// This expression with `update` as its update expression.
+    pub fn with_update(mut self, update: impl Into<String>) -> Self {
+        self.update = Some(update.into());
+        self
+    }
+
     /// A write (put or delete) that happens only if `condition` holds.
     pub fn only_if(condition: impl Into<String>) -> Self {
         Self::default().condition(condition)

@@ -10,8 +10,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
 use crate::clock::UnixTime;
+use crate::model::profile::ATTRIBUTES;
 use crate::model::{
-    Activity, CodeState, Email, Grant, GrantKind, Identity, Lockout, LoginState, Method, Purpose, Role, Session, User,
+    Activity, CodeState, Custom, CustomValue, Email, Grant, GrantKind, Identity, Lockout, LoginState, Method, Purpose,
+    Role, Session, User,
 };
 
 /// A DynamoDB item.
@@ -44,7 +46,40 @@ pub fn user_item(user: &User) -> Item {
         ("identities", (!user.identities.is_empty()).then(|| identities(&user.identities))),
     ];
     item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
+    item.extend(user.profile.iter().map(|(attribute, value)| (attribute.as_str().to_owned(), s(value))));
+    item.extend(user.custom.iter().map(|(name, value)| (custom_attribute_name(name), custom_value(value))));
     item
+}
+
+/// The item attribute that holds the custom attribute `name`.
+pub fn custom_attribute_name(name: &str) -> String {
+    format!("{CUSTOM_PREFIX}{name}")
+}
+
+const CUSTOM_PREFIX: &str = "custom_";
+
+/// A custom attribute's value as an item attribute.
+pub fn custom_value(value: &CustomValue) -> AttributeValue {
+    match value {
+        CustomValue::String(text) => s(text),
+        CustomValue::Number(number) => AttributeValue::N(number.to_string()),
+        CustomValue::Boolean(flag) => AttributeValue::Bool(*flag),
+    }
+}
+
+fn custom(item: &Item) -> anyhow::Result<Custom> {
+    let mut custom = Custom::new();
+    for (key, value) in item {
+        let Some(name) = key.strip_prefix(CUSTOM_PREFIX) else { continue };
+        let value = match value {
+            AttributeValue::S(text) => CustomValue::String(text.clone()),
+            AttributeValue::N(number) => CustomValue::Number(number.parse().context("a custom number")?),
+            AttributeValue::Bool(flag) => CustomValue::Boolean(*flag),
+            _ => anyhow::bail!("the custom attribute {name} has a value of an unknown type"),
+        };
+        custom.insert(name.to_owned(), value);
+    }
+    Ok(custom)
 }
 
 /// The user an item holds.
@@ -53,6 +88,8 @@ pub fn user(item: &Item) -> anyhow::Result<User> {
         id: get_s(item, "id")?,
         email: Email::from_stored(get_s(item, "email")?),
         name: get_s(item, "name")?,
+        profile: ATTRIBUTES.iter().filter_map(|(attribute, name)| Some((*attribute, opt_s(item, name)?))).collect(),
+        custom: custom(item)?,
         password_hash: get_s(item, "password_hash")?,
         created_at: get_n(item, "created_at")?,
         last_login: opt_n(item, "last_login")?,
@@ -141,6 +178,13 @@ pub fn email_claim_item(email: &Email, user_id: &str) -> Item {
         ("gsi1pk".to_owned(), s(keys::claims_partition(email.as_str()))),
         ("gsi1sk".to_owned(), s(email.as_str())),
     ]);
+    item
+}
+
+/// The claim item that makes a `preferred_username` the user's.
+pub fn username_claim_item(username: &str, user_id: &str) -> Item {
+    let mut item = keys::username_claim(username);
+    item.extend([("kind".to_owned(), s("username")), ("user_id".to_owned(), s(user_id))]);
     item
 }
 

@@ -5,6 +5,7 @@
 //! |----------------|-------------------|----------------------------|
 //! | user           | `USER#<id>`       | `USER`                     |
 //! | email claim    | `EMAIL#<email>`   | `CLAIM`                    |
+//! | username claim | `USERNAME#<lower-cased username>` | `CLAIM`    |
 //! | code + window  | `EMAIL#<email>`   | `CODE#<purpose>`           |
 //! | grant          | `GRANT#<digest>`  | `GRANT`                    |
 //! | session        | `SESSION#<id>`    | `SESSION`                  |
@@ -26,6 +27,7 @@ use std::collections::HashMap;
 
 use super::items::{Item, s};
 use crate::clock::UnixTime;
+use crate::model::profile::username_key;
 use crate::model::{Activity, Email, Purpose, Session, SourceSlot, User};
 
 /// The index listing users by creation time.
@@ -68,6 +70,11 @@ pub fn user(id: &str) -> Item {
 /// The claim that makes an email address one user's.
 pub fn email_claim(email: &Email) -> Item {
     key(format!("EMAIL#{email}"), "CLAIM")
+}
+
+/// The claim that makes a `preferred_username` (lower-cased) one user's.
+pub fn username_claim(username: &str) -> Item {
+    key(format!("USERNAME#{}", username_key(username)), "CLAIM")
 }
 
 /// An email's code (and its window) for one purpose.

@@ -5,11 +5,44 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::DynamoStore;
 use super::client::{Expr, SortKey};
-use super::items::{self, email_claim_item, get_n, get_s, lockout_item, n, s, strings, user_item};
+use super::items::{self, email_claim_item, get_n, get_s, lockout_item, n, s, strings, user_item, username_claim_item};
 use super::keys;
 use crate::clock::UnixTime;
-use crate::model::{Email, GrantKind, MOVED_IN_LOCKED, Page, User};
-use crate::store::{BadCursor, Created, EmailChanged, Reset, UserStore, page};
+use crate::model::profile::username_key;
+use crate::model::{Attribute, Email, GrantKind, MOVED_IN_LOCKED, Page, ProfileChange, User};
+use crate::store::{BadCursor, Created, EmailChanged, ProfileUpdated, Reset, UserStore, page};
+
+/// The update that makes `change`: every value set, every one removed.
+fn profile_update(change: &ProfileChange) -> Expr {
+    let mut set = Vec::new();
+    let mut remove = Vec::new();
+    let mut expr = Expr::default();
+    if let Some(name) = &change.name {
+        set.push("#name = :name".to_owned());
+        expr = expr.name("#name", "name").value(":name", s(name));
+    }
+    let standard = change.standard.iter().map(|(a, v)| (a.as_str().to_owned(), v.as_ref().map(|v| s(v))));
+    let custom =
+        change.custom.iter().map(|(n, v)| (items::custom_attribute_name(n), v.as_ref().map(items::custom_value)));
+    for (i, (attribute, value)) in standard.chain(custom).enumerate() {
+        expr = expr.name(&format!("#a{i}"), &attribute);
+        match value {
+            Some(value) => {
+                set.push(format!("#a{i} = :a{i}"));
+                expr = expr.value(&format!(":a{i}"), value);
+            }
+            None => remove.push(format!("#a{i}")),
+        }
+    }
+    let mut update = String::new();
+    if !set.is_empty() {
+        update = format!("SET {}", set.join(", "));
+    }
+    if !remove.is_empty() {
+        update = format!("{update} REMOVE {}", remove.join(", "));
+    }
+    expr.with_update(update.trim_start())
+}
 
 /// A new password in place of `old_hash`, the history kept, and the token version moved on.
 fn password_change(old_hash: &str, new_hash: &str, history: &[String]) -> Expr {
@@ -53,6 +86,9 @@ impl UserStore for DynamoStore {
             self.put_step(email_claim_item(&user.email, &user.id), new())?,
             self.put_step(user_item(user), new())?,
         ];
+        if let Some(username) = user.profile.get(&Attribute::PreferredUsername) {
+            steps.push(self.put_step(username_claim_item(username, &user.id), new())?);
+        }
         if locked {
             steps.push(self.put_step(lockout_item(&user.email, &MOVED_IN_LOCKED), Expr::default())?);
         }
@@ -146,14 +182,38 @@ impl UserStore for DynamoStore {
         }
     }
 
-    async fn set_name(&self, user_id: &str, name: &str) -> anyhow::Result<Option<User>> {
-        let rename = Expr::update("SET #name = :name")
-            .condition("attribute_exists(pk)")
-            .name("#name", "name")
-            .value(":name", s(name));
-        match self.update(keys::user(user_id), rename, ReturnValue::AllNew, "setting a name").await? {
-            Some(item) => Ok(Some(items::user(&item)?)),
-            None => Ok(None),
+    async fn update_profile(&self, user: &User, change: &ProfileChange) -> anyhow::Result<ProfileUpdated> {
+        let Some((old, new)) = change.username_move(user) else {
+            let update = profile_update(change).condition("attribute_exists(pk)");
+            return Ok(
+                match self.update(keys::user(&user.id), update, ReturnValue::AllNew, "updating a profile").await? {
+                    Some(item) => ProfileUpdated::Updated(Box::new(items::user(&item)?)),
+                    None => ProfileUpdated::Conflict,
+                },
+            );
+        };
+        let still = match old {
+            Some(old) => profile_update(change).condition("#username = :old_username").value(":old_username", s(old)),
+            None => profile_update(change).condition("attribute_exists(pk) AND attribute_not_exists(#username)"),
+        };
+        let owned = || Expr::only_if("user_id = :user").value(":user", s(&user.id));
+        let mut steps = vec![self.update_step(keys::user(&user.id), still.name("#username", "preferred_username"))?];
+        // The same name in another case keeps its claim: it is the same key.
+        let same_key = old.zip(new).is_some_and(|(old, new)| username_key(old) == username_key(new));
+        if let Some(new) = new.filter(|_| !same_key) {
+            let free = Expr::only_if("attribute_not_exists(pk) OR user_id = :user").value(":user", s(&user.id));
+            steps.push(self.put_step(username_claim_item(new, &user.id), free)?);
+        }
+        if let Some(old) = old.filter(|_| !same_key) {
+            steps.push(self.delete_step(keys::username_claim(old), owned())?);
+        }
+        match self.transact(&steps, "changing a username").await? {
+            None => Ok(self
+                .user(&user.id)
+                .await?
+                .map_or(ProfileUpdated::Conflict, |u| ProfileUpdated::Updated(Box::new(u)))),
+            Some(1) if new.is_some() && !same_key => Ok(ProfileUpdated::UsernameTaken),
+            Some(_) => Ok(ProfileUpdated::Conflict),
         }
     }
 
@@ -194,6 +254,9 @@ impl UserStore for DynamoStore {
         ];
         for identity in &user.identities {
             steps.push(self.delete_step(keys::identity(&identity.issuer, &identity.subject), owned())?);
+        }
+        if let Some(username) = user.profile.get(&Attribute::PreferredUsername) {
+            steps.push(self.delete_step(keys::username_claim(username), owned())?);
         }
         Ok(self.transact(&steps, "deleting a user").await?.is_none())
     }

@@ -26,6 +26,8 @@ struct Inner {
     users: HashMap<String, User>,
     /// Email → user id: the uniqueness claim.
     emails: HashMap<String, String>,
+    /// Lower-cased `preferred_username` → user id: its uniqueness claim.
+    usernames: HashMap<String, String>,
     codes: HashMap<(String, Purpose), CodeState>,
     grants: HashMap<String, Grant>,
     /// Grant hash → uses counted.

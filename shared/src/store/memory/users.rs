@@ -4,8 +4,9 @@ use async_trait::async_trait;
 
 use super::{MemoryStore, checked_cursor, order_key};
 use crate::clock::UnixTime;
-use crate::model::{Email, GrantKind, MOVED_IN_LOCKED, Page, User};
-use crate::store::{BadCursor, Created, EmailChanged, Reset, UserStore, page};
+use crate::model::profile::username_key;
+use crate::model::{Attribute, Email, GrantKind, MOVED_IN_LOCKED, Page, ProfileChange, User};
+use crate::store::{BadCursor, Created, EmailChanged, ProfileUpdated, Reset, UserStore, page};
 
 #[async_trait]
 impl UserStore for MemoryStore {
@@ -34,6 +35,13 @@ impl UserStore for MemoryStore {
         let mut inner = self.lock();
         if inner.emails.contains_key(user.email.as_str()) || inner.users.contains_key(&user.id) {
             return Ok(Created::EmailTaken);
+        }
+        let username = user.profile.get(&Attribute::PreferredUsername).map(|n| username_key(n));
+        if username.as_ref().is_some_and(|n| inner.usernames.contains_key(n)) {
+            return Ok(Created::EmailTaken);
+        }
+        if let Some(username) = username {
+            inner.usernames.insert(username, user.id.clone());
         }
         inner.emails.insert(user.email.as_str().to_owned(), user.id.clone());
         inner.users.insert(user.id.clone(), user.clone());
@@ -120,11 +128,27 @@ impl UserStore for MemoryStore {
         Ok(Reset::Reset)
     }
 
-    async fn set_name(&self, user_id: &str, name: &str) -> anyhow::Result<Option<User>> {
-        Ok(self.lock().users.get_mut(user_id).map(|user| {
-            user.name = name.to_owned();
-            user.clone()
-        }))
+    async fn update_profile(&self, user: &User, change: &ProfileChange) -> anyhow::Result<ProfileUpdated> {
+        let mut inner = self.lock();
+        let username = |u: &User| u.profile.get(&Attribute::PreferredUsername).map(|n| username_key(n));
+        let Some(stored) = inner.users.get(&user.id) else { return Ok(ProfileUpdated::Conflict) };
+        if let Some((old, new)) = change.username_move(user) {
+            if username(stored) != old.map(username_key) {
+                return Ok(ProfileUpdated::Conflict);
+            }
+            if new.is_some_and(|new| inner.usernames.get(&username_key(new)).is_some_and(|holder| *holder != user.id)) {
+                return Ok(ProfileUpdated::UsernameTaken);
+            }
+            if let Some(old) = old {
+                inner.usernames.remove(&username_key(old));
+            }
+            if let Some(new) = new {
+                inner.usernames.insert(username_key(new), user.id.clone());
+            }
+        }
+        let Some(stored) = inner.users.get_mut(&user.id) else { return Ok(ProfileUpdated::Conflict) };
+        change.apply_to(stored);
+        Ok(ProfileUpdated::Updated(Box::new(stored.clone())))
     }
 
     async fn change_email(
@@ -162,6 +186,9 @@ impl UserStore for MemoryStore {
         }
         inner.users.remove(&user.id);
         inner.emails.remove(user.email.as_str());
+        if let Some(username) = user.profile.get(&Attribute::PreferredUsername) {
+            inner.usernames.remove(&username_key(username));
+        }
         for identity in &user.identities {
             let key = (identity.issuer.clone(), identity.subject.clone());
             if inner.identities.get(&key).is_some_and(|holder| *holder == user.id) {
