@@ -34,6 +34,7 @@ fn claims(now: i64) -> Claims {
         token_use: TokenUse::Access,
         sid: "tZqi6IllwPkRnj3mCXa_vQ".into(),
         ver: 0,
+        custom: Default::default(),
     }
 }
 

@@ -12,8 +12,6 @@ use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
 use crate::invalid::Invalid;
-use crate::model::custom::MAX_CUSTOM_ATTRIBUTES;
-use crate::model::{CustomAttribute, CustomKind, Writer};
 use crate::tokens::PublicJwk;
 
 /// Limits on emailed one-time codes (docs/SECURITY.md, "Emailed codes").
@@ -370,6 +368,91 @@ impl Config {
     }
 }
 
+/// What a custom attribute holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CustomKind {
+    /// Text under the rules of a display name, of at most `max_length` code points.
+    String {
+        /// At most this many code points (at most [`MAX_CUSTOM_STRING`]).
+        max_length: usize,
+    },
+    /// A finite number within the bounds given.
+    Number {
+        /// The least value taken.
+        min: Option<f64>,
+        /// The greatest value taken.
+        max: Option<f64>,
+        /// Whether only whole numbers are taken.
+        integer: bool,
+    },
+    /// `true` or `false`.
+    Boolean,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+}
+
+/// Who may write a custom attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// The person, through `PATCH /users/me` (and admins).
+    User,
+    /// Admins only, through `PATCH /admin/users/{id}`; the person reads it.
+    Admin,
+}
+
+/// One declared custom attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomAttribute {
+    /// `[a-z][a-z0-9_]{0,31}`.
+    pub name: String,
+    /// Its type and limits.
+    pub kind: CustomKind,
+    /// Who may write it.
+    pub writer: Writer,
+    /// Whether the access token carries it as `custom:<name>`.
+    pub claim: bool,
+}
+
+/// The longest `string` a custom attribute may declare.
+pub const MAX_CUSTOM_STRING: usize = 500;
+
+/// The most custom attributes a deployment may declare.
+pub const MAX_CUSTOM_ATTRIBUTES: usize = 25;
+
+impl CustomAttribute {
+    /// Checks a declaration's name and limits.
+    pub fn check(&self) -> Result<(), Invalid> {
+        let name = &self.name;
+        let valid = name.len() <= 32
+            && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            return Err(format!("the custom attribute name {name:?} must match [a-z][a-z0-9_]{{0,31}}").into());
+        }
+        match self.kind {
+            CustomKind::String { max_length } if max_length == 0 || max_length > MAX_CUSTOM_STRING => {
+                Err(format!("{name}: max_length must be 1 to {MAX_CUSTOM_STRING}").into())
+            }
+            CustomKind::Number { min: Some(min), max: Some(max), .. } if min > max => {
+                Err(format!("{name}: min must not be above max").into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl CustomKind {
+    /// The type's name in the setting and in the API's errors.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::String { .. } => "string",
+            Self::Number { .. } => "number",
+            Self::Boolean => "boolean",
+            Self::Date => "date",
+        }
+    }
+}
+
 /// One declaration of `STEPAUTH_CUSTOM_ATTRIBUTES`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -513,6 +596,22 @@ mod tests {
             let error = format!("{:#}", custom_attributes(bad).expect_err(bad));
             assert!(error.contains(says), "{bad}: {error}");
         }
+    }
+
+    fn declared_as(kind: CustomKind) -> CustomAttribute {
+        CustomAttribute { name: "plan".to_owned(), kind, writer: Writer::User, claim: false }
+    }
+
+    #[test]
+    fn declarations_are_checked() {
+        assert!(declared_as(CustomKind::Boolean).check().is_ok());
+        for name in ["Plan", "1plan", "plan-id", "", &"p".repeat(33)] {
+            let attribute = CustomAttribute { name: name.to_owned(), ..declared_as(CustomKind::Boolean) };
+            assert!(attribute.check().is_err(), "{name}");
+        }
+        assert!(declared_as(CustomKind::String { max_length: 0 }).check().is_err());
+        assert!(declared_as(CustomKind::String { max_length: 501 }).check().is_err());
+        assert!(declared_as(CustomKind::Number { min: Some(2.0), max: Some(1.0), integer: false }).check().is_err());
     }
 
     #[test]

@@ -21,6 +21,8 @@ use crate::http::fields::MAX_TOKEN_CHARS;
 use crate::http::request::{DEFAULT_PAGE, MAX_BODY_BYTES, MAX_PAGE};
 use crate::http::response::STRICT_TRANSPORT_SECURITY;
 use crate::http::session::{ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::model::Attribute;
+use crate::model::profile::{ATTRIBUTES, MAX_URL_CHARS, ZONES};
 use crate::model::user::MAX_NAME_CHARS;
 use crate::password::{MAX_CHARS, MIN_CHARS};
 use crate::routes::{ROUTES, Route};
@@ -284,12 +286,16 @@ fn spec(route: &Route) -> Spec {
         ("profile-update", _) => Spec {
             id: "profile-update",
             tag: "account",
-            summary: "Change the display name",
+            summary: "Change the display name and profile attributes",
             auth: Auth::Access,
-            body: fields(true, vec![("name", false, reference("Name"))], json!({ "name": "Ann Q. Example" })),
+            body: fields(
+                true,
+                profile_fields(),
+                json!({ "given_name": "Ann", "family_name": "Example", "preferred_username": "ann.example", "nickname": null }),
+            ),
             parameters: vec![],
             success: ok("The profile, changed.", reference("User")),
-            errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &STORE_ERRORS]),
+            errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &["conflict"], &STORE_ERRORS]),
         },
         ("jwks", JWKS_PATH) => Spec {
             id: "jwks",
@@ -568,6 +574,25 @@ fn spec(route: &Route) -> Spec {
             parameters: vec![user_id()],
             success: ok("The account.", reference("AdminUserDetail")),
             errors: errors(&[&ACCESS_ERRORS, &["forbidden", "user_not_found"], &STORE_ERRORS]),
+        },
+        ("admin-user-update", _) => Spec {
+            id: "admin-user-update",
+            tag: "admin",
+            summary: "Change an account's profile, custom attributes only admins write included",
+            auth: Auth::Admin,
+            body: fields(
+                true,
+                profile_fields(),
+                json!({ "family_name": "Example-Lee", "custom": { "plan": "enterprise" } }),
+            ),
+            parameters: vec![user_id()],
+            success: ok("The account, changed.", reference("AdminUserDetail")),
+            errors: errors(&[
+                &BODY_ERRORS,
+                &ACCESS_ERRORS,
+                &["forbidden", "user_not_found", "conflict"],
+                &STORE_ERRORS,
+            ]),
         },
         ("admin-user-delete", _) => Spec {
             id: "admin-user-delete",
@@ -1309,6 +1334,9 @@ fn nullable(mut schema: Value) -> Value {
     if let Some(kind) = schema.get("type").cloned() {
         schema["type"] = json!([kind, "null"]);
     }
+    if let Some(Value::Array(values)) = schema.get_mut("enum") {
+        values.push(Value::Null);
+    }
     schema
 }
 
@@ -1384,20 +1412,106 @@ fn email() -> Value {
 /// pattern lists the Basic Multilingual Plane's; the few format characters above it, such
 /// as tags U+E0020–E007F, are refused too.)
 fn name() -> Value {
+    text_of_at_most(MAX_NAME_CHARS, "Ann Example")
+}
+
+/// The fields of a profile change: `name`, each standard attribute, `custom`. An attribute
+/// given as null is removed.
+fn profile_fields() -> Vec<(&'static str, bool, Value)> {
+    let mut fields = vec![("name", false, reference("Name"))];
+    fields.extend(ATTRIBUTES.iter().map(|(attribute, name)| (*name, false, attribute_schema(*attribute))));
+    fields.push((
+        "custom",
+        false,
+        json!({
+            "type": "object",
+            "description": "The deployment's custom attributes (`STEPAUTH_CUSTOM_ATTRIBUTES`), each of its declared type; null removes one.",
+            "additionalProperties": { "type": ["string", "number", "boolean", "null"] },
+        }),
+    ));
+    fields
+}
+
+/// The profile attributes of a user as the API shows them: each standard one (null when not
+/// set), `phone_number_verified` and `custom`.
+fn profile_properties() -> Vec<(&'static str, Value)> {
+    let mut properties: Vec<(&str, Value)> =
+        ATTRIBUTES.iter().map(|(attribute, name)| (*name, nullable(attribute_schema(*attribute)))).collect();
+    properties.push((
+        "phone_number_verified",
+        json!({ "const": false, "description": "No phone number is verified here (no SMS)." }),
+    ));
+    properties.push((
+        "custom",
+        json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] }, "description": "The deployment's custom attributes that are set." }),
+    ));
+    properties
+}
+
+/// What a standard attribute takes, as [`Attribute::parse`] checks it. What no pattern says
+/// (a username that is reserved or taken, a phone number no country hands out, a date not in
+/// the past or before 1900, or not on the calendar) is said in the description.
+fn attribute_schema(attribute: Attribute) -> Value {
+    let exact = |pattern: &str, description: &str, example: &str| json!({ "type": "string", "pattern": pattern, "description": description, "examples": [example] });
+    match attribute {
+        Attribute::GivenName => text_of_at_most(MAX_NAME_CHARS, "Ann"),
+        Attribute::FamilyName => text_of_at_most(MAX_NAME_CHARS, "Example"),
+        Attribute::Nickname => text_of_at_most(50, "Annie"),
+        Attribute::Gender => text_of_at_most(50, "female"),
+        Attribute::PreferredUsername => exact(
+            "^[A-Za-z0-9][A-Za-z0-9._-]{1,28}[A-Za-z0-9]$",
+            "3 to 30 ASCII letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit; unique case-insensitively; names such as `admin` or `support` are reserved.",
+            "ann.example",
+        ),
+        Attribute::PhoneNumber => exact(
+            "^\\+[0-9][0-9 ().-]{5,30}$",
+            "International form: `+`, the country code and the number (spaces, `-`, `.`, `(`, `)` allowed); it must be a number the country hands out (libphonenumber's metadata) and is kept in E.164. Never verified here.",
+            "+442079460958",
+        ),
+        Attribute::Birthdate => exact(
+            "^[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|[12][0-9]))$",
+            "`YYYY-MM-DD`: a real date (29 February only in a leap year) from 1900-01-01 to yesterday.",
+            "1990-04-01",
+        ),
+        Attribute::Picture => json!({
+            "type": "string",
+            "maxLength": MAX_URL_CHARS,
+            "pattern": "^https://[!\"$-.0->A-~]+(?:[/?#][!-~]*)?$",
+            "description": "An `https` URL of a picture of the person, without a user name or password in it; or, after an upload (`POST /users/me/picture`), a short-lived link to it.",
+            "examples": ["https://example.com/ann.png"],
+        }),
+        Attribute::Locale => json!({
+            "type": "string",
+            "maxLength": 35,
+            "pattern": "^[A-Za-z]{2,3}(?:[-_](?:[A-Za-z]{2}|[A-Za-z0-9]{3,8}))*$",
+            "description": "A BCP 47 language tag (`_` is read as `-`); kept as `ll-Ssss-RR`. The language of the person's mail.",
+            "examples": ["de-AT"],
+        }),
+        Attribute::Zoneinfo => json!({
+            "type": "string",
+            "enum": ZONES.lines().collect::<Vec<_>>(),
+            "description": "An IANA time zone.",
+            "examples": ["Europe/Vienna"],
+        }),
+    }
+}
+
+/// Text under the rules of a name, of at most `max` characters once trimmed.
+fn text_of_at_most(max: usize, example: &str) -> Value {
     use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory as _};
     let forbidden = class_body(
         |c| matches!(c.general_category(), G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator),
         0xFFFF,
     );
     let ws = whitespace();
-    let inner = MAX_NAME_CHARS - 2;
+    let inner = max - 2;
     let pattern =
         format!("^[{ws}]{PADDING}[^{ws}{forbidden}](?:[^{forbidden}]{{0,{inner}}}[^{ws}{forbidden}])?[{ws}]{PADDING}$");
     json!({
         "type": "string",
         "pattern": pattern,
-        "description": format!("Any script, 1 to {MAX_NAME_CHARS} characters once trimmed; no control (Cc) or format (Cf) characters, no line or paragraph separators."),
-        "examples": ["Ann Example"],
+        "description": format!("Any script, 1 to {max} characters once trimmed; no control (Cc) or format (Cf) characters, no line or paragraph separators."),
+        "examples": [example],
     })
 }
 
@@ -1523,7 +1637,10 @@ fn components() -> Value {
                     ("created_at", json!({ "type": "string", "format": "date-time" })),
                     ("last_login", json!({ "type": ["string", "null"], "format": "date-time" })),
                     ("identities", json!({ "type": "array", "items": reference("Identity") })),
-                ],
+                ]
+                .into_iter()
+                .chain(profile_properties())
+                .collect::<Vec<_>>(),
                 &[],
             ),
             "Identity": object(
@@ -1588,7 +1705,10 @@ fn components() -> Value {
                     ("deactivated", json!({ "type": "boolean" })),
                     ("identities", json!({ "type": "array", "items": reference("Identity") })),
                     ("session_count", json!({ "type": "integer", "minimum": 0 })),
-                ],
+                ]
+                .into_iter()
+                .chain(profile_properties())
+                .collect::<Vec<_>>(),
                 &[],
             ),
             "TotpSetup": object(

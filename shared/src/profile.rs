@@ -7,10 +7,11 @@ use serde_json::Value;
 
 use crate::activity::{self, Event};
 use crate::app::App;
+use crate::config::Writer;
 use crate::error::ApiError;
 use crate::invalid::Invalid;
 use crate::model::profile::full_name;
-use crate::model::{Attribute, CustomValue, Origin, ProfileChange, User, Writer};
+use crate::model::{Attribute, CustomValue, Origin, ProfileChange, User};
 use crate::store::ProfileUpdated;
 
 /// Who changes a profile.
@@ -51,18 +52,12 @@ pub async fn update(
     origin: &Origin,
 ) -> Result<User, ApiError> {
     let names = [Attribute::GivenName, Attribute::FamilyName];
-    if change.name.is_none() && names.iter().any(|a| change.standard.contains_key(a)) {
-        if full_name(&user.profile).as_deref() == Some(user.name.as_str()) || user.name.is_empty() {
-            let mut after = user.profile.clone();
-            for attribute in names {
-                match change.standard.get(&attribute) {
-                    Some(Some(value)) => after.insert(attribute, value.clone()),
-                    Some(None) => after.remove(&attribute),
-                    None => None,
-                };
-            }
-            change.name = full_name(&after);
-        }
+    let names_change = change.name.is_none() && names.iter().any(|a| change.standard.contains_key(a));
+    let name_follows = full_name(&user.profile).as_deref() == Some(user.name.as_str()) || user.name.is_empty();
+    if names_change && name_follows {
+        let mut after = user.clone();
+        change.apply_to(&mut after);
+        change.name = full_name(&after.profile);
     }
     if change.is_noop_for(&user) {
         return Ok(user);

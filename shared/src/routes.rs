@@ -116,6 +116,7 @@ routes! {
     "account-delete"      account_delete:      DELETE "/users/me"                     => handlers::account::account_delete;
     "admin-user-get"      admin_user_get:      GET    "/admin/users/{id}"             => handlers::admin::admin_user_get;
     "admin-user-delete"   admin_user_delete:   DELETE "/admin/users/{id}"             => handlers::admin::admin_user_delete;
+    "admin-user-update"   admin_user_update:   PATCH  "/admin/users/{id}"             => handlers::admin::admin_user_update;
     "admin-user-activity" admin_user_activity: GET    "/admin/users/{id}/activity"    => handlers::admin::admin_user_activity;
     "admin-sessions-end"  admin_sessions_end:  POST   "/admin/users/{id}/sessions/end" => handlers::admin::admin_sessions_end;
     "admin-deactivate"    admin_deactivate:    POST   "/admin/users/{id}/deactivate"  => handlers::admin::admin_deactivate;

@@ -12,10 +12,6 @@ fn assert_client_error(answer: &Answer, what: &str) {
     assert_eq!(answer.headers["content-type"], "application/json", "{what}");
 }
 
-fn method_of(path: &str) -> &'static str {
-    if path == "/users/me" { "PATCH" } else { "POST" }
-}
-
 #[tokio::test]
 async fn every_route_refuses_malformed_bodies() {
     let admin = unique_email("admin");
@@ -36,15 +32,16 @@ async fn every_route_refuses_malformed_bodies() {
             assert_client_error(&answer, &format!("{path} {body:?}"));
             assert_eq!(answer.error(), code, "{path} {body:?}");
         }
-        let answer = app.raw_as(method_of(path), path, "application/json", vec![0xff, 0xfe, b'{', b'}'], token).await;
+        let answer =
+            app.raw_as(route.method.as_str(), path, "application/json", vec![0xff, 0xfe, b'{', b'}'], token).await;
         assert_eq!(answer.error(), "invalid_json", "{path}: bytes that are not UTF-8");
-        let answer = app.raw_as(method_of(path), path, "text/plain", b"{}".to_vec(), token).await;
+        let answer = app.raw_as(route.method.as_str(), path, "text/plain", b"{}".to_vec(), token).await;
         assert_eq!((answer.status, answer.error()), (415, "unsupported_media_type"), "{path}");
         let huge = format!("{{\"email\":\"{}\"}}", "a".repeat(1024 * 1024));
-        let answer = app.raw_as(method_of(path), path, "application/json", huge.into_bytes(), token).await;
+        let answer = app.raw_as(route.method.as_str(), path, "application/json", huge.into_bytes(), token).await;
         assert_eq!((answer.status, answer.error()), (413, "payload_too_large"), "{path}");
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        let answer = app.raw_as(method_of(path), path, "application/json", deep.into_bytes(), token).await;
+        let answer = app.raw_as(route.method.as_str(), path, "application/json", deep.into_bytes(), token).await;
         assert_client_error(&answer, &format!("{path} deeply nested"));
     }
 }

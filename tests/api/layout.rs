@@ -167,6 +167,7 @@ const LAYERS: &[&[&str]] = &[
         "deletion",
         "google",
         "migration",
+        "profile",
     ],
     &["http"],
     &["handlers"],

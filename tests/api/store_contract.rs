@@ -1,14 +1,15 @@
 //! The store contract: one suite, run against the DynamoDB store (on moto) and the
 //! in-memory store, so that the local server behaves as production does.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use stepauth::config::CodeLimits;
 use stepauth::model::{
-    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, Method, NewCode, Purpose, Redeemed,
-    Session, SessionUse, User,
+    Activity, Attempt, Attribute, CustomValue, Email, Grant, GrantKind, Identity, Issued, LoginState, Method, NewCode,
+    ProfileChange, Purpose, Redeemed, Session, SessionUse, User,
 };
-use stepauth::store::{Created, EmailChanged, Reset, Rotated, Store};
+use stepauth::store::{Created, EmailChanged, ProfileUpdated, Reset, Rotated, Store};
 use stepauth_tests::unique_email;
 
 const T0: i64 = 1_800_000_000;
@@ -576,12 +577,98 @@ async fn fifty_concurrent_resets_give_one_change(store: Arc<dyn Store>) {
     assert_eq!(store.user(&u.id).await.unwrap().expect("the user").token_version, 1);
 }
 
-async fn names_change_and_nothing_else(store: Arc<dyn Store>) {
-    let u = stored_user(&store, "rename", T0).await;
-    let renamed = store.set_name(&u.id, "Zoë").await.unwrap().expect("the user");
-    assert_eq!(renamed, User { name: "Zoë".into(), ..u.clone() });
-    assert_eq!(store.set_name("nobody", "X").await.unwrap(), None);
+async fn profiles_change_and_usernames_stay_unique(store: Arc<dyn Store>) {
+    let u = stored_user(&store, "profile", T0).await;
+    let other = stored_user(&store, "profile-other", T0).await;
+    let name = format!("p{}", &u.id.replace(['@', '+', '.', '-'], "")[..20]);
+    let change = ProfileChange {
+        name: Some("Zoë".into()),
+        standard: BTreeMap::from([
+            (Attribute::GivenName, Some("Zoë".into())),
+            (Attribute::PreferredUsername, Some(name.clone())),
+        ]),
+        custom: BTreeMap::from([
+            ("plan".to_owned(), Some(CustomValue::String("pro".into()))),
+            ("seats".to_owned(), Some(CustomValue::Number(12.into()))),
+            ("trial".to_owned(), Some(CustomValue::Boolean(false))),
+        ]),
+    };
+    let ProfileUpdated::Updated(changed) = store.update_profile(&u, &change).await.unwrap() else { panic!("updated") };
+    let mut expected = u.clone();
+    change.apply_to(&mut expected);
+    assert_eq!(*changed, expected);
+    assert_eq!(store.user(&u.id).await.unwrap().as_ref(), Some(&expected), "read back as written");
+
+    // Another user cannot take it, in any case; a stale read of the owner cannot change it.
+    let take = |username: &str| ProfileChange {
+        standard: BTreeMap::from([(Attribute::PreferredUsername, Some(username.to_owned()))]),
+        ..ProfileChange::default()
+    };
+    assert_eq!(store.update_profile(&other, &take(&name.to_uppercase())).await.unwrap(), ProfileUpdated::UsernameTaken);
+    assert_eq!(
+        store.update_profile(&u, &take("elsewhere1")).await.unwrap(),
+        ProfileUpdated::Conflict,
+        "stale: it has one now"
+    );
+    // A change of case keeps the claim; removing values and the username frees it.
+    let ProfileUpdated::Updated(cased) = store.update_profile(&expected, &take(&name.to_uppercase())).await.unwrap()
+    else {
+        panic!("the same name in another case")
+    };
+    let remove = ProfileChange {
+        standard: BTreeMap::from([(Attribute::PreferredUsername, None), (Attribute::GivenName, None)]),
+        custom: BTreeMap::from([("plan".to_owned(), None)]),
+        ..ProfileChange::default()
+    };
+    let ProfileUpdated::Updated(removed) = store.update_profile(&cased, &remove).await.unwrap() else {
+        panic!("removed")
+    };
+    assert!(removed.profile.is_empty() && !removed.custom.contains_key("plan"), "{removed:?}");
+    let ProfileUpdated::Updated(taken) = store.update_profile(&other, &take(&name)).await.unwrap() else {
+        panic!("free")
+    };
+    // Deleting the holder frees it too.
+    assert!(store.delete_user(&taken).await.unwrap());
+    assert!(matches!(store.update_profile(&removed, &take(&name)).await.unwrap(), ProfileUpdated::Updated(_)));
+    let gone = User { id: "nobody".into(), ..u.clone() };
+    assert_eq!(store.update_profile(&gone, &take("nobody1")).await.unwrap(), ProfileUpdated::Conflict);
+    assert_eq!(
+        store
+            .update_profile(&gone, &ProfileChange { name: Some("X".into()), ..ProfileChange::default() })
+            .await
+            .unwrap(),
+        ProfileUpdated::Conflict
+    );
     assert_eq!(store.user("nobody").await.unwrap(), None);
+}
+
+async fn twenty_users_racing_for_one_username_give_one_holder(store: Arc<dyn Store>) {
+    let mut users = Vec::new();
+    for i in 0..20 {
+        users.push(stored_user(&store, &format!("name-race{i}"), T0).await);
+    }
+    let name = format!("r{}", &users[0].id.replace(['@', '+', '.', '-'], "")[..20]);
+    let mut tasks = tokio::task::JoinSet::new();
+    for u in users.clone() {
+        let (store, name) = (store.clone(), name.clone());
+        tasks.spawn(async move {
+            let change = ProfileChange {
+                standard: BTreeMap::from([(Attribute::PreferredUsername, Some(name))]),
+                ..ProfileChange::default()
+            };
+            store.update_profile(&u, &change).await.unwrap()
+        });
+    }
+    let answers = tasks.join_all().await;
+    assert_eq!(answers.iter().filter(|a| matches!(a, ProfileUpdated::Updated(_))).count(), 1, "{answers:?}");
+    assert!(answers.iter().all(|a| matches!(a, ProfileUpdated::Updated(_) | ProfileUpdated::UsernameTaken)));
+    let mut holders = 0;
+    for u in &users {
+        holders += usize::from(
+            store.user(&u.id).await.unwrap().expect("the user").profile.contains_key(&Attribute::PreferredUsername),
+        );
+    }
+    assert_eq!(holders, 1);
 }
 
 async fn activity_pages_newest_first_and_expires(store: Arc<dyn Store>) {
@@ -945,7 +1032,8 @@ contract! {
         moved_in_users_claim_their_email_once_and_may_start_locked,
         resets_use_their_grant_once,
         fifty_concurrent_resets_give_one_change,
-        names_change_and_nothing_else,
+        profiles_change_and_usernames_stay_unique,
+        twenty_users_racing_for_one_username_give_one_holder,
         emails_change_only_from_the_state_read_and_to_a_free_address,
         fifty_concurrent_changes_to_one_address_give_one_owner,
         users_delete_with_their_claim_and_links_only_from_the_state_read,

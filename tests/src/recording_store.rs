@@ -8,12 +8,12 @@ use async_trait::async_trait;
 use stepauth::clock::UnixTime;
 use stepauth::config::CodeLimits;
 use stepauth::model::{
-    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, Purpose, Redeemed, Sent,
-    Session, SessionUse, SourceCounter, SourceSlot, User,
+    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, ProfileChange, Purpose,
+    Redeemed, Sent, Session, SessionUse, SourceCounter, SourceSlot, User,
 };
 use stepauth::store::{
     ActivityStore, AuthenticatorStore, CodeStore, Created, EmailChanged, GrantStore, IdentityStore, LockoutStore,
-    Reset, Rotated, SessionStore, Store, UserStore,
+    ProfileUpdated, Reset, Rotated, SessionStore, Store, UserStore,
 };
 
 /// The recording wrapper.
@@ -105,9 +105,9 @@ impl UserStore for RecordingStore {
         self.inner.reset_password(user_id, grant_hash, old_hash, new_hash, history, now).await
     }
 
-    async fn set_name(&self, user_id: &str, name: &str) -> anyhow::Result<Option<User>> {
-        self.record("set_name");
-        self.inner.set_name(user_id, name).await
+    async fn update_profile(&self, user: &User, change: &ProfileChange) -> anyhow::Result<ProfileUpdated> {
+        self.record("update_profile");
+        self.inner.update_profile(user, change).await
     }
 
     async fn change_email(

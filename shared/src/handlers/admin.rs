@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use super::IdentityView;
+use super::{IdentityView, ProfileView};
 use crate::activity::{self, ActivityView, Event};
 use crate::app::App;
 use crate::clock::rfc3339;
@@ -16,9 +16,10 @@ use crate::deletion;
 use crate::error::ApiError;
 use crate::http::request::MAX_PAGE;
 use crate::http::session::authenticate;
-use crate::http::{JsonBody, cursor, json, message, no_fields, origin, page_params, page_params_with};
+use crate::http::{JsonBody, cursor, json, message, no_fields, origin, page_params, page_params_with, profile_change};
 use crate::mail::templates;
 use crate::model::{Email, Purpose, Role, User};
+use crate::profile::{self, Editor};
 use crate::session::Caller;
 use crate::store::EmailChanged;
 
@@ -156,14 +157,35 @@ struct AdminUserDetail {
     identities: Vec<IdentityView>,
     /// Live sessions.
     session_count: usize,
+    #[serde(flatten)]
+    profile: ProfileView,
 }
 
 /// `GET /admin/users/{id}` with an admin access token → 200: the account as an admin sees it
-/// (role, locked, deactivated, authenticator on, linked identities, live sessions).
+/// (role, locked, deactivated, authenticator on, linked identities, live sessions, profile).
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn admin_user_get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = admin(app, &req).await?;
     let user = path_user(app, &req, &caller).await?;
+    Ok(json(StatusCode::OK, &detail(app, user).await?))
+}
+
+/// `PATCH /admin/users/{id}` with an admin access token and a partial profile (as `PATCH
+/// /users/me` takes it, custom attributes only admins write included) → 200 with the account
+/// as `GET` shows it; the change is in the account's activity with the admin's id.
+#[tracing::instrument(skip_all, fields(user))]
+pub async fn admin_user_update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = admin(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let editor = Editor::Admin(&caller.user.id);
+    let change = profile_change(app, &mut body, editor);
+    body.finish(())?;
+    let user = path_user(app, &req, &caller).await?;
+    let user = profile::update(app, user, change, editor, &origin(&req)).await?;
+    Ok(json(StatusCode::OK, &detail(app, user).await?))
+}
+
+async fn detail(app: &App, user: User) -> Result<AdminUserDetail, ApiError> {
     let failures = app.store.failures(std::slice::from_ref(&user.email), app.now()).await?;
     let mut session_count = 0;
     let mut cursor = None;
@@ -176,13 +198,13 @@ pub async fn admin_user_get(app: &App, req: Request) -> Result<Response<Body>, A
             None => break,
         }
     }
-    let detail = AdminUserDetail {
+    Ok(AdminUserDetail {
         deactivated: user.deactivated,
         identities: user.identities.iter().map(IdentityView::from).collect(),
         session_count,
+        profile: ProfileView::new(&user, &app.config),
         summary: summary(app, user, failures.first().copied().unwrap_or(0)),
-    };
-    Ok(json(StatusCode::OK, &detail))
+    })
 }
 
 /// `GET /admin/users/{id}/activity?limit=&cursor=` with an admin access token → 200 `{items,

@@ -53,13 +53,36 @@ pub struct UserView {
     pub last_login: Option<String>,
     /// The Google (OpenID) identities linked to the account.
     pub identities: Vec<IdentityView>,
+    /// The profile attributes.
+    #[serde(flatten)]
+    pub profile: ProfileView,
+}
+
+/// A user's profile attributes as the API shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileView {
     /// Each standard attribute (`given_name` … `zoneinfo`), null when not set.
     #[serde(flatten)]
-    pub profile: BTreeMap<&'static str, Option<String>>,
+    pub attributes: BTreeMap<&'static str, Option<String>>,
     /// Always false: no phone number is verified here (no SMS).
     pub phone_number_verified: bool,
     /// The deployment's custom attributes that are set, by name.
     pub custom: BTreeMap<String, Value>,
+}
+
+impl ProfileView {
+    /// `user`'s profile, with the custom attributes `config` declares.
+    pub fn new(user: &User, config: &Config) -> Self {
+        let declared = |name: &String| config.custom_attributes.iter().any(|a| a.name == *name);
+        Self {
+            attributes: ATTRIBUTES
+                .iter()
+                .map(|(attribute, name)| (*name, user.profile.get(attribute).cloned()))
+                .collect(),
+            phone_number_verified: false,
+            custom: user.custom.iter().filter(|(n, _)| declared(n)).map(|(n, v)| (n.clone(), v.to_json())).collect(),
+        }
+    }
 }
 
 /// A linked identity as the API shows it.
@@ -78,7 +101,6 @@ pub struct IdentityView {
 impl UserView {
     /// `user` as the API shows it, with the custom attributes `config` declares.
     pub fn new(user: &User, config: &Config) -> Self {
-        let declared = |name: &String| config.custom_attributes.iter().any(|a| a.name == *name);
         Self {
             id: user.id.clone(),
             email: user.email.as_str().to_owned(),
@@ -90,9 +112,7 @@ impl UserView {
             created_at: rfc3339(user.created_at),
             last_login: user.last_login.map(rfc3339),
             identities: user.identities.iter().map(IdentityView::from).collect(),
-            profile: ATTRIBUTES.iter().map(|(attribute, name)| (*name, user.profile.get(attribute).cloned())).collect(),
-            phone_number_verified: false,
-            custom: user.custom.iter().filter(|(n, _)| declared(n)).map(|(n, v)| (n.clone(), v.to_json())).collect(),
+            profile: ProfileView::new(user, config),
         }
     }
 }

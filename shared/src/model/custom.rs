@@ -1,19 +1,19 @@
-//! The attributes a deployment declares beside the standard ones (`STEPAUTH_CUSTOM_ATTRIBUTES`):
-//! what the old backend kept next to its users (an application id, a plan, an employee
-//! number) without a code change. Each has a type and limits, says who may write it, and
-//! whether the access token carries it as the claim `custom:<name>`.
+//! The values of the attributes a deployment declares beside the standard ones
+//! (`STEPAUTH_CUSTOM_ATTRIBUTES`, declared as [`CustomAttribute`]s in [`crate::config`]): what
+//! the old backend kept next to its users (an application id, a plan, an employee number)
+//! without a code change, and the rules a value meets to be kept.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Number, Value};
-use time::Date;
-use time::macros::format_description;
 
+use crate::config::{CustomAttribute, CustomKind};
 use crate::invalid::Invalid;
+use crate::model::profile::calendar_date;
 use crate::model::user::text_of_at_most;
 
 /// A custom attribute's value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CustomValue {
     /// A `string` or a `date` attribute's (a date as `YYYY-MM-DD`).
     String(String),
@@ -22,8 +22,6 @@ pub enum CustomValue {
     /// A `boolean` attribute's.
     Boolean(bool),
 }
-
-impl Eq for CustomValue {}
 
 impl CustomValue {
     /// The value as JSON.
@@ -39,78 +37,7 @@ impl CustomValue {
 /// The custom attributes a user has set, by name.
 pub type Custom = BTreeMap<String, CustomValue>;
 
-/// What a custom attribute holds.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CustomKind {
-    /// Text under the rules of a display name, of at most `max_length` code points.
-    String {
-        /// At most this many code points (at most [`MAX_CUSTOM_STRING`]).
-        max_length: usize,
-    },
-    /// A finite number within the bounds given.
-    Number {
-        /// The least value taken.
-        min: Option<f64>,
-        /// The greatest value taken.
-        max: Option<f64>,
-        /// Whether only whole numbers are taken.
-        integer: bool,
-    },
-    /// `true` or `false`.
-    Boolean,
-    /// A calendar date, `YYYY-MM-DD`.
-    Date,
-}
-
-/// Who may write a custom attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Writer {
-    /// The person, through `PATCH /users/me` (and admins).
-    User,
-    /// Admins only, through `PATCH /admin/users/{id}`; the person reads it.
-    Admin,
-}
-
-/// One declared custom attribute.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CustomAttribute {
-    /// `[a-z][a-z0-9_]{0,31}`.
-    pub name: String,
-    /// Its type and limits.
-    pub kind: CustomKind,
-    /// Who may write it.
-    pub writer: Writer,
-    /// Whether the access token carries it as `custom:<name>`.
-    pub claim: bool,
-}
-
-/// The longest `string` a custom attribute may declare.
-pub const MAX_CUSTOM_STRING: usize = 500;
-
-/// The most custom attributes a deployment may declare.
-pub const MAX_CUSTOM_ATTRIBUTES: usize = 25;
-
 impl CustomAttribute {
-    /// Checks a declaration's name and limits.
-    pub fn check(&self) -> Result<(), Invalid> {
-        let name = &self.name;
-        let valid = name.len() <= 32
-            && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !valid {
-            return Err(format!("the custom attribute name {name:?} must match [a-z][a-z0-9_]{{0,31}}").into());
-        }
-        match self.kind {
-            CustomKind::String { max_length } if max_length == 0 || max_length > MAX_CUSTOM_STRING => {
-                Err(format!("{name}: max_length must be 1 to {MAX_CUSTOM_STRING}").into())
-            }
-            CustomKind::Number { min: Some(min), max: Some(max), .. } if min > max => {
-                Err(format!("{name}: min must not be above max").into())
-            }
-            _ => Ok(()),
-        }
-    }
-
     /// Checks a value given for this attribute.
     pub fn parse(&self, value: &Value) -> Result<CustomValue, Invalid> {
         match (&self.kind, value) {
@@ -130,9 +57,8 @@ impl CustomAttribute {
             }
             (CustomKind::Boolean, Value::Bool(flag)) => Ok(CustomValue::Boolean(*flag)),
             (CustomKind::Date, Value::String(text)) => {
-                let format = format_description!("[year]-[month]-[day]");
-                let date = Date::parse(text, format).map_err(|_| Invalid::from("must be a date as YYYY-MM-DD"))?;
-                Ok(CustomValue::String(date.format(format).map_err(|_| Invalid::from("is out of range"))?))
+                calendar_date(text)?;
+                Ok(CustomValue::String(text.clone()))
             }
             (kind, _) => Err(format!("must be {}", kind.described()).into()),
         }
@@ -140,16 +66,6 @@ impl CustomAttribute {
 }
 
 impl CustomKind {
-    /// The type's name in the setting and in the API's errors.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::String { .. } => "string",
-            Self::Number { .. } => "number",
-            Self::Boolean => "boolean",
-            Self::Date => "date",
-        }
-    }
-
     fn described(&self) -> &'static str {
         match self {
             Self::String { .. } => "a string",
@@ -175,6 +91,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::config::Writer;
 
     fn declared(kind: CustomKind) -> CustomAttribute {
         CustomAttribute { name: "plan".to_owned(), kind, writer: Writer::User, claim: false }
@@ -201,17 +118,5 @@ mod tests {
             declared(CustomKind::Date).parse(&json!("2026-02-28")),
             Ok(CustomValue::String("2026-02-28".to_owned()))
         );
-    }
-
-    #[test]
-    fn declarations_are_checked() {
-        assert!(declared(CustomKind::Boolean).check().is_ok());
-        for name in ["Plan", "1plan", "plan-id", "", &"p".repeat(33)] {
-            let attribute = CustomAttribute { name: name.to_owned(), ..declared(CustomKind::Boolean) };
-            assert!(attribute.check().is_err(), "{name}");
-        }
-        assert!(declared(CustomKind::String { max_length: 0 }).check().is_err());
-        assert!(declared(CustomKind::String { max_length: 501 }).check().is_err());
-        assert!(declared(CustomKind::Number { min: Some(2.0), max: Some(1.0), integer: false }).check().is_err());
     }
 }

@@ -16,7 +16,7 @@ pub mod user;
 
 pub use activity::{Activity, Method, Page, SecondFactor};
 pub use code::{Code, CodeState, Issued, NewCode, Pepper, Purpose, Redeemed, Sent};
-pub use custom::{Custom, CustomAttribute, CustomKind, CustomValue, Writer};
+pub use custom::{Custom, CustomValue};
 pub use email::Email;
 pub use grant::{Grant, GrantKind};
 pub use identity::{Identity, LoginState};

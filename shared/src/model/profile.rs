@@ -89,7 +89,7 @@ const RESERVED_USERNAMES: &[&str] = &[
 
 /// Every IANA time zone name (Python's `zoneinfo.available_timezones()`, without `Factory`
 /// and `localtime`), one a line, sorted.
-const ZONES: &str = include_str!("zoneinfo.txt");
+pub const ZONES: &str = include_str!("zoneinfo.txt");
 
 /// The value a profile's `picture` holds while it is an uploaded object rather than a URL
 /// the person gave: the object's key follows this prefix.
@@ -110,8 +110,9 @@ impl Attribute {
     }
 
     /// Checks a value the person gave, on `today` (for `birthdate`), and returns it as it is
-    /// kept: trimmed, and in the attribute's canonical form (`phone_number` in E.164,
-    /// `locale` as `ll-RR`).
+    /// kept: names trimmed, the rest in the attribute's canonical form (`phone_number` in
+    /// E.164, `locale` as `ll-RR`). Values of a fixed format (a username, a number, a date, a
+    /// URL, a language tag, a zone) are taken exactly, without spaces around them.
     pub fn parse(self, text: &str, today: Date) -> Result<String, Invalid> {
         match self {
             Self::GivenName | Self::FamilyName => text_of_at_most(text, MAX_NAME_CHARS),
@@ -196,7 +197,7 @@ pub fn username_key(username: &str) -> String {
 /// letter or digit, and not a reserved name. ASCII only: letters of other scripts that look
 /// alike (Cyrillic `а` and Latin `a`) would let one person pass for another.
 fn username(text: &str) -> Result<String, Invalid> {
-    let name = text.trim();
+    let name = text;
     let (min, max) = USERNAME_CHARS;
     if name.len() < min || name.len() > max {
         return Err(format!("must be {min} to {max} characters long").into());
@@ -215,12 +216,17 @@ fn username(text: &str) -> Result<String, Invalid> {
     Ok(name.to_owned())
 }
 
-/// A phone number in international form (`+` and the country code), as libphonenumber's
-/// metadata knows valid numbers; kept in E.164.
+/// A phone number in international form (`+`, the country code, digits and the separators
+/// space, `-`, `.`, `(`, `)`), as libphonenumber's metadata knows valid numbers; kept in
+/// E.164.
 fn phone_number(text: &str) -> Result<String, Invalid> {
-    let text = text.trim();
-    if !text.starts_with('+') || text.len() > 32 {
-        return Err("must be in international form, starting with + and the country code".into());
+    let shaped = text.strip_prefix('+').is_some_and(|rest| {
+        rest.starts_with(|c: char| c.is_ascii_digit())
+            && (6..=31).contains(&rest.len())
+            && rest.bytes().all(|b| b.is_ascii_digit() || b" ().-".contains(&b))
+    });
+    if !shaped {
+        return Err("must be in international form: + and the country code, digits, spaces, - . ( )".into());
     }
     match phonenumber::parse(None, text) {
         Ok(number) if phonenumber::is_valid(&number) => Ok(number.format().mode(phonenumber::Mode::E164).to_string()),
@@ -231,18 +237,29 @@ fn phone_number(text: &str) -> Result<String, Invalid> {
 /// A date of birth: `YYYY-MM-DD`, from 1900 on, before `today`.
 fn birthdate(text: &str, today: Date) -> Result<String, Invalid> {
     let format = format_description!("[year]-[month]-[day]");
-    let date = Date::parse(text.trim(), format).map_err(|_| Invalid::from("must be a date as YYYY-MM-DD"))?;
+    let date = calendar_date(text)?;
     let earliest = Date::from_calendar_date(1900, Month::January, 1).map_err(|_| Invalid::from("is out of range"))?;
     if date >= today || date < earliest {
         return Err("must be a date between 1900-01-01 and yesterday".into());
     }
-    Ok(date.format(format).map_err(|_| Invalid::from("is out of range"))?)
+    date.format(format).map_err(|_| Invalid::from("is out of range"))
+}
+
+/// A calendar date written `YYYY-MM-DD` (ASCII digits): "must be a date as YYYY-MM-DD" for
+/// any other shape, "is not a real date" for one such as `2023-02-29`.
+pub fn calendar_date(text: &str) -> Result<Date, Invalid> {
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if !shaped {
+        return Err("must be a date as YYYY-MM-DD".into());
+    }
+    Date::parse(text, format_description!("[year]-[month]-[day]")).map_err(|_| Invalid::from("is not a real date"))
 }
 
 /// An `https` URL of at most [`MAX_URL_CHARS`] printable ASCII characters, with a host and no
 /// credentials in it.
 fn https_url(text: &str) -> Result<String, Invalid> {
-    let url = text.trim();
+    let url = text;
     let Some(rest) = url.strip_prefix("https://") else {
         return Err("must be an https:// URL".into());
     };
@@ -260,7 +277,6 @@ fn https_url(text: &str) -> Result<String, Invalid> {
 /// taken for `-`; kept with the language in lower case and the region in upper case.
 fn locale(text: &str) -> Result<String, Invalid> {
     let invalid = || Invalid::from("must be a language tag such as en, de-AT or zh-Hant-TW");
-    let text = text.trim();
     if text.len() > 35 {
         return Err(invalid());
     }
@@ -285,7 +301,6 @@ fn locale(text: &str) -> Result<String, Invalid> {
 
 /// An IANA time zone name, spelled as the database spells it.
 fn zoneinfo(text: &str) -> Result<String, Invalid> {
-    let text = text.trim();
     if ZONES.lines().any(|zone| zone == text) {
         Ok(text.to_owned())
     } else {
@@ -315,10 +330,20 @@ mod tests {
 
     #[test]
     fn usernames_are_plain_ascii_and_not_reserved() {
-        assert_eq!(parse(Attribute::PreferredUsername, " Ann.Lee_2 ").as_deref(), Ok("Ann.Lee_2"));
-        for bad in
-            ["ab", &"a".repeat(31), "ann lee", "аnn", ".ann", "ann-", "Admin", "no-reply", "Web_Master", "r.o.o.t"]
-        {
+        assert_eq!(parse(Attribute::PreferredUsername, "Ann.Lee_2").as_deref(), Ok("Ann.Lee_2"));
+        for bad in [
+            " Ann.Lee_2",
+            "ab",
+            &"a".repeat(31),
+            "ann lee",
+            "аnn",
+            ".ann",
+            "ann-",
+            "Admin",
+            "no-reply",
+            "Web_Master",
+            "r.o.o.t",
+        ] {
             assert!(parse(Attribute::PreferredUsername, bad).is_err(), "{bad}");
         }
         assert_eq!(username_key("Ann.Lee"), "ann.lee");
@@ -328,18 +353,28 @@ mod tests {
     fn phone_numbers_are_kept_in_e164() {
         assert_eq!(parse(Attribute::PhoneNumber, "+44 20 7946 0958").as_deref(), Ok("+442079460958"));
         assert_eq!(parse(Attribute::PhoneNumber, "+1 (415) 555-2671").as_deref(), Ok("+14155552671"));
-        for bad in ["020 7946 0958", "+44 12", "+999 123456789", "+1 415 555 2671 ext 9999999999999999999999999", "+"] {
+        for bad in
+            ["020 7946 0958", "+44 12", "+999 123456789", "+1-800-FLOWERS", " +14155552671", "+", "+ 44 20 7946 0958"]
+        {
             assert!(parse(Attribute::PhoneNumber, bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn birthdates_are_real_past_dates() {
+        assert_eq!(parse(Attribute::Birthdate, "1990-02-30"), Err(Invalid::from("is not a real date")));
         assert_eq!(parse(Attribute::Birthdate, "1990-02-28").as_deref(), Ok("1990-02-28"));
         assert_eq!(parse(Attribute::Birthdate, "2000-02-29").as_deref(), Ok("2000-02-29"));
-        for bad in
-            ["1990-02-30", "2026-12-02", "2030-01-01", "1899-12-31", "1990-2-3", "02/03/1990", "1990-02-28T00:00"]
-        {
+        for bad in [
+            "１９９０-02-28",
+            "+1990-02-28",
+            "2026-12-02",
+            "2030-01-01",
+            "1899-12-31",
+            "1990-2-3",
+            "02/03/1990",
+            "1990-02-28T00:00",
+        ] {
             assert!(parse(Attribute::Birthdate, bad).is_err(), "{bad}");
         }
     }

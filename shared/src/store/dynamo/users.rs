@@ -21,7 +21,7 @@ fn profile_update(change: &ProfileChange) -> Expr {
         set.push("#name = :name".to_owned());
         expr = expr.name("#name", "name").value(":name", s(name));
     }
-    let standard = change.standard.iter().map(|(a, v)| (a.as_str().to_owned(), v.as_ref().map(|v| s(v))));
+    let standard = change.standard.iter().map(|(a, v)| (a.as_str().to_owned(), v.as_ref().map(s)));
     let custom =
         change.custom.iter().map(|(n, v)| (items::custom_attribute_name(n), v.as_ref().map(items::custom_value)));
     for (i, (attribute, value)) in standard.chain(custom).enumerate() {
