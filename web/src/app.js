@@ -33,6 +33,21 @@ const GOOGLE_ERRORS = {
   account_locked: "Account locked. Contact admin.",
 };
 
+// The profile form's fields: [attribute, label, input type, autocomplete].
+const PROFILE_FIELDS = [
+  ["name", "Display name", "text", "name"],
+  ["given_name", "First name", "text", "given-name"],
+  ["family_name", "Last name", "text", "family-name"],
+  ["preferred_username", "Username", "text", "username"],
+  ["nickname", "Nickname", "text", "nickname"],
+  ["phone_number", "Phone (+ and country code)", "tel", "tel"],
+  ["gender", "Gender", "text", "sex"],
+  ["birthdate", "Date of birth", "date", "bday"],
+  ["picture", "Picture URL (https)", "url", "photo"],
+  ["locale", "Language (e.g. en, de-AT)", "text", "language"],
+  ["zoneinfo", "Time zone (e.g. Europe/Vienna)", "text", "off"],
+];
+
 async function api(method, path, body, token) {
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
@@ -88,6 +103,9 @@ Alpine.data("stepauth", () => ({
   // The email change: the new address, then the code mailed to it (and, for an account
   // without a password, the code mailed to the current address).
   newEmail: "",
+  // The profile form: every attribute as text ("" is not set).
+  profile: {},
+  profileFields: PROFILE_FIELDS,
   emailStep: "ask",
   emailCode: "",
   currentCode: "",
@@ -462,6 +480,29 @@ Alpine.data("stepauth", () => ({
       this.currentPassword = this.password = this.confirm = "";
       await this.home();
       this.info = "Password changed. Other sessions were logged out.";
+    });
+  },
+
+  openProfile() {
+    this.panel = "profile";
+    this.fields = {};
+    this.profile = Object.fromEntries(PROFILE_FIELDS.map(([name]) => [name, (this.user && this.user[name]) || ""]));
+  },
+
+  // Sends what changed: a field emptied is removed (null), an unchanged one is left out.
+  saveProfile() {
+    return this.run(async () => {
+      const change = {};
+      for (const [name] of PROFILE_FIELDS) {
+        const value = this.profile[name].trim() === "" ? null : this.profile[name];
+        if (value !== ((this.user && this.user[name]) || null)) change[name] = value;
+      }
+      if (change.name === null) delete change.name;
+      const result = await api("PATCH", "/users/me", change, this.access);
+      if (!result.ok) return this.fail(result);
+      this.user = result.data;
+      this.panel = "";
+      this.info = "Profile saved.";
     });
   },
 

@@ -389,6 +389,45 @@ test("signed in: change the email with the password and the code mailed to the n
   await page.close();
 });
 
+test("signed in: edit the profile; a bad value is marked by its field, nothing else is lost", async () => {
+  const email = uniqueEmail("browser-profile");
+  await apiUser(server.base, email);
+  const page = await newPage();
+  await logIn(page, email, PASSWORD);
+  await onCard(page, "home");
+  await page.locator("[data-edit-profile]").click();
+  await page.fill("#profile-given_name", "Zoë");
+  await page.fill("#profile-family_name", "Ångström");
+  await page.fill("#profile-preferred_username", `zoe${Date.now()}`);
+  await page.fill("#profile-phone_number", "+999 123456789");
+  await page.fill("#profile-birthdate", "1990-04-01");
+  await page.fill("#profile-locale", "de-AT");
+  await page.fill("#profile-zoneinfo", "Europe/Vienna");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  const phoneError = page.locator("[data-profile] .sa-error").filter({ hasText: "is not a valid phone number" });
+  await phoneError.waitFor();
+  await shot(page, "16-profile-field-error");
+  assert.equal(await page.inputValue("#profile-given_name"), "Zoë", "what was typed stays");
+  await page.fill("#profile-phone_number", "+44 20 7946 0958");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await page.locator('[data-card="home"] .sa-info').filter({ hasText: "Profile saved." }).waitFor();
+  await shot(page, "17-profile-saved");
+  const token = (await json(server.base, "POST", "/auth/login", { email, password: PASSWORD })).body.access_token;
+  const me = (await json(server.base, "GET", "/users/me", undefined, token)).body;
+  assert.deepEqual(
+    [me.given_name, me.family_name, me.phone_number, me.birthdate, me.locale, me.zoneinfo, me.name],
+    ["Zoë", "Ångström", "+442079460958", "1990-04-01", "de-AT", "Europe/Vienna", "Browser Test"],
+  );
+  // Emptying a field removes it.
+  await page.locator("[data-edit-profile]").click();
+  assert.equal(await page.inputValue("#profile-phone_number"), "+442079460958", "the form shows what is kept");
+  await page.fill("#profile-phone_number", "");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await page.locator('[data-card="home"] .sa-info').filter({ hasText: "Profile saved." }).waitFor();
+  assert.equal((await json(server.base, "GET", "/users/me", undefined, token)).body.phone_number, null);
+  await page.close();
+});
+
 test("signed in: delete the account with the password; the address signs up again", async () => {
   const email = uniqueEmail("browser-delete");
   await apiUser(server.base, email);
