@@ -23,6 +23,7 @@ use stepauth::clock::{Clock, SystemClock, rfc3339};
 use stepauth::config::Config;
 use stepauth::http::cors;
 use stepauth::mail::outbox::Outbox;
+use stepauth::mail::templates::Templates;
 use stepauth::model::Pepper;
 use stepauth::oidc::Provider;
 use stepauth::random::{self, Random, SystemRandom};
@@ -67,6 +68,7 @@ impl Server {
             google,
             store: Arc::new(MemoryStore::new()),
             mailer: Arc::clone(&outbox) as _,
+            templates: Arc::new(Templates::load(&config.product_name, config.mail_templates.as_deref())?),
             clock,
             random,
             config,

@@ -119,6 +119,7 @@ fn refresh_rotation(c: &mut Criterion) {
         google: None,
         store: Arc::new(MemoryStore::new()),
         mailer: Arc::new(Outbox::new(clock.clone(), false)),
+        templates: Arc::new(stepauth::mail::templates::Templates::builtin("stepauth").expect("templates")),
         clock: clock.clone(),
         random: Arc::new(SystemRandom::default()),
         config,

@@ -11,6 +11,7 @@ use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::config::{self, Config};
 use crate::mail::Mailer;
 use crate::mail::ses::SesMailer;
+use crate::mail::templates::{Letter, Templates, To};
 use crate::model::Pepper;
 use crate::oidc::Provider;
 use crate::random::{Random, SystemRandom};
@@ -27,6 +28,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// Outgoing mail.
     pub mailer: Arc<dyn Mailer>,
+    /// What the mail says: the built-in templates and the deployment's, checked at start.
+    pub templates: Arc<Templates>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Randomness for codes, tokens, ids and salts.
@@ -53,6 +56,7 @@ impl App {
     /// - optional limits and lifetimes, see [`Config::from_env`].
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = Config::from_env()?;
+        let templates = Arc::new(Templates::load(&config.product_name, config.mail_templates.as_deref())?);
         let table = config::required("STEPAUTH_TABLE")?;
         let from = config::required("STEPAUTH_FROM_ADDRESS")?;
         let aws = crate::aws::budgeted(aws_config::defaults(aws_config::BehaviorVersion::latest())).load().await;
@@ -81,6 +85,7 @@ impl App {
         Ok(Self {
             store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table)),
             mailer: Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&aws), from)),
+            templates,
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom::default()),
             keys,
@@ -88,6 +93,11 @@ impl App {
             google,
             config,
         })
+    }
+
+    /// Renders `letter` for `to` and sends it.
+    pub async fn send_mail(&self, letter: &Letter<'_>, to: To<'_>) -> anyhow::Result<()> {
+        self.mailer.send(self.templates.render(letter, to)?).await
     }
 
     /// The current time, from the injected clock.

@@ -5,7 +5,7 @@
 use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::mail::templates::{self, CodeMail};
+use crate::mail::templates::{Coded, Kind, Letter, To, code_link};
 use crate::model::{Code, Email, Issued, NewCode, Origin, Purpose, Redeemed, SourceCounter};
 use crate::{lockout, telemetry};
 
@@ -58,34 +58,37 @@ pub async fn send(
             return Err(ApiError::TooManyRequests { retry_after });
         }
     };
-    let product = &app.config.product_name;
-    let minutes = app.config.codes.ttl.as_secs() / 60;
-    let to = email.as_str();
-    let coded = CodeMail { product, to, code: &code, minutes, site: app.config.site_url.as_deref() };
+    let site = app.config.site_url.as_deref().filter(|_| purpose.has_link());
+    let link = site.map(|site| code_link(site, purpose, email.as_str(), &code));
+    let coded = Coded { code: &code, minutes: app.config.codes.ttl.as_secs() / 60, link };
     // The same store operations for every address (docs/SECURITY.md, "Enumeration"): the
     // account, the lockout count and an activity entry, whether or not they matter here.
     let user = app.store.user_by_email(email).await?;
     let locked = lockout::is_locked(app, email).await?;
-    let (event, mail) = match (purpose, &user) {
+    let address = To::address(email.as_str());
+    let (event, letter, to) = match (purpose, &user) {
         (Purpose::Signup, Some(user)) => {
-            (Event::SignupAttempted, templates::already_registered(product, to, &user.name))
+            (Event::SignupAttempted, Letter::Notice(Kind::AlreadyRegistered), To::user(user))
         }
-        (Purpose::Signup, None) => (Event::CodeSent, templates::signup_code(&coded)),
-        (Purpose::Login, Some(user)) => (Event::CodeSent, templates::login_code(&coded, Some(&user.name))),
+        // The address has proved nothing yet: the mail carries nothing the requester chose,
+        // not even the name given (docs/SECURITY.md, "Mail").
+        (Purpose::Signup, None) => (Event::CodeSent, Letter::SignupCode(coded), address),
+        (Purpose::Login, Some(user)) => (Event::CodeSent, Letter::LoginCode(coded), To::user(user)),
         (Purpose::PasswordReset, Some(user)) if (locked && !app.config.reset_unlocks) || user.deactivated => {
-            (Event::ResetBlocked, templates::reset_blocked(product, to, &user.name))
+            (Event::ResetBlocked, Letter::Notice(Kind::ResetBlocked), To::user(user))
         }
-        (Purpose::PasswordReset, Some(user)) => (Event::CodeSent, templates::reset_code(&coded, Some(&user.name))),
+        (Purpose::PasswordReset, Some(user)) => (Event::CodeSent, Letter::ResetCode(coded), To::user(user)),
         (Purpose::Login | Purpose::PasswordReset | Purpose::Confirm, None) => {
-            (Event::CodeSent, templates::no_account(product, to, purpose))
+            (Event::CodeSent, Letter::NoAccount(purpose), address)
         }
         // Another account asked to move to this address, which has an account already.
         (Purpose::EmailChange, Some(owner)) => {
-            (Event::EmailChangeAttempted, templates::email_change_taken(product, to, &owner.name))
+            (Event::EmailChangeAttempted, Letter::Notice(Kind::EmailChangeTaken), To::user(owner))
         }
-        (Purpose::EmailChange, None) => (Event::CodeSent, templates::email_change_code(&coded)),
-        (Purpose::Confirm, Some(user)) => (Event::CodeSent, templates::confirm_code(&coded, &user.name)),
+        (Purpose::EmailChange, None) => (Event::CodeSent, Letter::EmailChangeCode(coded), address),
+        (Purpose::Confirm, Some(user)) => (Event::CodeSent, Letter::ConfirmCode(coded), To::user(user)),
     };
+    let mail = app.templates.render(&letter, to)?;
     if let Err(error) = app.mailer.send(mail).await {
         // The mail did not leave (SES throttled, rejecting or unreachable): nothing of this
         // request stays spent, neither the code's send and cooldown nor the source address's

@@ -133,6 +133,9 @@ pub struct Config {
     /// The attributes this deployment keeps beside the standard ones
     /// (`STEPAUTH_CUSTOM_ATTRIBUTES`, see [`custom_attributes`]); none by default.
     pub custom_attributes: Vec<CustomAttribute>,
+    /// The folder of the deployment's mail templates (`STEPAUTH_MAIL_TEMPLATES`), over the
+    /// built-in ones ([`crate::mail::templates`]); none by default.
+    pub mail_templates: Option<std::path::PathBuf>,
 }
 
 /// Origins (`https://www.example.com`) other than the API's own whose pages may call it
@@ -258,6 +261,7 @@ impl Default for Config {
             allowed_origins: AllowedOrigins::default(),
             site_url: None,
             custom_attributes: Vec::new(),
+            mail_templates: None,
         }
     }
 }
@@ -324,6 +328,7 @@ impl Config {
         config.legacy_pbkdf2_iterations = std::num::NonZeroU32::new(number("STEPAUTH_LEGACY_PBKDF2_ITERATIONS", 0)?);
         config.allowed_origins = AllowedOrigins::from_env()?;
         config.site_url = var("STEPAUTH_SITE_URL");
+        config.mail_templates = var("STEPAUTH_MAIL_TEMPLATES").map(Into::into);
         if let Some(v) = var("STEPAUTH_CUSTOM_ATTRIBUTES") {
             config.custom_attributes = custom_attributes(&v).context("STEPAUTH_CUSTOM_ATTRIBUTES")?;
         }

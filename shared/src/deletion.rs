@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::codes;
 use crate::error::ApiError;
-use crate::mail::templates;
+use crate::mail::templates::{Kind, Letter, To};
 use crate::model::{Code, Origin, Purpose, Role, User};
 use crate::password::Password;
 use crate::reauth::{self, Factor};
@@ -98,8 +98,7 @@ pub async fn erase(app: &App, user: &User) -> Result<(), ApiError> {
         Err(error) => tracing::error!(error = format!("{error:#}"), "cleaning up after a deleted account failed"),
     }
     // The account is gone whatever the mail does: a failed confirmation is logged, not answered.
-    let mail = templates::account_deleted(&app.config.product_name, user.email.as_str(), &user.name);
-    if let Err(error) = app.mailer.send(mail).await {
+    if let Err(error) = app.send_mail(&Letter::Notice(Kind::AccountDeleted), To::user(user)).await {
         tracing::error!(error = format!("{error:#}"), "the deletion's confirmation mail failed");
     }
     Ok(())

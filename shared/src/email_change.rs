@@ -13,7 +13,7 @@ use crate::activity::{self, Event};
 use crate::app::App;
 use crate::codes;
 use crate::error::ApiError;
-use crate::mail::templates;
+use crate::mail::templates::{Letter, To};
 use crate::model::{Code, Email, Origin, Purpose, User};
 use crate::password::Password;
 use crate::reauth::{self, Factor};
@@ -97,7 +97,6 @@ pub async fn confirm(
     // A sign-up someone started for the address but never proved dies with it.
     app.store.discard_code(new, Purpose::Signup).await?;
     activity::record(app, &user.id, Event::EmailChanged, origin).await;
-    let notice = templates::email_changed(&app.config.product_name, user.email.as_str(), &user.name, new.as_str());
-    app.mailer.send(notice).await?;
+    app.send_mail(&Letter::EmailChanged(new.as_str()), To::user(user)).await?;
     session::restart(app, caller, origin).await
 }

@@ -136,6 +136,9 @@ pub enum ApiError {
     /// No account has this email (said only to admins).
     #[error("No user has this email.")]
     UserNotFound,
+    /// No mail has this kind (said only to admins).
+    #[error("No mail template has this name.")]
+    MailTemplateNotFound,
     /// A list's `cursor` is not one the list gave out.
     #[error("The cursor is not one this list gave out. Start again from the first page.")]
     InvalidCursor,
@@ -212,6 +215,7 @@ impl ApiError {
             Self::AccountDeactivated => "account_deactivated",
             Self::OwnAdminAccount => "own_admin_account",
             Self::UserNotFound => "user_not_found",
+            Self::MailTemplateNotFound => "mail_template_not_found",
             Self::InvalidCursor => "invalid_cursor",
             Self::Conflict => "conflict",
             Self::AuthenticationRequired => "authentication_required",

@@ -7,7 +7,7 @@
 use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::mail::templates;
+use crate::mail::templates::{Kind, Letter, To};
 use crate::model::{Email, Identity, LoginState, Method, Origin, Purpose, Role, User};
 use crate::oidc::{IdClaims, Provider, Refused, pkce_challenge};
 use crate::session::{self, Tokens};
@@ -142,7 +142,7 @@ pub async fn unlink(app: &App, user: User, id: &str, origin: &Origin) -> Result<
         return Err(ApiError::Conflict);
     }
     activity::record(app, &user.id, Event::GoogleUnlinked, origin).await;
-    app.mailer.send(templates::google_unlinked(&app.config.product_name, user.email.as_str(), &user.name)).await?;
+    app.send_mail(&Letter::Notice(Kind::GoogleUnlinked), To::user(&user)).await?;
     let mut user = user;
     user.identities.remove(position);
     Ok(user)
@@ -165,8 +165,7 @@ async fn account(app: &App, claims: &IdClaims, email: &Email, origin: &Origin) -
         if let Some(user) = app.store.user_by_email(email).await? {
             if app.store.link_identity(&user.id, &identity).await? {
                 activity::record(app, &user.id, Event::GoogleLinked, origin).await;
-                let mail = templates::google_linked(&app.config.product_name, email.as_str(), &user.name);
-                app.mailer.send(mail).await?;
+                app.send_mail(&Letter::Notice(Kind::GoogleLinked), To::user(&user).at(email.as_str())).await?;
                 return Ok(User { identities: [user.identities, vec![identity]].concat(), ..user });
             }
             continue;

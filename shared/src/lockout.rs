@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::mail::templates;
+use crate::mail::templates::{Letter, To};
 use crate::model::{Attempt, Email, Origin, SourceCounter, SourceSlot, User};
 use crate::password::{self, Password};
 use crate::telemetry;
@@ -111,12 +111,10 @@ impl LoginAttempt {
         if failures >= max {
             telemetry::count(telemetry::Event::AccountLocked);
             activity::record_for(app, user, &self.email, Event::Locked, origin).await;
-            if let Some(user) = user {
-                let mail =
-                    templates::account_locked(&app.config.product_name, user.email.as_str(), &user.name, failures);
-                if let Err(error) = app.mailer.send(mail).await {
-                    return error.into();
-                }
+            if let Some(user) = user
+                && let Err(error) = app.send_mail(&Letter::AccountLocked(failures), To::user(user)).await
+            {
+                return error.into();
             }
         }
         if failures >= max { ApiError::AccountLocked } else { wrong(Some(max - failures)) }

@@ -21,6 +21,7 @@ use crate::http::fields::MAX_TOKEN_CHARS;
 use crate::http::request::{DEFAULT_PAGE, MAX_BODY_BYTES, MAX_PAGE};
 use crate::http::response::STRICT_TRANSPORT_SECURITY;
 use crate::http::session::{ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::mail::templates::KINDS;
 use crate::model::Attribute;
 use crate::model::profile::{ATTRIBUTES, MAX_URL_CHARS, ZONES};
 use crate::model::user::MAX_NAME_CHARS;
@@ -574,6 +575,62 @@ fn spec(route: &Route) -> Spec {
             parameters: vec![user_id()],
             success: ok("The account.", reference("AdminUserDetail")),
             errors: errors(&[&ACCESS_ERRORS, &["forbidden", "user_not_found"], &STORE_ERRORS]),
+        },
+        ("admin-mail-templates", "/admin/mail-templates") => Spec {
+            id: "admin-mail-templates",
+            tag: "admin",
+            summary: "Every mail's kind, and the languages its templates are written in",
+            auth: Auth::Admin,
+            body: None,
+            parameters: vec![],
+            success: ok(
+                "The kinds and the locales.",
+                object(
+                    &[
+                        ("kinds", json!({ "type": "array", "items": mail_kind() })),
+                        (
+                            "locales",
+                            json!({ "type": "array", "items": { "type": "string" }, "description": "`en` and every language of the deployment's templates." }),
+                        ),
+                    ],
+                    &[],
+                ),
+            ),
+            errors: errors(&[&["validation_failed"], &ACCESS_ERRORS, &["forbidden"], &STORE_ERRORS]),
+        },
+        ("admin-mail-templates", _) => Spec {
+            id: "admin-mail-template-preview",
+            tag: "admin",
+            summary: "One mail as the deployment's templates make it, with sample values",
+            auth: Auth::Admin,
+            body: None,
+            parameters: vec![
+                path_parameter("kind", "The mail's kind.", mail_kind()),
+                query_parameter(
+                    "locale",
+                    "The language to render it in (its language, then English, where it has no template of its own).",
+                    attribute_schema(Attribute::Locale),
+                ),
+            ],
+            success: ok(
+                "The mail.",
+                object(
+                    &[
+                        ("kind", mail_kind()),
+                        ("locale", nullable(string())),
+                        ("subject", string()),
+                        ("text", string()),
+                        ("html", string()),
+                    ],
+                    &[],
+                ),
+            ),
+            errors: errors(&[
+                &["validation_failed", "mail_template_not_found"],
+                &ACCESS_ERRORS,
+                &["forbidden"],
+                &STORE_ERRORS,
+            ]),
         },
         ("admin-user-update", _) => Spec {
             id: "admin-user-update",
@@ -1158,6 +1215,7 @@ pub fn every_error() -> Vec<ApiError> {
         ApiError::AccountDeactivated,
         ApiError::OwnAdminAccount,
         ApiError::UserNotFound,
+        ApiError::MailTemplateNotFound,
         ApiError::InvalidCursor,
         ApiError::Conflict,
         ApiError::EmailTaken,
@@ -1200,6 +1258,7 @@ pub fn every_error() -> Vec<ApiError> {
             | ApiError::AccountDeactivated
             | ApiError::OwnAdminAccount
             | ApiError::UserNotFound
+            | ApiError::MailTemplateNotFound
             | ApiError::InvalidCursor
             | ApiError::Conflict
             | ApiError::EmailTaken
@@ -1413,6 +1472,11 @@ fn email() -> Value {
 /// as tags U+E0020–E007F, are refused too.)
 fn name() -> Value {
     text_of_at_most(MAX_NAME_CHARS, "Ann Example")
+}
+
+/// A mail's kind.
+fn mail_kind() -> Value {
+    json!({ "enum": KINDS.iter().map(|(_, name)| *name).collect::<Vec<_>>() })
 }
 
 /// The fields of a profile change: `name`, each standard attribute, `custom`. An attribute

@@ -117,6 +117,7 @@ routes! {
     "admin-user-get"      admin_user_get:      GET    "/admin/users/{id}"             => handlers::admin::admin_user_get;
     "admin-user-delete"   admin_user_delete:   DELETE "/admin/users/{id}"             => handlers::admin::admin_user_delete;
     "admin-user-update"   admin_user_update:   PATCH  "/admin/users/{id}"             => handlers::admin::admin_user_update;
+    "admin-mail-templates" admin_mail_templates: GET  "/admin/mail-templates" | "/admin/mail-templates/{kind}" => handlers::mail::admin_mail_templates;
     "admin-user-activity" admin_user_activity: GET    "/admin/users/{id}/activity"    => handlers::admin::admin_user_activity;
     "admin-sessions-end"  admin_sessions_end:  POST   "/admin/users/{id}/sessions/end" => handlers::admin::admin_sessions_end;
     "admin-deactivate"    admin_deactivate:    POST   "/admin/users/{id}/deactivate"  => handlers::admin::admin_deactivate;

@@ -356,8 +356,9 @@ async fn code_mails_link_to_the_site_with_the_code_in_the_fragment() {
     let mail = app.mails_to(&email).await.pop().expect("a mail");
     let encoded = email.replace('@', "%40").replace('+', "%2B");
     let link = format!("https://www.example.com/#stepauth=signup&email={encoded}&code={code}");
-    // moto keeps the HTML part, where the link is an href with its ampersands escaped.
-    assert!(mail.body.contains(&link.replace('&', "&amp;")), "{}", mail.body);
+    // moto keeps the HTML part, where the link is an href escaped by the template engine
+    // (`&` and `/` as character references, which every HTML reader decodes).
+    assert!(mail.body.replace("&#x2f;", "/").contains(&link.replace('&', "&amp;")), "{}", mail.body);
     let verified = app.post("/auth/signup/verify", json!({"email": email, "code": code})).await;
     assert_eq!(verified.status, 200, "{}", verified.text);
 }

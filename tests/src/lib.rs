@@ -23,6 +23,7 @@ use stepauth::clock::{Clock as _, ManualClock};
 use stepauth::config::Config;
 use stepauth::mail::outbox::Outbox;
 use stepauth::mail::ses::SesMailer;
+use stepauth::mail::templates::Templates;
 use stepauth::model::Pepper;
 use stepauth::random::{self, SystemRandom};
 use stepauth::store::Store;
@@ -281,6 +282,9 @@ impl TestApp {
             google,
             store,
             mailer,
+            templates: Arc::new(
+                Templates::load(&config.product_name, config.mail_templates.as_deref()).expect("the mail templates"),
+            ),
             clock: clock.clone(),
             random,
             config,
@@ -431,6 +435,7 @@ pub fn embedded_app() -> (Arc<App>, Arc<Outbox>) {
         google: None,
         store: Arc::new(MemoryStore::new()),
         mailer: outbox.clone(),
+        templates: Arc::new(Templates::builtin(&config.product_name).expect("the mail templates")),
         clock,
         random,
         config,

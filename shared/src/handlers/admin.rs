@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::http::request::MAX_PAGE;
 use crate::http::session::authenticate;
 use crate::http::{JsonBody, cursor, json, message, no_fields, origin, page_params, page_params_with, profile_change};
-use crate::mail::templates;
+use crate::mail::templates::{Kind, Letter, To};
 use crate::model::{Email, Purpose, Role, User};
 use crate::profile::{self, Editor};
 use crate::session::Caller;
@@ -68,7 +68,7 @@ pub async fn admin_mfa_reset(app: &App, req: Request) -> Result<Response<Body>, 
         return Err(ApiError::UserNotFound);
     }
     activity::record_by_admin(app, &user.id, Event::MfaRemovedByAdmin, &origin(&req), &caller.user.id).await;
-    app.mailer.send(templates::mfa_removed_by_admin(&app.config.product_name, user.email.as_str(), &user.name)).await?;
+    app.send_mail(&Letter::Notice(Kind::MfaRemovedByAdmin), To::user(&user)).await?;
     tracing::info!(account = user.id, "authenticator removed by an admin");
     Ok(message(StatusCode::OK, "Google Authenticator is removed and every session of the account has ended."))
 }
@@ -248,8 +248,7 @@ pub async fn admin_deactivate(app: &App, req: Request) -> Result<Response<Body>,
         }
         app.store.delete_user_sessions(&user.id).await?;
         activity::record_by_admin(app, &user.id, Event::Deactivated, &origin(&req), &caller.user.id).await;
-        let mail = templates::account_deactivated(&app.config.product_name, user.email.as_str(), &user.name);
-        app.mailer.send(mail).await?;
+        app.send_mail(&Letter::Notice(Kind::AccountDeactivated), To::user(&user)).await?;
     }
     Ok(message(StatusCode::OK, "The account is deactivated."))
 }
@@ -293,9 +292,8 @@ pub async fn admin_email_set(app: &App, req: Request) -> Result<Response<Body>, 
     app.store.discard_code(&email, Purpose::Signup).await?;
     app.store.delete_user_sessions(&user.id).await?;
     activity::record_by_admin(app, &user.id, Event::EmailSetByAdmin, &origin(&req), &caller.user.id).await;
-    let product = &app.config.product_name;
-    app.mailer.send(templates::email_changed(product, user.email.as_str(), &user.name, email.as_str())).await?;
-    app.mailer.send(templates::email_set_by_admin(product, email.as_str(), &user.name)).await?;
+    app.send_mail(&Letter::EmailChanged(email.as_str()), To::user(&user)).await?;
+    app.send_mail(&Letter::Notice(Kind::EmailSetByAdmin), To::user(&user).at(email.as_str())).await?;
     let user = app.store.user(&user.id).await?.ok_or(ApiError::UserNotFound)?;
     let failures = app.store.failures(std::slice::from_ref(&user.email), app.now()).await?;
     Ok(json(StatusCode::OK, &summary(app, user, failures.first().copied().unwrap_or(0))))

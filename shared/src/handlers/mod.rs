@@ -13,6 +13,7 @@ pub mod google;
 pub mod identity_unlink;
 pub mod jwks;
 pub mod login;
+pub mod mail;
 pub mod profile;
 pub mod recovery;
 pub mod refresh_logout;

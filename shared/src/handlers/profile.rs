@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::http::session::{authenticate, session_response};
 use crate::http::{JsonBody, cursor, json, new_password, origin, page_params, profile_change};
 use crate::lockout;
-use crate::mail::templates;
+use crate::mail::templates::{Kind, Letter, To};
 use crate::password::{self, Password};
 use crate::profile::{self, Editor};
 use crate::session;
@@ -70,6 +70,6 @@ pub async fn password_change(app: &App, req: Request) -> Result<Response<Body>, 
     }
     let (user, tokens) = session::restart(app, &caller, &origin).await?;
     activity::record(app, &user.id, Event::PasswordChange, &origin).await;
-    app.mailer.send(templates::password_changed(&app.config.product_name, user.email.as_str(), &user.name)).await?;
+    app.send_mail(&Letter::Notice(Kind::PasswordChanged), To::user(&user)).await?;
     session_response(StatusCode::OK, json!({ "message": "Password changed. Other sessions were logged out." }), &tokens)
 }

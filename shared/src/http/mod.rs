@@ -14,6 +14,6 @@ pub use fields::{
 };
 pub use request::{
     Complete, JsonBody, Optional, Problem, bearer, cookie, is_cross_site, no_fields, origin, page_params,
-    page_params_with,
+    page_params_with, query_param,
 };
 pub use response::{code_sent, cursor, json, message, raw_json, redirect, set_cookies};

@@ -284,6 +284,35 @@ pub fn page_params(req: &Request) -> Result<(usize, Option<String>), ApiError> {
 /// Reads a list's filter parameter: the value to filter by, or the message of its refusal.
 pub type FilterParser = fn(&str) -> Result<String, String>;
 
+/// The one query parameter a route takes, checked by `parse`, when given: any other
+/// parameter, a repeat or a value `parse` refuses is a validation error.
+pub fn query_param<T>(
+    req: &Request,
+    name: &str,
+    parse: impl FnOnce(&str) -> Result<T, Invalid>,
+) -> Result<Option<T>, ApiError> {
+    let query = req.query_string_parameters();
+    let mut errors = FieldErrors::new();
+    for (key, _) in query.iter().filter(|(key, _)| *key != name) {
+        errors.entry(key.to_owned()).or_default().push("is not a recognised parameter".to_owned());
+    }
+    let value = match query.all(name).as_deref() {
+        None => None,
+        Some([one]) => match parse(one) {
+            Ok(value) => Some(value),
+            Err(Invalid(message)) => {
+                errors.entry(name.to_owned()).or_default().push(message);
+                None
+            }
+        },
+        Some(_) => {
+            errors.entry(name.to_owned()).or_default().push("must be given once".to_owned());
+            None
+        }
+    };
+    if errors.is_empty() { Ok(value) } else { Err(ApiError::Validation { fields: errors, password_rules: Vec::new() }) }
+}
+
 /// [`page_params`] for a list that also takes the query parameter `filter`: its value,
 /// given at most once, is read by its parser.
 pub fn page_params_with(

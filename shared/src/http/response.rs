@@ -43,9 +43,11 @@ impl ApiError {
             | Self::InvalidCursor => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::NotFound | Self::UserNotFound | Self::IdentityNotFound | Self::SessionNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            Self::NotFound
+            | Self::UserNotFound
+            | Self::IdentityNotFound
+            | Self::SessionNotFound
+            | Self::MailTemplateNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::AuthenticationRequired
             | Self::InvalidToken

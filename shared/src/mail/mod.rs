@@ -10,6 +10,8 @@ use async_trait::async_trait;
 /// One message: always a plain-text and an HTML part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mail {
+    /// What it is about (its template).
+    pub kind: templates::Kind,
     /// The recipient.
     pub to: String,
     /// The subject line.

@@ -1,96 +1,295 @@
-//! The text of every mail. Each has a plain-text and an HTML part built from the same
-//! paragraphs, the product name, the lifetime of any code it carries, and no secret beyond
-//! that code.
+//! Every mail is a template: a subject, a plain-text body and an HTML body, rendered by
+//! minijinja (Jinja2's syntax) with HTML escaping by the engine (auto-escape for `.html`).
+//!
+//! The built-in English templates are in `shared/templates/mail/en/` (compiled in). A
+//! deployment overrides any of them, and adds languages, from a directory
+//! (`STEPAUTH_MAIL_TEMPLATES`) laid out the same way: `<locale>/layout.txt`,
+//! `<locale>/layout.html`, `<locale>/<kind>/subject.txt`, `body.txt`, `body.html`. A mail is
+//! rendered in the recipient's `locale`, else its language, else English, part by part. Every
+//! template is checked at start by rendering it with sample values (undefined variables are
+//! errors), so a broken override stops the function with the template's name, never a send.
+//! No template gets a secret beyond the one code a code mail carries.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use minijinja::{Environment, UndefinedBehavior, Value, context};
 
 use super::Mail;
-use crate::model::Code;
-use crate::model::Purpose;
+use crate::model::profile::Attribute;
+use crate::model::{Code, Purpose, User};
 
-/// Escapes text for HTML.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
+/// What a mail is about: one template each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// The code that proves an address at sign-up.
+    SignupCode,
+    /// The code that logs in without a password.
+    LoginCode,
+    /// The code that allows a new password.
+    ResetCode,
+    /// The code that proves a new address before it becomes an account's.
+    EmailChangeCode,
+    /// The code an account without a password confirms a change with.
+    ConfirmCode,
+    /// Sent instead of a sign-up code to an address with an account.
+    AlreadyRegistered,
+    /// Sent instead of a login or reset code to an address without an account.
+    NoAccount,
+    /// Sent instead of a reset code to a locked account.
+    ResetBlocked,
+    /// Sent instead of an email-change code to an address with an account.
+    EmailChangeTaken,
+    /// Told to the old address when the account's address changes.
+    EmailChanged,
+    /// Told to the new address when an admin sets it.
+    EmailSetByAdmin,
+    /// Told to the owner when an admin deactivates the account.
+    AccountDeactivated,
+    /// Confirms a deleted account.
+    AccountDeleted,
+    /// The password changed (a reset or a change).
+    PasswordChanged,
+    /// Google Authenticator was turned on.
+    MfaEnabled,
+    /// Google Authenticator was turned off.
+    MfaDisabled,
+    /// An admin removed Google Authenticator.
+    MfaRemovedByAdmin,
+    /// A recovery code was used to log in.
+    RecoveryCodeUsed,
+    /// A new set of recovery codes replaced the old.
+    RecoveryCodesRenewed,
+    /// A Google account was linked.
+    GoogleLinked,
+    /// A Google account was unlinked.
+    GoogleUnlinked,
+    /// The account locked after failed logins.
+    AccountLocked,
+}
+
+/// Every kind with its name (the template's folder, the mail log's `kind`).
+pub const KINDS: [(Kind, &str); 22] = [
+    (Kind::SignupCode, "signup_code"),
+    (Kind::LoginCode, "login_code"),
+    (Kind::ResetCode, "reset_code"),
+    (Kind::EmailChangeCode, "email_change_code"),
+    (Kind::ConfirmCode, "confirm_code"),
+    (Kind::AlreadyRegistered, "already_registered"),
+    (Kind::NoAccount, "no_account"),
+    (Kind::ResetBlocked, "reset_blocked"),
+    (Kind::EmailChangeTaken, "email_change_taken"),
+    (Kind::EmailChanged, "email_changed"),
+    (Kind::EmailSetByAdmin, "email_set_by_admin"),
+    (Kind::AccountDeactivated, "account_deactivated"),
+    (Kind::AccountDeleted, "account_deleted"),
+    (Kind::PasswordChanged, "password_changed"),
+    (Kind::MfaEnabled, "mfa_enabled"),
+    (Kind::MfaDisabled, "mfa_disabled"),
+    (Kind::MfaRemovedByAdmin, "mfa_removed_by_admin"),
+    (Kind::RecoveryCodeUsed, "recovery_code_used"),
+    (Kind::RecoveryCodesRenewed, "recovery_codes_renewed"),
+    (Kind::GoogleLinked, "google_linked"),
+    (Kind::GoogleUnlinked, "google_unlinked"),
+    (Kind::AccountLocked, "account_locked"),
+];
+
+impl Kind {
+    /// The kind's name.
+    pub fn as_str(self) -> &'static str {
+        KINDS.iter().find(|(k, _)| *k == self).map_or("", |(_, name)| name)
     }
-    out
+
+    /// The kind of that name.
+    pub fn named(name: &str) -> Option<Self> {
+        KINDS.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
+    }
 }
 
-/// One paragraph of a mail.
-enum Part<'a> {
-    Text(String),
-    Code(&'a Code),
-    /// A button (a plain line in the text part) to the front end.
-    Link(&'a str, &'static str),
-}
+/// The parts of a mail, each a template file.
+const PARTS: [&str; 3] = ["subject.txt", "body.txt", "body.html"];
 
-fn compose(product: &str, to: &str, subject: String, name: Option<&str>, parts: &[Part<'_>]) -> Mail {
-    let greeting = match name.filter(|n| !n.is_empty()) {
-        Some(name) => format!("Hello {name},"),
-        None => "Hello,".to_owned(),
+/// The templates every part of every kind extends.
+const LAYOUTS: [&str; 2] = ["layout.txt", "layout.html"];
+
+/// The language every template exists in.
+pub const FALLBACK_LOCALE: &str = "en";
+
+macro_rules! builtin {
+    ($($kind:literal),* $(,)?) => {
+        &[
+            ("layout.txt", include_str!("../../templates/mail/en/layout.txt")),
+            ("layout.html", include_str!("../../templates/mail/en/layout.html")),
+            $(
+                (concat!($kind, "/subject.txt"), include_str!(concat!("../../templates/mail/en/", $kind, "/subject.txt"))),
+                (concat!($kind, "/body.txt"), include_str!(concat!("../../templates/mail/en/", $kind, "/body.txt"))),
+                (concat!($kind, "/body.html"), include_str!(concat!("../../templates/mail/en/", $kind, "/body.html"))),
+            )*
+        ]
     };
-    let mut text = format!("{greeting}\n\n");
-    let mut html = format!(
-        "<!doctype html>\n<html><body style=\"font-family:sans-serif;line-height:1.5\">\n<h2>{}</h2>\n<p>{}</p>\n",
-        escape(product),
-        escape(&greeting)
-    );
-    for part in parts {
-        match part {
-            Part::Text(paragraph) => {
-                text.push_str(paragraph);
-                html.push_str(&format!("<p>{}</p>\n", escape(paragraph)));
-            }
-            Part::Code(code) => {
-                text.push_str(&format!("    {}", code.expose()));
-                html.push_str(&format!(
-                    "<p><strong style=\"font-size:28px;letter-spacing:6px;font-family:monospace\">{}</strong></p>\n",
-                    code.expose()
-                ));
-            }
-            Part::Link(url, label) => {
-                text.push_str(&format!("{label}: {url}"));
-                html.push_str(&format!(
-                    "<p><a href=\"{}\" style=\"display:inline-block;padding:10px 18px;background:#295f98;color:#fff;border-radius:8px;text-decoration:none\">{}</a></p>\n",
-                    escape(url),
-                    escape(label)
-                ));
-            }
-        }
-        text.push_str("\n\n");
-    }
-    text.push_str(&format!("— {product}\n"));
-    html.push_str("</body></html>\n");
-    Mail { to: to.to_owned(), subject, text, html }
 }
 
-/// A code mail's parts: the code, then (where the site's page is known) a link that opens the
-/// login modal on the code's card with the address and the code filled in.
-#[derive(Debug, Clone, Copy)]
-pub struct CodeMail<'a> {
-    /// The product's name.
-    pub product: &'a str,
-    /// The recipient.
-    pub to: &'a str,
+/// The built-in English templates, by their name under `en/`.
+const BUILTIN: &[(&str, &str)] = builtin!(
+    "signup_code",
+    "login_code",
+    "reset_code",
+    "email_change_code",
+    "confirm_code",
+    "already_registered",
+    "no_account",
+    "reset_blocked",
+    "email_change_taken",
+    "email_changed",
+    "email_set_by_admin",
+    "account_deactivated",
+    "account_deleted",
+    "password_changed",
+    "mfa_enabled",
+    "mfa_disabled",
+    "mfa_removed_by_admin",
+    "recovery_code_used",
+    "recovery_codes_renewed",
+    "google_linked",
+    "google_unlinked",
+    "account_locked",
+);
+
+/// A code mail's values.
+#[derive(Debug, Clone)]
+pub struct Coded<'a> {
     /// The code.
     pub code: &'a Code,
     /// How long it works.
     pub minutes: u64,
-    /// The page with the login modal (`STEPAUTH_SITE_URL`).
-    pub site: Option<&'a str>,
+    /// The page that opens the code's card filled in ([`code_link`]), where the purpose has one.
+    pub link: Option<String>,
+}
+
+/// One mail to render: its kind and the values only it carries.
+#[derive(Debug, Clone)]
+pub enum Letter<'a> {
+    /// See [`Kind::SignupCode`].
+    SignupCode(Coded<'a>),
+    /// See [`Kind::LoginCode`].
+    LoginCode(Coded<'a>),
+    /// See [`Kind::ResetCode`].
+    ResetCode(Coded<'a>),
+    /// See [`Kind::EmailChangeCode`].
+    EmailChangeCode(Coded<'a>),
+    /// See [`Kind::ConfirmCode`].
+    ConfirmCode(Coded<'a>),
+    /// See [`Kind::NoAccount`]: what was asked (a login or a reset).
+    NoAccount(Purpose),
+    /// See [`Kind::EmailChanged`]: the new address.
+    EmailChanged(&'a str),
+    /// See [`Kind::RecoveryCodeUsed`]: how many are left.
+    RecoveryCodeUsed(usize),
+    /// See [`Kind::AccountLocked`]: the failures that locked it.
+    AccountLocked(u32),
+    /// Any kind that carries nothing of its own.
+    Notice(Kind),
+}
+
+impl Letter<'_> {
+    /// The mail's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Self::SignupCode(_) => Kind::SignupCode,
+            Self::LoginCode(_) => Kind::LoginCode,
+            Self::ResetCode(_) => Kind::ResetCode,
+            Self::EmailChangeCode(_) => Kind::EmailChangeCode,
+            Self::ConfirmCode(_) => Kind::ConfirmCode,
+            Self::NoAccount(_) => Kind::NoAccount,
+            Self::EmailChanged(_) => Kind::EmailChanged,
+            Self::RecoveryCodeUsed(_) => Kind::RecoveryCodeUsed,
+            Self::AccountLocked(_) => Kind::AccountLocked,
+            Self::Notice(kind) => *kind,
+        }
+    }
+
+    /// The values the kind's templates use beyond `product`, `name` and `to`.
+    fn values(&self) -> Value {
+        match self {
+            Self::SignupCode(coded)
+            | Self::LoginCode(coded)
+            | Self::ResetCode(coded)
+            | Self::EmailChangeCode(coded)
+            | Self::ConfirmCode(coded) => {
+                context! { code => coded.code.expose(), minutes => coded.minutes, link => coded.link.as_deref() }
+            }
+            Self::NoAccount(purpose) => context! { purpose => purpose.as_str() },
+            Self::EmailChanged(new_email) => context! { new_email => *new_email },
+            Self::RecoveryCodeUsed(left) => context! { left => left },
+            Self::AccountLocked(failures) => context! { failures => failures },
+            Self::Notice(_) => context! {},
+        }
+    }
+}
+
+/// Sample values of every kind, for previews and for checking every template at start.
+fn sample(kind: Kind, code: &Code) -> Letter<'_> {
+    let coded = |purpose: Purpose| Coded {
+        code,
+        minutes: 10,
+        link: purpose.has_link().then(|| code_link("https://www.example.com/", purpose, "ann@example.com", code)),
+    };
+    match kind {
+        Kind::SignupCode => Letter::SignupCode(coded(Purpose::Signup)),
+        Kind::LoginCode => Letter::LoginCode(coded(Purpose::Login)),
+        Kind::ResetCode => Letter::ResetCode(coded(Purpose::PasswordReset)),
+        Kind::EmailChangeCode => Letter::EmailChangeCode(coded(Purpose::EmailChange)),
+        Kind::ConfirmCode => Letter::ConfirmCode(coded(Purpose::Confirm)),
+        Kind::NoAccount => Letter::NoAccount(Purpose::Login),
+        Kind::EmailChanged => Letter::EmailChanged("ann.new@example.com"),
+        Kind::RecoveryCodeUsed => Letter::RecoveryCodeUsed(9),
+        Kind::AccountLocked => Letter::AccountLocked(3),
+        other => Letter::Notice(other),
+    }
+}
+
+/// Who a mail goes to: the address, the name it greets (none for a mail to an address that
+/// has proved nothing) and the language it is written in.
+#[derive(Debug, Clone, Copy)]
+pub struct To<'a> {
+    /// The address.
+    pub address: &'a str,
+    /// The name the mail greets.
+    pub name: Option<&'a str>,
+    /// The recipient's `locale`, when known.
+    pub locale: Option<&'a str>,
+}
+
+impl<'a> To<'a> {
+    /// The user, at their address, by their name, in their language.
+    pub fn user(user: &'a User) -> Self {
+        let locale = user.profile.get(&Attribute::Locale).map(String::as_str);
+        Self { address: user.email.as_str(), name: Some(&user.name), locale }
+    }
+
+    /// An address and nothing more.
+    pub fn address(address: &'a str) -> Self {
+        Self { address, name: None, locale: None }
+    }
+
+    /// The same recipient at another address.
+    pub fn at(self, address: &'a str) -> Self {
+        Self { address, ..self }
+    }
+
+    /// The same recipient, not greeted by name.
+    pub fn unnamed(self) -> Self {
+        Self { name: None, ..self }
+    }
 }
 
 /// The link a code mail carries: the site's page with the purpose, the address and the code in
 /// the fragment, which no browser sends to any server (so it reaches no log), and which only
 /// fills the card: nothing is used until the person presses its button, so a mail scanner
 /// that fetches the link consumes nothing.
-fn code_link(site: &str, purpose: Purpose, to: &str, code: &Code) -> String {
+pub fn code_link(site: &str, purpose: Purpose, to: &str, code: &Code) -> String {
     format!("{site}#stepauth={}&email={}&code={}", purpose.as_str(), percent_encode(to), code.expose())
 }
 
@@ -104,416 +303,220 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-fn code_mail(mail: &CodeMail<'_>, purpose: Purpose, name: Option<&str>, what: &str, ignore: &str) -> Mail {
-    let CodeMail { product, to, code, minutes, site } = *mail;
-    // The codes of a signed-in change are typed into the open card: no link.
-    let linked = matches!(purpose, Purpose::Signup | Purpose::Login | Purpose::PasswordReset);
-    let link = site.filter(|_| linked).map(|site| code_link(site, purpose, to, code));
-    let mut parts = vec![
-        Part::Text(format!("Your {product} {what} code is:")),
-        Part::Code(code),
-        Part::Text(format!("It expires in {minutes} minutes and works once. {ignore}")),
-    ];
-    if let Some(link) = &link {
-        parts.insert(2, Part::Link(link, "Or open this link and press Continue"));
+/// The mail templates: the built-in English ones and a deployment's overrides, checked.
+#[derive(Debug)]
+pub struct Templates {
+    env: Environment<'static>,
+    product: String,
+    names: Arc<BTreeSet<String>>,
+    locales: Vec<String>,
+}
+
+impl Templates {
+    /// The built-in templates alone.
+    pub fn builtin(product: &str) -> anyhow::Result<Self> {
+        Self::load(product, None)
     }
-    compose(product, to, format!("Your {product} {what} code"), name, &parts)
+
+    /// The built-in templates with the overrides in `dir` (when given) over them, every one
+    /// checked: a template that does not parse, that names a value its kind does not have, or
+    /// a file that is no template (a misspelt kind or part, a locale that is no language tag)
+    /// is an error that names it.
+    pub fn load(product: &str, dir: Option<&Path>) -> anyhow::Result<Self> {
+        let mut sources: Vec<(String, String)> =
+            BUILTIN.iter().map(|(name, text)| (format!("{FALLBACK_LOCALE}/{name}"), (*text).to_owned())).collect();
+        if let Some(dir) = dir {
+            for (name, text) in overrides(dir)? {
+                sources.retain(|(existing, _)| *existing != name);
+                sources.push((name, text));
+            }
+        }
+        let names: Arc<BTreeSet<String>> = Arc::new(sources.iter().map(|(name, _)| name.clone()).collect());
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (name, text) in sources {
+            env.add_template_owned(name.clone(), text).with_context(|| format!("mail template {name}"))?;
+        }
+        let known = names.clone();
+        env.set_path_join_callback(move |name, parent| {
+            let locale = parent.split('/').next().unwrap_or(FALLBACK_LOCALE);
+            match fallbacks(locale).into_iter().map(|l| format!("{l}/{name}")).find(|n| known.contains(n)) {
+                Some(found) => found.into(),
+                None => name.into(),
+            }
+        });
+        let mut locales: Vec<String> = names.iter().filter_map(|n| n.split('/').next()).map(str::to_owned).collect();
+        locales.dedup();
+        let templates = Self { env, product: product.to_owned(), names, locales };
+        templates.check()?;
+        Ok(templates)
+    }
+
+    /// The locales some template is written in (`en` among them).
+    pub fn locales(&self) -> &[String] {
+        &self.locales
+    }
+
+    /// Renders `letter` for `to`.
+    pub fn render(&self, letter: &Letter<'_>, to: To<'_>) -> anyhow::Result<Mail> {
+        let kind = letter.kind();
+        let values =
+            context! { product => self.product.as_str(), name => to.name, to => to.address, ..letter.values() };
+        let part = |part: &str| -> anyhow::Result<String> {
+            let name = fallbacks(to.locale.unwrap_or(FALLBACK_LOCALE))
+                .into_iter()
+                .map(|locale| format!("{locale}/{}/{part}", kind.as_str()))
+                .find(|name| self.names.contains(name))
+                .with_context(|| format!("no mail template for {}/{part}", kind.as_str()))?;
+            self.env.get_template(&name)?.render(&values).with_context(|| format!("mail template {name}"))
+        };
+        let subject = part("subject.txt")?.split_whitespace().collect::<Vec<_>>().join(" ");
+        Ok(Mail { kind, to: to.address.to_owned(), subject, text: tidy(&part("body.txt")?), html: part("body.html")? })
+    }
+
+    /// `kind` rendered with sample values in `locale` (or English), as an admin previews it.
+    pub fn preview(&self, kind: Kind, locale: Option<&str>) -> anyhow::Result<Mail> {
+        let code = Code::parse("123456").map_err(|_| anyhow::anyhow!("the sample code"))?;
+        let to = To { address: "ann@example.com", name: Some("Ann Example"), locale };
+        self.render(&sample(kind, &code), to)
+    }
+
+    /// Renders every kind in every locale with sample values, so that nothing fails later.
+    fn check(&self) -> anyhow::Result<()> {
+        for locale in &self.locales {
+            for (kind, _) in KINDS {
+                self.preview(kind, Some(locale))?;
+            }
+        }
+        Ok(())
+    }
 }
 
-/// The code that proves an email address at sign-up. The address has proved nothing yet, so
-/// the mail carries no text the requester chose, not even the name they gave: anyone can
-/// start a sign-up for any address (docs/SECURITY.md, "Mail").
-pub fn signup_code(mail: &CodeMail<'_>) -> Mail {
-    code_mail(mail, Purpose::Signup, None, "sign-up", "If you did not ask to sign up, ignore this mail.")
+/// `de-AT`, then `de`, then English: the locales a mail in `locale` is looked up in.
+fn fallbacks(locale: &str) -> Vec<String> {
+    let parts: Vec<&str> = locale.split('-').collect();
+    let mut chain: Vec<String> = (1..=parts.len()).rev().map(|n| parts[..n].join("-")).collect();
+    chain.push(FALLBACK_LOCALE.to_owned());
+    chain
 }
 
-/// The code that logs in without a password.
-pub fn login_code(mail: &CodeMail<'_>, name: Option<&str>) -> Mail {
-    code_mail(
-        mail,
-        Purpose::Login,
-        name,
-        "login",
-        "If you did not ask to log in, ignore this mail; no one can log in without the code.",
-    )
+/// Blank lines the templates' tags leave, squeezed to one; no blank line first; one newline last.
+fn tidy(text: &str) -> String {
+    let mut out = String::new();
+    let mut blank = 0;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            blank += 1;
+            continue;
+        }
+        if !out.is_empty() && blank > 0 {
+            out.push('\n');
+        }
+        blank = 0;
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
-/// The code that allows a new password.
-pub fn reset_code(mail: &CodeMail<'_>, name: Option<&str>) -> Mail {
-    code_mail(
-        mail,
-        Purpose::PasswordReset,
-        name,
-        "password reset",
-        "If you did not ask to reset your password, ignore this mail; your password has not changed.",
-    )
+/// The templates under `dir`, named `<locale>/<file>` as the built-in ones are.
+fn overrides(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut found = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("mail templates: {} cannot be read", dir.display()))?;
+    for entry in entries {
+        let entry = entry?;
+        let locale = entry.file_name().to_string_lossy().into_owned();
+        if locale.starts_with('.') || locale.ends_with(".md") {
+            continue;
+        }
+        let canonical = Attribute::Locale.parse(&locale, time::Date::MIN).ok();
+        if canonical.as_deref() != Some(locale.as_str()) || !entry.path().is_dir() {
+            bail!("mail templates: {locale} is not a folder named by a language tag (en, de, de-AT)");
+        }
+        for file in LAYOUTS {
+            read_if_there(&entry.path().join(file), format!("{locale}/{file}"), &mut found)?;
+        }
+        for sub in std::fs::read_dir(entry.path())? {
+            let sub = sub?;
+            let name = sub.file_name().to_string_lossy().into_owned();
+            if LAYOUTS.contains(&name.as_str()) || name.starts_with('.') || name.ends_with(".md") {
+                continue;
+            }
+            if Kind::named(&name).is_none() || !sub.path().is_dir() {
+                bail!("mail templates: {locale}/{name} is no mail (the kinds: {})", kind_names());
+            }
+            for part in std::fs::read_dir(sub.path())? {
+                let part = part?.file_name().to_string_lossy().into_owned();
+                if !PARTS.contains(&part.as_str()) && !part.starts_with('.') {
+                    bail!(
+                        "mail templates: {locale}/{name}/{part} is no part of a mail (subject.txt, body.txt, body.html)"
+                    );
+                }
+            }
+            for part in PARTS {
+                read_if_there(&sub.path().join(part), format!("{locale}/{name}/{part}"), &mut found)?;
+            }
+        }
+    }
+    Ok(found)
 }
 
-/// The code that proves a new address before it becomes an account's. The address has proved
-/// nothing yet, so the mail carries nothing the requester chose, not even their name.
-pub fn email_change_code(mail: &CodeMail<'_>) -> Mail {
-    code_mail(
-        mail,
-        Purpose::EmailChange,
-        None,
-        "email change",
-        "Someone asked to make this address the email of their account. If it was not you, ignore this mail: \
-         nothing changes without the code.",
-    )
+fn read_if_there(path: &Path, name: String, found: &mut Vec<(String, String)>) -> anyhow::Result<()> {
+    if path.exists() {
+        let text = std::fs::read_to_string(path).with_context(|| format!("mail template {name}"))?;
+        found.push((name, text));
+    }
+    Ok(())
 }
 
-/// Sent instead of a code when someone asks to move their account to an address that has an
-/// account already: the address's owner learns of it, the requester's answer tells nothing.
-pub fn email_change_taken(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Someone asked to use your address on {product}"),
-        Some(name),
-        &[
-            Part::Text(format!(
-                "Someone asked to make this address the email of another {product} account. It is already your \
-                 account's address, so nothing changed."
-            )),
-            Part::Text("You need not do anything.".to_owned()),
-        ],
-    )
-}
-
-/// The code an account without a password confirms a change with (its address or its
-/// deletion), sent to its own address.
-pub fn confirm_code(mail: &CodeMail<'_>, name: &str) -> Mail {
-    code_mail(
-        mail,
-        Purpose::Confirm,
-        Some(name),
-        "confirmation",
-        "It confirms a change you asked for: a new email address, or deleting the account. If you did not ask for \
-         it, ignore this mail and tell an admin: someone may be signed in as you.",
-    )
-}
-
-/// Told to the old address when the account's email changes. There is no way to undo it from
-/// the mail (whoever changed it may read this address too); an admin can.
-pub fn email_changed(product: &str, to: &str, name: &str, new: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Your {product} email address was changed"),
-        Some(name),
-        &[
-            Part::Text(format!(
-                "The email address of your {product} account was just changed from this address to {new}, and \
-                 every other session was logged out. Mail about the account now goes there."
-            )),
-            Part::Text("If you did not do this, contact an admin now: they can put your address back.".to_owned()),
-        ],
-    )
-}
-
-/// Told to the owner when an admin deactivates the account.
-pub fn account_deactivated(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Your {product} account was deactivated"),
-        Some(name),
-        &[
-            Part::Text(format!(
-                "An admin deactivated your {product} account: every session has ended, and it cannot sign in \
-                 until an admin reactivates it."
-            )),
-            Part::Text("If you think this is a mistake, contact an admin.".to_owned()),
-        ],
-    )
-}
-
-/// Told to the new address when an admin sets the account's address.
-pub fn email_set_by_admin(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Your {product} email address was set by an admin"),
-        Some(name),
-        &[
-            Part::Text(format!(
-                "An admin made this the email address of your {product} account, and every session has ended. \
-                 Log in with this address from now on."
-            )),
-            Part::Text("If you did not ask for this, contact an admin.".to_owned()),
-        ],
-    )
-}
-
-/// Confirms a deleted account, to the address it had.
-pub fn account_deleted(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Your {product} account was deleted"),
-        Some(name),
-        &[
-            Part::Text(format!(
-                "Your {product} account and everything kept with it (sessions, codes, the authenticator, linked \
-                 Google accounts, activity) were deleted. This address can sign up again."
-            )),
-            Part::Text("If you did not do this, contact an admin.".to_owned()),
-        ],
-    )
-}
-
-/// Sent instead of a code when someone signs up with an address that has an account, so that
-/// the sign-up answer itself never tells whether an account exists.
-pub fn already_registered(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("You already have a {product} account"),
-        Some(name),
-        &[
-            Part::Text(format!(
-                "Someone, probably you, tried to sign up for {product} with this address, but it already has \
-                 an account. Log in instead, or reset your password if you have forgotten it."
-            )),
-            Part::Text("If it was not you, you can ignore this mail.".to_owned()),
-        ],
-    )
-}
-
-/// Sent instead of a login or reset code to an address with no account, for the same reason.
-pub fn no_account(product: &str, to: &str, purpose: Purpose) -> Mail {
-    let asked = match purpose {
-        Purpose::PasswordReset => "reset the password",
-        Purpose::Login | Purpose::Signup | Purpose::EmailChange | Purpose::Confirm => "log in",
-    };
-    compose(
-        product,
-        to,
-        format!("No {product} account uses this address"),
-        None,
-        &[
-            Part::Text(format!(
-                "Someone, probably you, asked to {asked} of a {product} account with this address, but no account \
-                 uses it. Sign up to make one, or try the address you signed up with."
-            )),
-            Part::Text("If it was not you, you can ignore this mail.".to_owned()),
-        ],
-    )
-}
-
-/// Sent instead of a reset code to a locked account when resets may not unlock.
-pub fn reset_blocked(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Your {product} account is locked"),
-        Some(name),
-        &[Part::Text(
-            "Someone asked to reset your password, but your account is locked after too many failed login \
-             attempts. Contact an admin to unlock it; then you can log in or reset your password."
-                .to_owned(),
-        )],
-    )
-}
-
-/// Tells the owner their password changed (by a reset or a change).
-pub fn password_changed(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Your {product} password was changed"),
-        Some(name),
-        &[
-            Part::Text(format!(
-                "The password of your {product} account was just changed, and every other session was logged out."
-            )),
-            Part::Text("If you did not do this, reset your password now and contact an admin.".to_owned()),
-        ],
-    )
-}
-
-/// Tells the owner the second factor was turned on.
-pub fn mfa_enabled(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Google Authenticator was turned on for your {product} account"),
-        Some(name),
-        &[
-            Part::Text(
-                "From now on your account asks for a code from your authenticator app at every login.".to_owned(),
-            ),
-            Part::Text(
-                "If you did not do this, someone else has your password: reset it now and contact an admin, who can \
-                 remove the authenticator."
-                    .to_owned(),
-            ),
-        ],
-    )
-}
-
-/// Tells the owner a Google account was linked to theirs: it can sign in from now on.
-pub fn google_linked(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Sign-in with Google was linked to your {product} account"),
-        Some(name),
-        &[
-            Part::Text(
-                "A Google account with this email address signed in, and can sign in to your account from now on."
-                    .to_owned(),
-            ),
-            Part::Text(
-                "If this was not you, someone controls a Google account with your address: contact an admin."
-                    .to_owned(),
-            ),
-        ],
-    )
-}
-
-/// Tells the owner a Google account was unlinked from theirs: it no longer signs in.
-pub fn google_unlinked(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Sign-in with Google was removed from your {product} account"),
-        Some(name),
-        &[
-            Part::Text("A Google account was unlinked from your account: log in with your password from now on.".to_owned()),
-            Part::Text(
-                "If this was not you, someone is signed in to your account: reset your password, which ends every session."
-                    .to_owned(),
-            ),
-        ],
-    )
-}
-
-/// Tells the owner a recovery code was used to log in.
-pub fn recovery_code_used(product: &str, to: &str, name: &str, left: usize) -> Mail {
-    compose(
-        product,
-        to,
-        format!("A recovery code was used for your {product} account"),
-        Some(name),
-        &[
-            Part::Text(format!(
-                "Someone logged in to your account with one of your recovery codes. {left} unused recovery codes are left."
-            )),
-            Part::Text("If this was not you, reset your password now and contact an admin.".to_owned()),
-        ],
-    )
-}
-
-/// Tells the owner an admin removed their second factor.
-pub fn mfa_removed_by_admin(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("An admin removed Google Authenticator from your {product} account"),
-        Some(name),
-        &[
-            Part::Text(
-                "An admin turned off Google Authenticator for your account and ended all of its sessions. You can \
-                 log in with your password and turn it on again with a new QR code."
-                    .to_owned(),
-            ),
-            Part::Text("If you did not ask for this, contact an admin.".to_owned()),
-        ],
-    )
-}
-
-/// Tells the owner the second factor was turned off.
-pub fn mfa_disabled(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Google Authenticator was turned off for your {product} account"),
-        Some(name),
-        &[
-            Part::Text("Your account no longer asks for an authenticator code at login.".to_owned()),
-            Part::Text("If you did not do this, reset your password now and contact an admin.".to_owned()),
-        ],
-    )
-}
-
-/// Tells the owner a new set of recovery codes was made: the old ones no longer work.
-pub fn recovery_codes_renewed(product: &str, to: &str, name: &str) -> Mail {
-    compose(
-        product,
-        to,
-        format!("New recovery codes for your {product} account"),
-        Some(name),
-        &[
-            Part::Text(
-                "A new set of ten recovery codes was made for your account; the earlier ones no longer work."
-                    .to_owned(),
-            ),
-            Part::Text("If you did not do this, reset your password now and contact an admin.".to_owned()),
-        ],
-    )
-}
-
-/// Tells the owner their account locked.
-pub fn account_locked(product: &str, to: &str, name: &str, failures: u32) -> Mail {
-    compose(
-        product,
-        to,
-        format!("Your {product} account is locked"),
-        Some(name),
-        &[Part::Text(format!(
-            "Your account was locked after {failures} failed login attempts in a row. Contact an admin to unlock it."
-        ))],
-    )
+fn kind_names() -> String {
+    KINDS.iter().map(|(_, name)| *name).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn coded(code: &Code) -> CodeMail<'_> {
-        CodeMail { product: "stepauth", to: "a@example.com", code, minutes: 10, site: None }
+    fn templates() -> Templates {
+        Templates::builtin("stepauth").expect("the built-in templates")
     }
 
-    fn all_mails(code: &Code) -> Vec<Mail> {
-        vec![
-            signup_code(&coded(code)),
-            login_code(&coded(code), Some("Ann")),
-            reset_code(&coded(code), None),
-            already_registered("stepauth", "a@example.com", "Ann"),
-            no_account("stepauth", "a@example.com", Purpose::Login),
-            no_account("stepauth", "a@example.com", Purpose::PasswordReset),
-            reset_blocked("stepauth", "a@example.com", "Ann"),
-            password_changed("stepauth", "a@example.com", "Ann"),
-            account_locked("stepauth", "a@example.com", "Ann", 3),
-            mfa_disabled("stepauth", "a@example.com", "Ann"),
-            mfa_enabled("stepauth", "a@example.com", "Ann"),
-            recovery_code_used("stepauth", "a@example.com", "Ann", 9),
-            mfa_removed_by_admin("stepauth", "a@example.com", "Ann"),
-        ]
+    fn every_mail(templates: &Templates) -> Vec<Mail> {
+        KINDS.iter().map(|(kind, _)| templates.preview(*kind, None).expect("renders")).collect()
+    }
+
+    #[test]
+    fn every_kind_has_its_three_built_in_parts() {
+        for (kind, name) in KINDS {
+            assert_eq!(Kind::named(name), Some(kind));
+            for part in PARTS {
+                assert!(BUILTIN.iter().any(|(n, _)| *n == format!("{name}/{part}")), "{name}/{part}");
+            }
+        }
+        assert_eq!(BUILTIN.len(), KINDS.len() * PARTS.len() + LAYOUTS.len());
     }
 
     #[test]
     fn every_mail_has_both_parts_and_the_product_name() {
-        let code = Code::parse("042042").expect("code");
-        for mail in all_mails(&code) {
+        for mail in every_mail(&templates()) {
             for part in [&mail.text, &mail.html, &mail.subject] {
                 assert!(part.contains("stepauth"), "{}: {part}", mail.subject);
             }
-            assert!(mail.html.starts_with("<!doctype html>"));
+            assert!(mail.html.starts_with("<!doctype html>"), "{}", mail.html);
+            assert!(!mail.subject.contains('\n') && !mail.text.contains("\n\n\n"), "{mail:?}");
         }
     }
 
     #[test]
-    fn code_mails_carry_the_code_and_its_lifetime_and_no_other_digits() {
-        let code = Code::parse("042042").expect("code");
-        for mail in &all_mails(&code)[..3] {
+    fn code_mails_carry_the_code_and_its_lifetime_and_no_other_does() {
+        for mail in every_mail(&templates()) {
+            let coded = [Kind::SignupCode, Kind::LoginCode, Kind::ResetCode, Kind::EmailChangeCode, Kind::ConfirmCode]
+                .contains(&mail.kind);
             for part in [&mail.text, &mail.html] {
-                assert!(part.contains("042042") && part.contains("10 minutes"), "{part}");
+                assert_eq!(part.contains("123456"), coded, "{}: {part}", mail.kind.as_str());
+                assert_eq!(part.contains("10 minutes"), coded, "{}", mail.kind.as_str());
             }
-        }
-        for mail in &all_mails(&code)[3..] {
-            assert!(!mail.text.contains("042042") && !mail.html.contains("042042"));
         }
     }
 
@@ -522,25 +525,52 @@ mod tests {
     #[test]
     fn code_mails_link_to_the_site_with_the_code_in_the_fragment() {
         let code = Code::parse("042042").expect("code");
-        let site = "https://www.example.com/account";
-        let mail = CodeMail { to: "ann+x@example.com", site: Some(site), ..coded(&code) };
-        let link = "https://www.example.com/account#stepauth=password_reset&email=ann%2Bx%40example.com&code=042042";
-        let reset = reset_code(&mail, Some("Ann"));
-        assert!(reset.text.contains(link), "{}", reset.text);
-        assert!(reset.html.contains(&escape(link)), "{}", reset.html);
-        assert!(signup_code(&mail).text.contains("#stepauth=signup&email="));
-        assert!(login_code(&mail, None).text.contains("#stepauth=login&email="));
-        assert!(!reset.text.contains('?'), "nothing in a query string");
-        assert!(reset.text.find("    042042") < reset.text.find(link), "the code comes first");
-        let plain = reset_code(&coded(&code), None);
-        assert!(!plain.text.contains("http"), "no site, no link");
+        let link = code_link("https://www.example.com/account", Purpose::PasswordReset, "ann+x@example.com", &code);
+        assert_eq!(
+            link,
+            "https://www.example.com/account#stepauth=password_reset&email=ann%2Bx%40example.com&code=042042"
+        );
+        let letter = Letter::ResetCode(Coded { code: &code, minutes: 10, link: Some(link.clone()) });
+        let reset = templates().render(&letter, To::address("ann+x@example.com")).expect("renders");
+        assert!(reset.text.contains(&link), "{}", reset.text);
+        assert!(
+            reset.html.contains("042042&amp;") || reset.html.contains("password_reset&amp;email"),
+            "{}",
+            reset.html
+        );
+        assert!(reset.text.find("    042042") < reset.text.find(&link), "the code comes first");
+        let plain = Letter::ResetCode(Coded { code: &code, minutes: 10, link: None });
+        assert!(!templates().render(&plain, To::address("a@example.com")).expect("renders").text.contains("http"));
     }
 
     #[test]
-    fn names_are_escaped_in_html() {
+    fn names_are_escaped_in_html_by_the_engine() {
         let code = Code::parse("123456").expect("code");
-        let mail = login_code(&coded(&code), Some("<script>x</script>"));
-        assert!(!mail.html.contains("<script>"));
-        assert!(mail.html.contains("&lt;script&gt;"));
+        let letter = Letter::LoginCode(Coded { code: &code, minutes: 10, link: None });
+        let to = To { address: "a@example.com", name: Some("<script>x</script>"), locale: None };
+        let mail = templates().render(&letter, to).expect("renders");
+        assert!(!mail.html.contains("<script>") && mail.html.contains("&lt;script&gt;"), "{}", mail.html);
+        assert!(mail.text.starts_with("Hello <script>x</script>,\n\n"), "text stays text: {}", mail.text);
+    }
+
+    #[test]
+    fn the_text_part_reads_as_before() {
+        let code = Code::parse("042042").expect("code");
+        let letter = Letter::LoginCode(Coded { code: &code, minutes: 10, link: None });
+        let to = To { address: "a@example.com", name: Some("Ann"), locale: Some("de-AT") };
+        let mail = templates().render(&letter, to).expect("English when no German is there");
+        assert_eq!(mail.subject, "Your stepauth login code");
+        assert_eq!(
+            mail.text,
+            "Hello Ann,\n\nYour stepauth login code is:\n\n    042042\n\nIt expires in 10 minutes and works once. If you \
+             did not ask to log in, ignore this mail; no one can log in without the code.\n\n— stepauth\n"
+        );
+    }
+
+    #[test]
+    fn locales_fall_back_to_their_language_then_english() {
+        assert_eq!(fallbacks("de-AT"), ["de-AT", "de", "en"]);
+        assert_eq!(fallbacks("zh-Hant-TW"), ["zh-Hant-TW", "zh-Hant", "zh", "en"]);
+        assert_eq!(fallbacks("en"), ["en", "en"]);
     }
 }

@@ -41,6 +41,12 @@ impl Purpose {
             Self::Confirm => "confirm",
         }
     }
+
+    /// Whether its mail links to the site's page with the code filled in: the ways in, never
+    /// the codes of a signed-in change, which are typed into the open card.
+    pub fn has_link(self) -> bool {
+        matches!(self, Self::Signup | Self::Login | Self::PasswordReset)
+    }
 }
 
 /// A code to store, replacing any earlier code of its email and purpose.
