@@ -116,6 +116,12 @@ Alpine.data("stepauth", () => ({
   adminFound: [],
   adminUser: null,
   adminActivity: [],
+  // The mail templates' preview.
+  mailKinds: [],
+  mailLocales: [],
+  mailKind: "",
+  mailLocale: "en",
+  mailPreview: null,
   // Whether sign-in with Google is on (the server says so at the top of this script).
   google: window.stepauthGoogle === true,
 
@@ -580,6 +586,26 @@ Alpine.data("stepauth", () => ({
         await this.adminLoad(id);
       }
       this.info = done;
+    });
+  },
+
+  // The kinds and languages, asked once when the admin first opens the list.
+  async loadMailKinds() {
+    if (this.mailKinds.length) return;
+    const result = await api("GET", "/admin/mail-templates", undefined, this.access);
+    if (!result.ok) return this.fail(result);
+    this.mailKinds = result.data.kinds;
+    this.mailLocales = result.data.locales;
+    this.mailKind = this.mailKind || this.mailKinds[0];
+  },
+
+  previewMail() {
+    return this.run(async () => {
+      const kind = encodeURIComponent(this.mailKind);
+      const locale = encodeURIComponent(this.mailLocale);
+      const result = await api("GET", `/admin/mail-templates/${kind}?locale=${locale}`, undefined, this.access);
+      if (!result.ok) return this.fail(result);
+      this.mailPreview = result.data;
     });
   },
 

@@ -406,12 +406,12 @@ test("signed in: edit the profile; a bad value is marked by its field, nothing e
   await page.getByRole("button", { name: "Save profile" }).click();
   const phoneError = page.locator("[data-profile] .sa-error").filter({ hasText: "is not a valid phone number" });
   await phoneError.waitFor();
-  await shot(page, "16-profile-field-error");
+  await shot(page, "17-profile-field-error");
   assert.equal(await page.inputValue("#profile-given_name"), "Zoë", "what was typed stays");
   await page.fill("#profile-phone_number", "+44 20 7946 0958");
   await page.getByRole("button", { name: "Save profile" }).click();
   await page.locator('[data-card="home"] .sa-info').filter({ hasText: "Profile saved." }).waitFor();
-  await shot(page, "17-profile-saved");
+  await shot(page, "18-profile-saved");
   const token = (await json(server.base, "POST", "/auth/login", { email, password: PASSWORD })).body.access_token;
   const me = (await json(server.base, "GET", "/users/me", undefined, token)).body;
   assert.deepEqual(
@@ -485,5 +485,14 @@ test("an admin finds an account, deactivates it (its owner cannot log in), react
   assert.equal(await found.count(), 0);
   const gone = await json(server.base, "POST", "/auth/login", { email: target, password: PASSWORD });
   assert.equal(gone.status, 401, "the account is gone");
+
+  // The mail templates: any mail, rendered with sample values as the deployment's templates make it.
+  await page.locator("#mail-kind").focus();
+  await page.locator('#mail-kind option[value="account_locked"]').waitFor({ state: "attached" });
+  await page.selectOption("#mail-kind", "account_locked");
+  await page.locator("[data-mail-preview]").getByRole("button", { name: "Preview" }).click();
+  await page.locator("[data-mail-subject]").filter({ hasText: "Your stepauth account is locked" }).waitFor();
+  assert.match(await page.locator("[data-mail-text]").innerText(), /locked after 3 failed login attempts/);
+  await shot(page, "19-admin-mail-preview");
   await page.close();
 });
