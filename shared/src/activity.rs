@@ -37,6 +37,9 @@ pub enum Event {
     Unlocked,
     /// The profile changed.
     ProfileUpdate,
+    /// A mail to the account bounced for good or was marked as spam: no more mail goes to
+    /// its address.
+    MailStopped,
     /// Google Authenticator was turned on.
     MfaEnabled,
     /// Google Authenticator was turned off.
@@ -88,6 +91,7 @@ impl Event {
             Self::Locked => "locked",
             Self::Unlocked => "unlocked",
             Self::ProfileUpdate => "profile_update",
+            Self::MailStopped => "mail_stopped",
             Self::MfaEnabled => "mfa_enabled",
             Self::MfaDisabled => "mfa_disabled",
             Self::MfaRemovedByAdmin => "mfa_removed_by_admin",

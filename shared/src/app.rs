@@ -11,7 +11,7 @@ use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::config::{self, Config};
 use crate::mail::Mailer;
 use crate::mail::ses::SesMailer;
-use crate::mail::templates::{Letter, Templates, To};
+use crate::mail::templates::Templates;
 use crate::model::Pepper;
 use crate::oidc::Provider;
 use crate::random::{Random, SystemRandom};
@@ -48,6 +48,8 @@ impl App {
     ///
     /// - `STEPAUTH_TABLE`: the DynamoDB table;
     /// - `STEPAUTH_FROM_ADDRESS`: the verified SES identity mail is sent from;
+    /// - `STEPAUTH_SES_CONFIGURATION_SET`, when set: the configuration set mail is sent under,
+    ///   whose events the `mail-events` function records;
     /// - `STEPAUTH_SECRET_ID`: the Secrets Manager secret (name or ARN) holding the signing key
     ///   and the code pepper, read once here (see [`Secrets`]); or, where there is no Secrets
     ///   Manager, `STEPAUTH_SIGNING_KEY` (PKCS#8 PEM) and `STEPAUTH_CODE_PEPPER` (base64);
@@ -84,7 +86,10 @@ impl App {
         };
         Ok(Self {
             store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table)),
-            mailer: Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&aws), from)),
+            mailer: Arc::new(
+                SesMailer::new(aws_sdk_sesv2::Client::new(&aws), from)
+                    .with_configuration_set(config::var("STEPAUTH_SES_CONFIGURATION_SET")),
+            ),
             templates,
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom::default()),
@@ -93,11 +98,6 @@ impl App {
             google,
             config,
         })
-    }
-
-    /// Renders `letter` for `to` and sends it.
-    pub async fn send_mail(&self, letter: &Letter<'_>, to: To<'_>) -> anyhow::Result<()> {
-        self.mailer.send(self.templates.render(letter, to)?).await
     }
 
     /// The current time, from the injected clock.

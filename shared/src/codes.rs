@@ -6,6 +6,7 @@ use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::mail::templates::{Coded, Kind, Letter, To, code_link};
+use crate::mailing;
 use crate::model::{Code, Email, Issued, NewCode, Origin, Purpose, Redeemed, SourceCounter};
 use crate::{lockout, telemetry};
 
@@ -88,8 +89,7 @@ pub async fn send(
         (Purpose::EmailChange, None) => (Event::CodeSent, Letter::EmailChangeCode(coded), address),
         (Purpose::Confirm, Some(user)) => (Event::CodeSent, Letter::ConfirmCode(coded), To::user(user)),
     };
-    let mail = app.templates.render(&letter, to)?;
-    if let Err(error) = app.mailer.send(mail).await {
+    if let Err(error) = mailing::send(app, &letter, to).await {
         // The mail did not leave (SES throttled, rejecting or unreachable): nothing of this
         // request stays spent, neither the code's send and cooldown nor the source address's
         // slot, so the person can ask again at once (docs/SECURITY.md, rule 74). Best effort:

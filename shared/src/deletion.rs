@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::codes;
 use crate::error::ApiError;
 use crate::mail::templates::{Kind, Letter, To};
+use crate::mailing;
 use crate::model::{Code, Origin, Purpose, Role, User};
 use crate::password::Password;
 use crate::reauth::{self, Factor};
@@ -87,6 +88,7 @@ pub async fn erase(app: &App, user: &User) -> Result<(), ApiError> {
     let cleanup = async {
         let sessions = app.store.delete_user_sessions(&user.id).await?;
         app.store.delete_activity(&user.id).await?;
+        app.store.delete_mails(&user.id).await?;
         for purpose in Purpose::ALL {
             app.store.discard_code(&user.email, purpose).await?;
         }
@@ -98,7 +100,9 @@ pub async fn erase(app: &App, user: &User) -> Result<(), ApiError> {
         Err(error) => tracing::error!(error = format!("{error:#}"), "cleaning up after a deleted account failed"),
     }
     // The account is gone whatever the mail does: a failed confirmation is logged, not answered.
-    if let Err(error) = app.send_mail(&Letter::Notice(Kind::AccountDeleted), To::user(user)).await {
+    if let Err(error) =
+        mailing::send(app, &Letter::Notice(Kind::AccountDeleted), To::user(user).without_account()).await
+    {
         tracing::error!(error = format!("{error:#}"), "the deletion's confirmation mail failed");
     }
     Ok(())

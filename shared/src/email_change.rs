@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::codes;
 use crate::error::ApiError;
 use crate::mail::templates::{Letter, To};
+use crate::mailing;
 use crate::model::{Code, Email, Origin, Purpose, User};
 use crate::password::Password;
 use crate::reauth::{self, Factor};
@@ -97,6 +98,6 @@ pub async fn confirm(
     // A sign-up someone started for the address but never proved dies with it.
     app.store.discard_code(new, Purpose::Signup).await?;
     activity::record(app, &user.id, Event::EmailChanged, origin).await;
-    app.send_mail(&Letter::EmailChanged(new.as_str()), To::user(user)).await?;
+    mailing::send(app, &Letter::EmailChanged(new.as_str()), To::user(user)).await?;
     session::restart(app, caller, origin).await
 }

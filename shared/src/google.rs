@@ -8,6 +8,7 @@ use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::mail::templates::{Kind, Letter, To};
+use crate::mailing;
 use crate::model::{Email, Identity, LoginState, Method, Origin, Purpose, Role, User};
 use crate::oidc::{IdClaims, Provider, Refused, pkce_challenge};
 use crate::session::{self, Tokens};
@@ -142,7 +143,7 @@ pub async fn unlink(app: &App, user: User, id: &str, origin: &Origin) -> Result<
         return Err(ApiError::Conflict);
     }
     activity::record(app, &user.id, Event::GoogleUnlinked, origin).await;
-    app.send_mail(&Letter::Notice(Kind::GoogleUnlinked), To::user(&user)).await?;
+    mailing::send(app, &Letter::Notice(Kind::GoogleUnlinked), To::user(&user)).await?;
     let mut user = user;
     user.identities.remove(position);
     Ok(user)
@@ -165,7 +166,7 @@ async fn account(app: &App, claims: &IdClaims, email: &Email, origin: &Origin) -
         if let Some(user) = app.store.user_by_email(email).await? {
             if app.store.link_identity(&user.id, &identity).await? {
                 activity::record(app, &user.id, Event::GoogleLinked, origin).await;
-                app.send_mail(&Letter::Notice(Kind::GoogleLinked), To::user(&user).at(email.as_str())).await?;
+                mailing::send(app, &Letter::Notice(Kind::GoogleLinked), To::user(&user).at(email.as_str())).await?;
                 return Ok(User { identities: [user.identities, vec![identity]].concat(), ..user });
             }
             continue;

@@ -119,6 +119,29 @@ where
     Ok(response)
 }
 
+/// Builds the [`App`] once, then hands each invocation's event (not an HTTP request: SES's
+/// events through EventBridge, say) to `handler`. An error fails the invocation, so that
+/// the event source delivers it again; the App is built as [`start`] builds it.
+pub fn start_events(
+    function: &'static str,
+    handler: for<'a> fn(&'a App, serde_json::Value) -> routes::BoxFuture<'a, anyhow::Result<()>>,
+) -> Result<(), Error> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+        lambda_http::tracing::init_default_subscriber();
+        let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+        lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
+            move |event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+                let result = handler(app, event.payload).await;
+                if let Err(error) = &result {
+                    tracing::error!(function, error = format!("{error:#}"), "the event was not recorded");
+                }
+                result.map(|()| serde_json::json!({ "recorded": true })).map_err(Error::from)
+            },
+        ))
+        .await
+    })
+}
+
 /// Serves invocations with `serve`, which needs no [`App`]: no AWS client, no secret, no
 /// network call at start. `function` names the binary, whose routes alone it answers
 /// (others get 404/405); CORS preflights for any route are answered too, as the `web`

@@ -22,6 +22,7 @@ pub mod invalid;
 pub mod lambda;
 pub mod lockout;
 pub mod mail;
+pub mod mailing;
 pub mod migration;
 pub mod model;
 pub mod oidc;

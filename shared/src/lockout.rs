@@ -13,6 +13,7 @@ use crate::activity::{self, Event};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::mail::templates::{Letter, To};
+use crate::mailing;
 use crate::model::{Attempt, Email, Origin, SourceCounter, SourceSlot, User};
 use crate::password::{self, Password};
 use crate::telemetry;
@@ -112,7 +113,7 @@ impl LoginAttempt {
             telemetry::count(telemetry::Event::AccountLocked);
             activity::record_for(app, user, &self.email, Event::Locked, origin).await;
             if let Some(user) = user
-                && let Err(error) = app.send_mail(&Letter::AccountLocked(failures), To::user(user)).await
+                && let Err(error) = mailing::send(app, &Letter::AccountLocked(failures), To::user(user)).await
             {
                 return error.into();
             }

@@ -23,6 +23,7 @@ use crate::http::response::STRICT_TRANSPORT_SECURITY;
 use crate::http::session::{ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::mail::templates::KINDS;
 use crate::model::Attribute;
+use crate::model::delivery::MAIL_STATUSES;
 use crate::model::profile::{ATTRIBUTES, MAX_URL_CHARS, ZONES};
 use crate::model::user::MAX_NAME_CHARS;
 use crate::password::{MAX_CHARS, MIN_CHARS};
@@ -663,6 +664,21 @@ fn spec(route: &Route) -> Spec {
                 &BODY_ERRORS,
                 &ACCESS_ERRORS,
                 &["forbidden", "user_not_found", "own_admin_account", "conflict"],
+                &STORE_ERRORS,
+            ]),
+        },
+        ("admin-user-mails", _) => Spec {
+            id: "admin-user-mails",
+            tag: "admin",
+            summary: "The mails sent to an account in the last 90 days, newest first, with what SES said of each",
+            auth: Auth::Admin,
+            body: None,
+            parameters: [vec![user_id()], page_parameters()].concat(),
+            success: ok("A page of mails.", page(reference("Mail"))),
+            errors: errors(&[
+                &["validation_failed", "invalid_cursor"],
+                &ACCESS_ERRORS,
+                &["forbidden", "user_not_found"],
                 &STORE_ERRORS,
             ]),
         },
@@ -1713,6 +1729,18 @@ fn components() -> Value {
                     ("issuer", string()),
                     ("email", string()),
                     ("linked_at", json!({ "type": "string", "format": "date-time" })),
+                ],
+                &[],
+            ),
+            "Mail": object(
+                &[
+                    ("message_id", json!({ "type": "string", "description": "SES's message id (a suppressed mail's is ours: it never reached SES)." })),
+                    ("kind", mail_kind()),
+                    ("to", string()),
+                    ("sent_at", json!({ "type": "string", "format": "date-time" })),
+                    ("status", json!({ "enum": MAIL_STATUSES.iter().map(|(_, name)| *name).collect::<Vec<_>>() })),
+                    ("status_at", json!({ "type": "string", "format": "date-time" })),
+                    ("detail", json!({ "type": ["string", "null"], "description": "What SES said with the last event: a bounce's type and subtype, a complaint's kind, a rejection's reason." })),
                 ],
                 &[],
             ),

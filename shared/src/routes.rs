@@ -77,6 +77,29 @@ macro_rules! routes {
     };
 }
 
+/// A function started by an event rather than an HTTP request: its binary name, what invokes
+/// it, and its handler (`async fn(&App, serde_json::Value)`).
+#[derive(Debug, Clone, Copy)]
+pub struct EventFunction {
+    /// The crate and binary name under `functions/`.
+    pub function: &'static str,
+    /// What invokes it.
+    pub source: &'static str,
+    /// The handler: what its `main.rs` passes to `lambda::start_events`.
+    pub handler: for<'a> fn(&'a App, serde_json::Value) -> BoxFuture<'a, anyhow::Result<()>>,
+    /// The handler's path in this crate.
+    pub handler_path: &'static str,
+}
+
+/// Every function an event starts: the template gives each its event source, and it has an
+/// events/ file of that source's shape.
+pub const EVENT_FUNCTIONS: &[EventFunction] = &[EventFunction {
+    function: "mail-events",
+    source: "SES events of the configuration set, through EventBridge",
+    handler: handlers::mail::mail_events,
+    handler_path: "handlers::mail::mail_events",
+}];
+
 routes! {
     "signup"          signup:          POST "/auth/signup"            => handlers::signup::signup;
     "signup-verify"   signup_verify:   POST "/auth/signup/verify"     => handlers::signup::signup_verify;
@@ -118,6 +141,7 @@ routes! {
     "admin-user-delete"   admin_user_delete:   DELETE "/admin/users/{id}"             => handlers::admin::admin_user_delete;
     "admin-user-update"   admin_user_update:   PATCH  "/admin/users/{id}"             => handlers::admin::admin_user_update;
     "admin-mail-templates" admin_mail_templates: GET  "/admin/mail-templates" | "/admin/mail-templates/{kind}" => handlers::mail::admin_mail_templates;
+    "admin-user-mails"    admin_user_mails:    GET    "/admin/users/{id}/mails"       => handlers::mail::admin_user_mails;
     "admin-user-activity" admin_user_activity: GET    "/admin/users/{id}/activity"    => handlers::admin::admin_user_activity;
     "admin-sessions-end"  admin_sessions_end:  POST   "/admin/users/{id}/sessions/end" => handlers::admin::admin_sessions_end;
     "admin-deactivate"    admin_deactivate:    POST   "/admin/users/{id}/deactivate"  => handlers::admin::admin_deactivate;

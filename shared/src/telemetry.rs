@@ -36,6 +36,10 @@ pub enum Event {
     /// A refresh token was presented after it was rotated (stolen, or used twice): its
     /// session was revoked.
     RefreshReuse,
+    /// A mail was not sent: its address bounced for good or complained before.
+    MailSuppressed,
+    /// SES reported a delivery, bounce, complaint, rejection or delay.
+    MailEvent,
 }
 
 impl Event {
@@ -51,6 +55,8 @@ impl Event {
             Self::CodeSent => "CodeSent",
             Self::CodeRefused => "CodeRefused",
             Self::RefreshReuse => "RefreshReuse",
+            Self::MailSuppressed => "MailSuppressed",
+            Self::MailEvent => "MailEvent",
         }
     }
 }

@@ -2,7 +2,7 @@
 //! the Lambda runtime parses it and run through its function's handler.
 
 use lambda_http::RequestExt as _;
-use stepauth::routes::{ROUTES, handler};
+use stepauth::routes::{EVENT_FUNCTIONS, ROUTES, handler};
 use stepauth_tests::embedded_app;
 
 /// Every file in events/, by the function it is named for (`<function>.json`), read from the
@@ -11,8 +11,10 @@ fn events() -> Vec<(String, String)> {
     let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
     let mut events: Vec<(String, String)> = std::fs::read_dir(folder)
         .expect("events/")
-        .map(|entry| {
-            let path = entry.expect("an entry").path();
+        .map(|entry| entry.expect("an entry").path())
+        // A folder holds the further shapes of one function's events (events/mail-events/).
+        .filter(|path| !path.is_dir())
+        .map(|path| {
             let name = path.file_name().expect("a name").to_string_lossy().into_owned();
             let function = name.strip_suffix(".json").unwrap_or_else(|| panic!("events/{name} is not a .json file"));
             (function.to_owned(), std::fs::read_to_string(&path).expect("readable"))
@@ -30,12 +32,17 @@ fn event(function: &str) -> String {
 fn every_function_has_one_event_for_its_route() {
     let events = events();
     let named: Vec<&str> = events.iter().map(|(f, _)| f.as_str()).collect();
-    let mut functions: Vec<&str> = ROUTES.iter().map(|r| r.function).collect();
+    let mut functions: Vec<&str> =
+        ROUTES.iter().map(|r| r.function).chain(EVENT_FUNCTIONS.iter().map(|f| f.function)).collect();
     functions.sort_unstable();
     functions.dedup();
     assert_eq!(named, functions, "events/ holds exactly one file per function");
     for (function, text) in &events {
         let event: serde_json::Value = serde_json::from_str(text).expect("JSON");
+        if EVENT_FUNCTIONS.iter().any(|f| f.function == function) {
+            assert_eq!(event["source"], "aws.ses", "{function}: an EventBridge event from SES");
+            continue;
+        }
         let route_key = event["routeKey"].as_str().expect("a route key");
         let ours = ROUTES.iter().filter(|r| r.function == *function);
         assert!(ours.clone().any(|r| format!("{} {}", r.method, r.path) == route_key), "{function}: {route_key}");
@@ -103,9 +110,20 @@ async fn each_event_runs_through_its_handler() {
     }
     // A function not listed above (one just made by scripts/new-function) answers its event
     // with something other than a server error.
-    for (function, _) in events().iter().filter(|(f, _)| f != "web" && !expected.iter().any(|(e, _, _)| e == f)) {
+    let http = |f: &str| !EVENT_FUNCTIONS.iter().any(|e| e.function == f);
+    for (function, _) in
+        events().iter().filter(|(f, _)| f != "web" && http(f) && !expected.iter().any(|(e, _, _)| e == f))
+    {
         let (got, body) = run_raw(function).await;
         assert!(got < 500, "{function}: {got} {body}");
+    }
+    // A function an event starts takes its event: SES's bounce of a mail this app never sent
+    // stops mail to the address all the same.
+    for function in EVENT_FUNCTIONS {
+        let (app, _) = embedded_app();
+        let event = serde_json::from_str(&event(function.function)).expect("JSON");
+        (function.handler)(&app, event).await.unwrap_or_else(|e| panic!("{}: {e:#}", function.function));
+        assert!(app.store.is_suppressed("ann@example.com").await.expect("the store"), "{}", function.function);
     }
 }
 

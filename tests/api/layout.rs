@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use stepauth::routes::ROUTES;
+use stepauth::routes::{EVENT_FUNCTIONS, ROUTES};
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -34,6 +34,13 @@ fn template_functions() -> BTreeSet<(String, String, String)> {
         let binary = values("Binary:").pop().expect("every function names its binary");
         let (methods, paths) = (values("Method:"), values("Path:"));
         assert_eq!(methods.len(), paths.len(), "{binary}: every route has a method and a path");
+        if EVENT_FUNCTIONS.iter().any(|f| f.function == binary) {
+            assert!(
+                methods.is_empty() && block.contains("Type: EventBridgeRule"),
+                "{binary}: an event source, no route"
+            );
+            continue;
+        }
         assert!(!methods.is_empty(), "{binary} has a route");
         found.extend(methods.into_iter().zip(paths).map(|(method, path)| (binary.clone(), method, path)));
     }
@@ -77,8 +84,19 @@ fn functions_template_and_routes_agree() {
         .expect("functions/")
         .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
         .collect();
-    let names: BTreeSet<String> = ROUTES.iter().map(|r| r.function.to_owned()).collect();
-    assert_eq!(crates, names, "functions/ and the route table");
+    let names: BTreeSet<String> = ROUTES
+        .iter()
+        .map(|r| r.function)
+        .chain(EVENT_FUNCTIONS.iter().map(|f| f.function))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(crates, names, "functions/ and the route table (with the functions an event starts)");
+    for function in EVENT_FUNCTIONS {
+        let main = std::fs::read_to_string(root().join("functions").join(function.function).join("src/main.rs"))
+            .expect("main.rs");
+        let wiring = format!("lambda::start_events(\"{}\", stepauth::{})", function.function, function.handler_path);
+        assert!(main.contains(&wiring), "functions/{}/src/main.rs names its handler: {wiring}", function.function);
+    }
 
     for route in ROUTES {
         let main = std::fs::read_to_string(root().join("functions").join(route.function).join("src/main.rs"))
@@ -168,6 +186,7 @@ const LAYERS: &[&[&str]] = &[
         "google",
         "migration",
         "profile",
+        "mailing",
     ],
     &["http"],
     &["handlers"],

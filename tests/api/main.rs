@@ -23,6 +23,7 @@ mod local_server;
 mod lockout;
 mod login_codes;
 mod mail_faults;
+mod mail_log;
 mod mail_templates;
 mod passwords;
 mod profile;

@@ -8,12 +8,12 @@ use async_trait::async_trait;
 use stepauth::clock::UnixTime;
 use stepauth::config::CodeLimits;
 use stepauth::model::{
-    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, ProfileChange, Purpose,
-    Redeemed, Sent, Session, SessionUse, SourceCounter, SourceSlot, User,
+    Activity, Attempt, DeliveryEvent, Email, Grant, GrantKind, Identity, Issued, LoginState, MailRecord, NewCode, Page,
+    ProfileChange, Purpose, Redeemed, Sent, Session, SessionUse, SourceCounter, SourceSlot, User,
 };
 use stepauth::store::{
     ActivityStore, AuthenticatorStore, CodeStore, Created, EmailChanged, GrantStore, IdentityStore, LockoutStore,
-    ProfileUpdated, Reset, Rotated, SessionStore, Store, UserStore,
+    MailLogStore, ProfileUpdated, Reset, Rotated, SessionStore, Store, UserStore,
 };
 
 /// The recording wrapper.
@@ -320,6 +320,46 @@ impl ActivityStore for RecordingStore {
     async fn delete_activity(&self, user_id: &str) -> anyhow::Result<()> {
         self.record("delete_activity");
         self.inner.delete_activity(user_id).await
+    }
+}
+
+#[async_trait]
+impl MailLogStore for RecordingStore {
+    async fn record_mail(&self, record: &MailRecord, expires_at: UnixTime) -> anyhow::Result<()> {
+        self.record("record_mail");
+        self.inner.record_mail(record, expires_at).await
+    }
+
+    async fn record_delivery(&self, event: &DeliveryEvent, now: UnixTime) -> anyhow::Result<Option<MailRecord>> {
+        self.record("record_delivery");
+        self.inner.record_delivery(event, now).await
+    }
+
+    async fn suppress(&self, address: &str, reason: &str, at: UnixTime) -> anyhow::Result<()> {
+        self.record("suppress");
+        self.inner.suppress(address, reason, at).await
+    }
+
+    async fn is_suppressed(&self, address: &str) -> anyhow::Result<bool> {
+        self.record("is_suppressed");
+        self.inner.is_suppressed(address).await
+    }
+
+    async fn mails(
+        &self,
+        user_id: &str,
+        address: &str,
+        now: UnixTime,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<Page<MailRecord>> {
+        self.record("mails");
+        self.inner.mails(user_id, address, now, limit, cursor).await
+    }
+
+    async fn delete_mails(&self, user_id: &str) -> anyhow::Result<()> {
+        self.record("delete_mails");
+        self.inner.delete_mails(user_id).await
     }
 }
 

@@ -4,7 +4,7 @@
 //! admin's id (docs/SECURITY.md, "Admin tools").
 
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::json;
 
@@ -15,18 +15,14 @@ use crate::clock::rfc3339;
 use crate::deletion;
 use crate::error::ApiError;
 use crate::http::request::MAX_PAGE;
-use crate::http::session::authenticate;
+use crate::http::session::{admin, path_user};
 use crate::http::{JsonBody, cursor, json, message, no_fields, origin, page_params, page_params_with, profile_change};
 use crate::mail::templates::{Kind, Letter, To};
-use crate::model::{Email, Purpose, Role, User};
+use crate::mailing;
+use crate::model::{Email, Purpose, User};
 use crate::profile::{self, Editor};
 use crate::session::Caller;
 use crate::store::EmailChanged;
-
-async fn admin(app: &App, req: &Request) -> Result<Caller, ApiError> {
-    let caller = authenticate(app, req).await?;
-    if caller.user.role == Role::Admin { Ok(caller) } else { Err(ApiError::Forbidden) }
-}
 
 /// An admin's request about one account, `{email}`: the account's user.
 async fn admin_and_target(app: &App, req: &Request) -> Result<(Caller, User), ApiError> {
@@ -68,7 +64,7 @@ pub async fn admin_mfa_reset(app: &App, req: Request) -> Result<Response<Body>, 
         return Err(ApiError::UserNotFound);
     }
     activity::record_by_admin(app, &user.id, Event::MfaRemovedByAdmin, &origin(&req), &caller.user.id).await;
-    app.send_mail(&Letter::Notice(Kind::MfaRemovedByAdmin), To::user(&user)).await?;
+    mailing::send(app, &Letter::Notice(Kind::MfaRemovedByAdmin), To::user(&user)).await?;
     tracing::info!(account = user.id, "authenticator removed by an admin");
     Ok(message(StatusCode::OK, "Google Authenticator is removed and every session of the account has ended."))
 }
@@ -125,20 +121,6 @@ pub async fn admin_users(app: &App, req: Request) -> Result<Response<Body>, ApiE
     let items: Vec<AdminUserView> =
         page.items.into_iter().zip(failures).map(|(user, failures)| summary(app, user, failures)).collect();
     Ok(json(StatusCode::OK, &json!({ "items": items, "next_cursor": cursor(page.next) })))
-}
-
-/// The account an admin's request names in its path (`/admin/users/{id}/…`), once the
-/// caller is known to be an admin and its body is read. An id of any other shape is simply
-/// not found.
-async fn path_user(app: &App, req: &Request, caller: &Caller) -> Result<User, ApiError> {
-    let id = req.path_parameters().first("id").map(str::to_owned).unwrap_or_default();
-    let well_formed = (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if !well_formed {
-        return Err(ApiError::UserNotFound);
-    }
-    let user = app.store.user(&id).await?.ok_or(ApiError::UserNotFound)?;
-    tracing::info!(admin = caller.user.id, account = user.id, "an admin's request about an account");
-    Ok(user)
 }
 
 /// Refuses an admin tool on the admin's own account where it could take every admin's access
@@ -248,7 +230,7 @@ pub async fn admin_deactivate(app: &App, req: Request) -> Result<Response<Body>,
         }
         app.store.delete_user_sessions(&user.id).await?;
         activity::record_by_admin(app, &user.id, Event::Deactivated, &origin(&req), &caller.user.id).await;
-        app.send_mail(&Letter::Notice(Kind::AccountDeactivated), To::user(&user)).await?;
+        mailing::send(app, &Letter::Notice(Kind::AccountDeactivated), To::user(&user)).await?;
     }
     Ok(message(StatusCode::OK, "The account is deactivated."))
 }
@@ -292,8 +274,8 @@ pub async fn admin_email_set(app: &App, req: Request) -> Result<Response<Body>, 
     app.store.discard_code(&email, Purpose::Signup).await?;
     app.store.delete_user_sessions(&user.id).await?;
     activity::record_by_admin(app, &user.id, Event::EmailSetByAdmin, &origin(&req), &caller.user.id).await;
-    app.send_mail(&Letter::EmailChanged(email.as_str()), To::user(&user)).await?;
-    app.send_mail(&Letter::Notice(Kind::EmailSetByAdmin), To::user(&user).at(email.as_str())).await?;
+    mailing::send(app, &Letter::EmailChanged(email.as_str()), To::user(&user)).await?;
+    mailing::send(app, &Letter::Notice(Kind::EmailSetByAdmin), To::user(&user).at(email.as_str())).await?;
     let user = app.store.user(&user.id).await?.ok_or(ApiError::UserNotFound)?;
     let failures = app.store.failures(std::slice::from_ref(&user.email), app.now()).await?;
     Ok(json(StatusCode::OK, &summary(app, user, failures.first().copied().unwrap_or(0))))

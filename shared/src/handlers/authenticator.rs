@@ -13,6 +13,7 @@ use crate::http::session::{authenticate, session_response};
 use crate::http::{JsonBody, json, opaque_token, origin, second_factor};
 use crate::lockout::{self, LoginAttempt};
 use crate::mail::templates::{Kind, Letter, To};
+use crate::mailing;
 use crate::model::{GrantKind, Method, SecondFactor};
 use crate::password::Password;
 use crate::reauth::{Factor, prove_both_factors, use_factor};
@@ -74,7 +75,7 @@ pub async fn totp_confirm(app: &App, req: Request) -> Result<Response<Body>, Api
     let origin = origin(&req);
     let (user, tokens) = session::restart(app, &caller, &origin).await?;
     activity::record(app, &user.id, Event::MfaEnabled, &origin).await;
-    app.send_mail(&Letter::Notice(Kind::MfaEnabled), To::user(&user)).await?;
+    mailing::send(app, &Letter::Notice(Kind::MfaEnabled), To::user(&user)).await?;
     let body = json!({
         "message": "Google Authenticator is on. Keep these recovery codes somewhere safe: each works once.",
         "recovery_codes": codes,
@@ -101,7 +102,7 @@ pub async fn totp_disable(app: &App, req: Request) -> Result<Response<Body>, Api
     }
     let (user, tokens) = session::restart(app, &caller, &origin).await?;
     activity::record(app, &user.id, Event::MfaDisabled, &origin).await;
-    app.send_mail(&Letter::Notice(Kind::MfaDisabled), To::user(&user)).await?;
+    mailing::send(app, &Letter::Notice(Kind::MfaDisabled), To::user(&user)).await?;
     let body = json!({ "message": "Google Authenticator is off. Other sessions were logged out." });
     session_response(StatusCode::OK, body, &tokens)
 }
@@ -127,7 +128,7 @@ pub async fn totp_recovery_codes(app: &App, req: Request) -> Result<Response<Bod
         return Err(ApiError::MfaNotEnabled);
     }
     activity::record(app, &user.id, Event::RecoveryCodesRenewed, &origin).await;
-    app.send_mail(&Letter::Notice(Kind::RecoveryCodesRenewed), To::user(user)).await?;
+    mailing::send(app, &Letter::Notice(Kind::RecoveryCodesRenewed), To::user(user)).await?;
     let body = json!({
         "message": "New recovery codes. Keep them somewhere safe: each works once, and the earlier ones no longer do.",
         "recovery_codes": codes,
@@ -164,7 +165,7 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     if matches!(factor, Factor::Recovery(_)) {
         activity::record(app, &user.id, Event::RecoveryCodeUsed, &origin).await;
         let left = user.recovery_codes.len().saturating_sub(1);
-        app.send_mail(&Letter::RecoveryCodeUsed(left), To::user(&user)).await?;
+        mailing::send(app, &Letter::RecoveryCodeUsed(left), To::user(&user)).await?;
     }
     let second = match factor {
         Factor::Code(_) => SecondFactor::Authenticator,

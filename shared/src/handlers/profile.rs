@@ -12,6 +12,7 @@ use crate::http::session::{authenticate, session_response};
 use crate::http::{JsonBody, cursor, json, new_password, origin, page_params, profile_change};
 use crate::lockout;
 use crate::mail::templates::{Kind, Letter, To};
+use crate::mailing;
 use crate::password::{self, Password};
 use crate::profile::{self, Editor};
 use crate::session;
@@ -70,6 +71,6 @@ pub async fn password_change(app: &App, req: Request) -> Result<Response<Body>, 
     }
     let (user, tokens) = session::restart(app, &caller, &origin).await?;
     activity::record(app, &user.id, Event::PasswordChange, &origin).await;
-    app.send_mail(&Letter::Notice(Kind::PasswordChanged), To::user(&user)).await?;
+    mailing::send(app, &Letter::Notice(Kind::PasswordChanged), To::user(&user)).await?;
     session_response(StatusCode::OK, json!({ "message": "Password changed. Other sessions were logged out." }), &tokens)
 }

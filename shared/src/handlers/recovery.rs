@@ -10,6 +10,7 @@ use crate::codes;
 use crate::error::ApiError;
 use crate::http::{JsonBody, code_sent, email_and_code, email_only, json, message, new_password, opaque_token, origin};
 use crate::mail::templates::{Kind, Letter, To};
+use crate::mailing;
 use crate::model::{GrantKind, Purpose};
 use crate::store::Reset;
 use crate::tokens::digest;
@@ -77,6 +78,6 @@ pub async fn password_reset(app: &App, req: Request) -> Result<Response<Body>, A
     // the configuration lets resets unlock.
     app.store.clear_failures(&user.email).await?;
     activity::record(app, &user.id, Event::PasswordReset, &origin(&req)).await;
-    app.send_mail(&Letter::Notice(Kind::PasswordChanged), To::user(&user)).await?;
+    mailing::send(app, &Letter::Notice(Kind::PasswordChanged), To::user(&user)).await?;
     Ok(message(StatusCode::OK, "Your password has been reset. Log in with the new one."))
 }

@@ -3,7 +3,7 @@
 //! sets and clears, and the cross-site check every cookie-borne credential gets.
 
 use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt as _, Response};
 use serde_json::{Map, Value};
 
 use super::fields::opaque_token;
@@ -12,6 +12,7 @@ use super::response::{json, set_cookies};
 use crate::app::App;
 use crate::config::AllowedOrigins;
 use crate::error::ApiError;
+use crate::model::{Role, User};
 use crate::session::{self, Caller, Tokens};
 
 /// The access-token cookie: host-only, every path.
@@ -20,6 +21,27 @@ pub const ACCESS_COOKIE: &str = "__Host-stepauth_access";
 pub const REFRESH_COOKIE: &str = "__Secure-stepauth_refresh";
 /// The paths the refresh cookie is scoped to.
 pub const REFRESH_COOKIE_PATHS: [&str; 2] = ["/auth/token/refresh", "/auth/logout"];
+
+/// The caller of an admin route: signed in, with the admin role (docs/SECURITY.md, "Admin
+/// tools").
+pub async fn admin(app: &App, req: &Request) -> Result<Caller, ApiError> {
+    let caller = authenticate(app, req).await?;
+    if caller.user.role == Role::Admin { Ok(caller) } else { Err(ApiError::Forbidden) }
+}
+
+/// The account an admin's request names in its path (`/admin/users/{id}/…`), once the
+/// caller is known to be an admin and its body is read. An id of any other shape is simply
+/// not found.
+pub async fn path_user(app: &App, req: &Request, caller: &Caller) -> Result<User, ApiError> {
+    let id = req.path_parameters().first("id").map(str::to_owned).unwrap_or_default();
+    let well_formed = (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !well_formed {
+        return Err(ApiError::UserNotFound);
+    }
+    let user = app.store.user(&id).await?.ok_or(ApiError::UserNotFound)?;
+    tracing::info!(admin = caller.user.id, account = user.id, "an admin's request about an account");
+    Ok(user)
+}
 
 /// The access token of a request: `Authorization: Bearer` first, then the cookie (checked
 /// by [`check_cookie_request`]).

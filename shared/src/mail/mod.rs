@@ -25,6 +25,6 @@ pub struct Mail {
 /// Something that delivers [`Mail`].
 #[async_trait]
 pub trait Mailer: Send + Sync + std::fmt::Debug {
-    /// Sends `mail`.
-    async fn send(&self, mail: Mail) -> anyhow::Result<()>;
+    /// Sends `mail`: its message id (SES's, which its delivery events name).
+    async fn send(&self, mail: Mail) -> anyhow::Result<String>;
 }

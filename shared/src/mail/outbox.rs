@@ -45,7 +45,7 @@ impl Outbox {
 
 #[async_trait]
 impl Mailer for Outbox {
-    async fn send(&self, mail: Mail) -> anyhow::Result<()> {
+    async fn send(&self, mail: Mail) -> anyhow::Result<String> {
         let sent = SentMail {
             to: mail.to,
             subject: mail.subject,
@@ -59,7 +59,8 @@ impl Mailer for Outbox {
                 sent.to, sent.sent_at, sent.subject, sent.text
             );
         }
-        self.sent.lock().unwrap_or_else(|p| p.into_inner()).push(sent);
-        Ok(())
+        let mut all = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        all.push(sent);
+        Ok(format!("local-{}", all.len()))
     }
 }

@@ -260,18 +260,20 @@ pub struct To<'a> {
     pub name: Option<&'a str>,
     /// The recipient's `locale`, when known.
     pub locale: Option<&'a str>,
+    /// The account the mail is about, when the address has one (its mail log).
+    pub user_id: Option<&'a str>,
 }
 
 impl<'a> To<'a> {
     /// The user, at their address, by their name, in their language.
     pub fn user(user: &'a User) -> Self {
         let locale = user.profile.get(&Attribute::Locale).map(String::as_str);
-        Self { address: user.email.as_str(), name: Some(&user.name), locale }
+        Self { address: user.email.as_str(), name: Some(&user.name), locale, user_id: Some(&user.id) }
     }
 
     /// An address and nothing more.
     pub fn address(address: &'a str) -> Self {
-        Self { address, name: None, locale: None }
+        Self { address, name: None, locale: None, user_id: None }
     }
 
     /// The same recipient at another address.
@@ -279,9 +281,10 @@ impl<'a> To<'a> {
         Self { address, ..self }
     }
 
-    /// The same recipient, not greeted by name.
-    pub fn unnamed(self) -> Self {
-        Self { name: None, ..self }
+    /// The same recipient, its mail logged with its address rather than an account (one just
+    /// deleted).
+    pub fn without_account(self) -> Self {
+        Self { user_id: None, ..self }
     }
 }
 
@@ -377,7 +380,7 @@ impl Templates {
     /// `kind` rendered with sample values in `locale` (or English), as an admin previews it.
     pub fn preview(&self, kind: Kind, locale: Option<&str>) -> anyhow::Result<Mail> {
         let code = Code::parse("123456").map_err(|_| anyhow::anyhow!("the sample code"))?;
-        let to = To { address: "ann@example.com", name: Some("Ann Example"), locale };
+        let to = To { address: "ann@example.com", name: Some("Ann Example"), locale, user_id: None };
         self.render(&sample(kind, &code), to)
     }
 
@@ -547,7 +550,7 @@ mod tests {
     fn names_are_escaped_in_html_by_the_engine() {
         let code = Code::parse("123456").expect("code");
         let letter = Letter::LoginCode(Coded { code: &code, minutes: 10, link: None });
-        let to = To { address: "a@example.com", name: Some("<script>x</script>"), locale: None };
+        let to = To { address: "a@example.com", name: Some("<script>x</script>"), ..To::address("a@example.com") };
         let mail = templates().render(&letter, to).expect("renders");
         assert!(!mail.html.contains("<script>") && mail.html.contains("&lt;script&gt;"), "{}", mail.html);
         assert!(mail.text.starts_with("Hello <script>x</script>,\n\n"), "text stays text: {}", mail.text);
@@ -557,7 +560,7 @@ mod tests {
     fn the_text_part_reads_as_before() {
         let code = Code::parse("042042").expect("code");
         let letter = Letter::LoginCode(Coded { code: &code, minutes: 10, link: None });
-        let to = To { address: "a@example.com", name: Some("Ann"), locale: Some("de-AT") };
+        let to = To { name: Some("Ann"), locale: Some("de-AT"), ..To::address("a@example.com") };
         let mail = templates().render(&letter, to).expect("English when no German is there");
         assert_eq!(mail.subject, "Your stepauth login code");
         assert_eq!(

@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod code;
 pub mod custom;
+pub mod delivery;
 pub mod email;
 pub mod grant;
 pub mod identity;
@@ -17,6 +18,7 @@ pub mod user;
 pub use activity::{Activity, Method, Page, SecondFactor};
 pub use code::{Code, CodeState, Issued, NewCode, Pepper, Purpose, Redeemed, Sent};
 pub use custom::{Custom, CustomValue};
+pub use delivery::{DeliveryEvent, MailRecord, MailStatus};
 pub use email::Email;
 pub use grant::{Grant, GrantKind};
 pub use identity::{Identity, LoginState};

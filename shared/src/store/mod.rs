@@ -15,8 +15,8 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use crate::clock::UnixTime;
 use crate::config::CodeLimits;
 use crate::model::{
-    Activity, Attempt, Email, Grant, GrantKind, Identity, Issued, LoginState, NewCode, Page, ProfileChange, Purpose,
-    Redeemed, Sent, Session, SessionUse, SourceCounter, SourceSlot, User,
+    Activity, Attempt, DeliveryEvent, Email, Grant, GrantKind, Identity, Issued, LoginState, MailRecord, NewCode, Page,
+    ProfileChange, Purpose, Redeemed, Sent, Session, SessionUse, SourceCounter, SourceSlot, User,
 };
 
 /// A dependency could not be reached or refused for load (DynamoDB or SES throttling, a
@@ -164,6 +164,7 @@ pub trait Store:
     + ActivityStore
     + AuthenticatorStore
     + IdentityStore
+    + MailLogStore
     + std::fmt::Debug
 {
 }
@@ -177,6 +178,7 @@ impl<T> Store for T where
         + ActivityStore
         + AuthenticatorStore
         + IdentityStore
+        + MailLogStore
         + std::fmt::Debug
 {
 }
@@ -422,6 +424,38 @@ pub trait ActivityStore: Send + Sync {
 
     /// Deletes the user's whole activity log.
     async fn delete_activity(&self, user_id: &str) -> anyhow::Result<()>;
+}
+
+/// The mail log and the addresses no mail goes to (docs/SECURITY.md, "Mail").
+#[async_trait]
+pub trait MailLogStore: Send + Sync {
+    /// Records a mail sent, kept until `expires_at`: with its user's log when it has one
+    /// (else with its address's), and findable by its message id.
+    async fn record_mail(&self, record: &MailRecord, expires_at: UnixTime) -> anyhow::Result<()>;
+
+    /// Moves the mail's status to the event's, unless the mail is further on already (a late
+    /// event); the record as it is now, or `None` if no unexpired record has that message id.
+    async fn record_delivery(&self, event: &DeliveryEvent, now: UnixTime) -> anyhow::Result<Option<MailRecord>>;
+
+    /// Stops mail to `address` (lower-cased) for good, saying why.
+    async fn suppress(&self, address: &str, reason: &str, at: UnixTime) -> anyhow::Result<()>;
+
+    /// Whether mail to `address` (lower-cased) is stopped.
+    async fn is_suppressed(&self, address: &str) -> anyhow::Result<bool>;
+
+    /// The user's mails and those to `address` before it had an account, newest first,
+    /// unexpired, `limit` at a time from `cursor`.
+    async fn mails(
+        &self,
+        user_id: &str,
+        address: &str,
+        now: UnixTime,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<Page<MailRecord>>;
+
+    /// Deletes the user's mail log.
+    async fn delete_mails(&self, user_id: &str) -> anyhow::Result<()>;
 }
 
 /// The second factor: the TOTP secret, its last step and the recovery codes (docs/SECURITY.md, "Second factor").

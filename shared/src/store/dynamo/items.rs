@@ -12,8 +12,8 @@ use super::keys;
 use crate::clock::UnixTime;
 use crate::model::profile::ATTRIBUTES;
 use crate::model::{
-    Activity, CodeState, Custom, CustomValue, Email, Grant, GrantKind, Identity, Lockout, LoginState, Method, Purpose,
-    Role, Session, User,
+    Activity, CodeState, Custom, CustomValue, Email, Grant, GrantKind, Identity, Lockout, LoginState, MailRecord,
+    MailStatus, Method, Purpose, Role, Session, User,
 };
 
 /// A DynamoDB item.
@@ -345,6 +345,44 @@ pub fn activity_item(user_id: &str, entry: &Activity, expires_at: UnixTime) -> I
     ];
     item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
     item
+}
+
+/// A mail record's item, in its partition ([`keys::mail_partition`]).
+pub fn mail_item(record: &MailRecord, expires_at: UnixTime) -> Item {
+    let pk = keys::mail_partition(record.user_id.as_deref(), &record.to);
+    let mut item = HashMap::from([
+        ("pk".to_owned(), s(pk)),
+        ("sk".to_owned(), s(keys::mail_sort_key(record))),
+        ("kind".to_owned(), s("mail")),
+        ("message_id".to_owned(), s(&record.message_id)),
+        ("mail_kind".to_owned(), s(&record.kind)),
+        ("to".to_owned(), s(&record.to)),
+        ("sent_at".to_owned(), n(record.sent_at)),
+        ("sent_nanos".to_owned(), n(record.sent_nanos)),
+        ("status".to_owned(), s(record.status.as_str())),
+        ("status_rank".to_owned(), n(record.status.rank())),
+        ("status_at".to_owned(), n(record.status_at)),
+        ("expires_at".to_owned(), n(expires_at)),
+    ]);
+    let optional = [("user_id", record.user_id.as_ref().map(s)), ("detail", record.detail.as_ref().map(s))];
+    item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
+    item
+}
+
+/// The mail record an item holds.
+pub fn mail(item: &Item) -> anyhow::Result<MailRecord> {
+    let status = get_s(item, "status")?;
+    Ok(MailRecord {
+        message_id: get_s(item, "message_id")?,
+        kind: get_s(item, "mail_kind")?,
+        to: get_s(item, "to")?,
+        user_id: opt_s(item, "user_id"),
+        sent_at: get_n(item, "sent_at")?,
+        sent_nanos: get_n(item, "sent_nanos")?,
+        status: MailStatus::named(&status).with_context(|| format!("a mail status {status:?}"))?,
+        status_at: get_n(item, "status_at")?,
+        detail: opt_s(item, "detail").filter(|detail| !detail.is_empty()),
+    })
 }
 
 /// The activity entry an item holds.

@@ -14,6 +14,9 @@
 //! | activity       | `USER#<id>`       | `ACT#<time>#<id>`          |
 //! | identity link  | `IDENTITY#<issuer>#<subject>` | `LINK`         |
 //! | redirect flow  | `OIDC#<digest of state>` | `STATE`             |
+//! | mail record    | `USER#<id>` or `MAILTO#<address>` | `MAIL#<time>#<message id>` |
+//! | mail pointer   | `MAILID#<message id>` | `MAILID`               |
+//! | suppression    | `EMAIL#<address>` | `SUPPRESSED`               |
 //! | used nonce     | `NONCE#<digest>`  | `NONCE`                    |
 //!
 //! Users also carry `gsi1pk = USERS#<shard>` and `gsi1sk = <created_at>#<id>`, so that the
@@ -28,7 +31,7 @@ use std::collections::HashMap;
 use super::items::{Item, s};
 use crate::clock::UnixTime;
 use crate::model::profile::username_key;
-use crate::model::{Activity, Email, Purpose, Session, SourceSlot, User};
+use crate::model::{Activity, Email, MailRecord, Purpose, Session, SourceSlot, User};
 
 /// The index listing users by creation time.
 pub const USERS_INDEX: &str = "by-created";
@@ -199,6 +202,44 @@ pub fn activity_cursor(user_id: &str, cursor: &str) -> Option<Item> {
 /// The cursor after an activity entry.
 pub fn activity_cursor_of(entry: &Activity) -> String {
     activity_sort_key(entry.at, &entry.id)
+}
+
+/// The sort keys of mail records start so.
+pub const MAIL_PREFIX: &str = "MAIL#";
+
+/// The partition of a mail's record: its user's, else its address's.
+pub fn mail_partition(user_id: Option<&str>, address: &str) -> String {
+    match user_id {
+        Some(id) => format!("USER#{id}"),
+        None => format!("MAILTO#{address}"),
+    }
+}
+
+/// A mail record's sort key: time, the send's nanoseconds (the order within a second), then
+/// the message id.
+pub fn mail_sort_key(record: &MailRecord) -> String {
+    format!("{MAIL_PREFIX}{:012}#{:020}#{}", record.sent_at, record.sent_nanos, record.message_id)
+}
+
+/// The sort key a mail-log cursor names, if it is one the log gave out.
+pub fn mail_cursor(cursor: &str) -> Option<&str> {
+    let mut parts = cursor.strip_prefix(MAIL_PREFIX)?.splitn(3, '#');
+    let digits =
+        |part: Option<&str>, len: usize| part.is_some_and(|p| p.len() == len && p.bytes().all(|b| b.is_ascii_digit()));
+    let valid = digits(parts.next(), 12)
+        && digits(parts.next(), 20)
+        && parts.next().is_some_and(|id| (1..=128).contains(&id.len()));
+    valid.then_some(cursor)
+}
+
+/// The pointer from a message id to its record.
+pub fn mail_pointer(message_id: &str) -> Item {
+    key(format!("MAILID#{message_id}"), "MAILID")
+}
+
+/// The mark that stops mail to an address.
+pub fn suppression(address: &str) -> Item {
+    key(format!("EMAIL#{address}"), "SUPPRESSED")
 }
 
 /// A user's place in [`USERS_INDEX`]: creation time, then id.

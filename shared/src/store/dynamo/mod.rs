@@ -14,6 +14,7 @@ mod identities;
 mod items;
 mod keys;
 mod lockout;
+mod mails;
 mod sessions;
 mod users;
 

@@ -7,6 +7,7 @@ mod codes;
 mod grants;
 mod identities;
 mod lockout;
+mod mails;
 mod sessions;
 mod users;
 
@@ -15,7 +16,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::BadCursor;
 use crate::clock::UnixTime;
-use crate::model::{Activity, CodeState, Grant, Lockout, LoginState, Purpose, Session, SourceCounter, User};
+use crate::model::{
+    Activity, CodeState, Grant, Lockout, LoginState, MailRecord, Purpose, Session, SourceCounter, User,
+};
 
 /// An in-memory [`super::Store`].
 #[derive(Debug, Default)]
@@ -47,6 +50,10 @@ struct Inner {
     login_states: HashMap<String, LoginState>,
     /// Nonce hash → when its record may go.
     nonces: HashMap<String, UnixTime>,
+    /// Message id → a mail's record and when it may go.
+    mails: HashMap<String, (MailRecord, UnixTime)>,
+    /// Address → why no mail goes to it.
+    suppressed: HashMap<String, String>,
 }
 
 impl Inner {
