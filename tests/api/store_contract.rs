@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use stepauth::config::CodeLimits;
 use stepauth::model::{
-    Activity, Attempt, Attribute, CustomValue, Email, Grant, GrantKind, Identity, Issued, LoginState, Method, NewCode,
-    ProfileChange, Purpose, Redeemed, Session, SessionUse, User,
+    Activity, Attempt, Attribute, CustomValue, DeliveryEvent, Email, Grant, GrantKind, Identity, Issued, LoginState,
+    MailRecord, MailStatus, Method, NewCode, Page, ProfileChange, Purpose, Redeemed, Session, SessionUse, User,
 };
 use stepauth::store::{Created, EmailChanged, ProfileUpdated, Reset, Rotated, Store};
 use stepauth_tests::unique_email;
@@ -986,6 +986,69 @@ async fn a_withdrawn_code_spends_nothing(store: Arc<dyn Store>) {
     );
 }
 
+fn mail(id: &str, user: Option<&str>, to: &str, at: i64, nanos: u64) -> MailRecord {
+    MailRecord {
+        message_id: id.to_owned(),
+        kind: "login_code".to_owned(),
+        to: to.to_owned(),
+        user_id: user.map(str::to_owned),
+        sent_at: at,
+        sent_nanos: nanos,
+        status: MailStatus::Sent,
+        status_at: at,
+        detail: None,
+    }
+}
+
+async fn mail_logs_merge_the_account_and_its_address_and_expire(store: Arc<dyn Store>) {
+    let (user, to) = (format!("mail-user-{}", unique_email("m")), unique_email("mail-to"));
+    let other = unique_email("mail-other");
+    let ids: Vec<String> =
+        (0..5).map(|i| format!("{}-{i}", unique_email("msg").replace(['@', '+', '.'], ""))).collect();
+    store.record_mail(&mail(&ids[0], None, &to, T0, 5), T0 + 100).await.unwrap();
+    store.record_mail(&mail(&ids[1], Some(&user), &to, T0, 9), T0 + 100).await.unwrap();
+    store.record_mail(&mail(&ids[2], Some(&user), &to, T0 + 1, 1), T0 + 100).await.unwrap();
+    store.record_mail(&mail(&ids[3], None, &other, T0 + 2, 1), T0 + 100).await.unwrap();
+    store.record_mail(&mail(&ids[4], Some(&user), &to, T0 + 3, 1), T0 + 10).await.unwrap();
+
+    let first = store.mails(&user, &to, T0 + 5, 2, None).await.unwrap();
+    let ids_of = |page: &Page<MailRecord>| page.items.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids_of(&first), [ids[4].clone(), ids[2].clone()], "newest first, the user's and the address's");
+    let rest = store.mails(&user, &to, T0 + 5, 2, first.next.as_deref()).await.unwrap();
+    assert_eq!(ids_of(&rest), [ids[1].clone(), ids[0].clone()], "one second's mails by their nanoseconds");
+    assert!(rest.next.is_none());
+    assert_eq!(store.mails(&user, &to, T0 + 11, 10, None).await.unwrap().items.len(), 3, "an expired record is gone");
+    assert!(store.mails(&user, &to, T0, 2, Some("not-a-cursor")).await.is_err());
+
+    let event = |status: MailStatus, at: i64| DeliveryEvent {
+        message_id: ids[1].clone(),
+        status,
+        at,
+        recipients: vec![to.clone()],
+        stops_mail: false,
+        detail: None,
+    };
+    let delivered = store.record_delivery(&event(MailStatus::Delivered, T0 + 1), T0 + 1).await.unwrap().expect("known");
+    assert_eq!((delivered.status, delivered.status_at), (MailStatus::Delivered, T0 + 1));
+    let late =
+        store.record_delivery(&event(MailStatus::DeliveryDelayed, T0 + 2), T0 + 2).await.unwrap().expect("known");
+    assert_eq!(late.status, MailStatus::Delivered, "a late event does not move it back");
+    let bounced = DeliveryEvent { detail: Some("Permanent/General".into()), ..event(MailStatus::Bounced, T0 + 3) };
+    let now = store.record_delivery(&bounced, T0 + 3).await.unwrap().expect("known");
+    assert_eq!((now.status, now.detail.as_deref()), (MailStatus::Bounced, Some("Permanent/General")));
+    let unknown = DeliveryEvent { message_id: "nobody-sent-this".into(), ..bounced.clone() };
+    assert_eq!(store.record_delivery(&unknown, T0 + 3).await.unwrap(), None);
+    assert_eq!(store.record_delivery(&bounced, T0 + 101).await.unwrap(), None, "past its 90 days");
+
+    assert!(!store.is_suppressed(&to).await.unwrap());
+    store.suppress(&to, "bounced", T0).await.unwrap();
+    assert!(store.is_suppressed(&to).await.unwrap() && !store.is_suppressed(&other).await.unwrap());
+
+    store.delete_mails(&user).await.unwrap();
+    let left = store.mails(&user, &to, T0 + 5, 10, None).await.unwrap();
+    assert_eq!(ids_of(&left), [ids[0].clone()], "the mail to the address before the account stays");
+}
+
 macro_rules! contract {
     ($($group:ident: [$($name:ident),* $(,)?])*) => {
         $(
@@ -1053,6 +1116,7 @@ contract! {
         a_released_attempt_takes_back_only_its_own_slot,
     ]
     activity: [activity_pages_newest_first_and_expires]
+    mails: [mail_logs_merge_the_account_and_its_address_and_expire]
     authenticator: [totp_enrols_once_and_steps_work_once]
     identities: [
         identities_link_once_and_find_their_user,
