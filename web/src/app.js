@@ -116,6 +116,7 @@ Alpine.data("stepauth", () => ({
   adminFound: [],
   adminUser: null,
   adminActivity: [],
+  adminMails: [],
   // The mail templates' preview.
   mailKinds: [],
   mailLocales: [],
@@ -560,13 +561,15 @@ Alpine.data("stepauth", () => ({
 
   async adminLoad(id) {
     const path = `/admin/users/${encodeURIComponent(id)}`;
-    const [user, log] = await Promise.all([
+    const [user, log, mails] = await Promise.all([
       api("GET", path, undefined, this.access),
       api("GET", `${path}/activity?limit=10`, undefined, this.access),
+      api("GET", `${path}/mails?limit=10`, undefined, this.access),
     ]);
     if (!user.ok) return this.fail(user);
     this.adminUser = user.data;
     this.adminActivity = log.ok ? log.data.items : [];
+    this.adminMails = mails.ok ? mails.data.items : [];
   },
 
   adminOpen(id) {

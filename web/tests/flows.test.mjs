@@ -464,6 +464,8 @@ test("an admin finds an account, deactivates it (its owner cannot log in), react
   await found.getByRole("button", { name: "Open" }).click();
   const state = page.locator("[data-admin-state]");
   await state.filter({ hasText: "active" }).waitFor();
+  // The account's mails: its sign-up code, sent before it had an account.
+  await page.locator("[data-admin-mails]").getByText(`signup code to ${target} · sent`).waitFor();
 
   await page.locator("[data-admin-user]").getByRole("button", { name: "Deactivate" }).click();
   await state.filter({ hasText: "deactivated" }).waitFor();
