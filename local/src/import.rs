@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use anyhow::{Context as _, bail};
 use serde_json::Value;
 use stepauth::migration::DjangoUser;
+use stepauth::model::Attribute;
 
 /// Which export field holds each value stepauth reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,25 @@ pub const DEFAULT_FIELDS: &[(&str, &str)] = &[
     ("date_joined", "date_joined"),
     ("last_login", "last_login"),
     ("google_authenticator_secret", "google_authenticator_secret"),
+    ("username", "username"),
+    ("short_name", "short_name"),
+    ("phone", "phone"),
+    ("gender", "gender"),
+    ("date_of_birth", "date_of_birth"),
+    ("profile_picture", "profile_picture"),
+];
+
+/// The profile attribute each of the old table's fields becomes (`first_name` and
+/// `last_name` also make `name` where the model had none).
+const PROFILE_FIELDS: &[(&str, Attribute)] = &[
+    ("first_name", Attribute::GivenName),
+    ("last_name", Attribute::FamilyName),
+    ("username", Attribute::PreferredUsername),
+    ("short_name", Attribute::Nickname),
+    ("phone", Attribute::PhoneNumber),
+    ("gender", Attribute::Gender),
+    ("date_of_birth", Attribute::Birthdate),
+    ("profile_picture", Attribute::Picture),
 ];
 
 impl Default for Fields {
@@ -148,10 +168,7 @@ fn user(fields: &Fields, value: impl Fn(&str) -> Result<Option<String>, String>)
             Some(_) => Err(format!("{} is not a boolean", fields.name(ours))),
         }
     };
-    let name = match get("name")? {
-        Some(name) => name,
-        None => [get("first_name")?, get("last_name")?].into_iter().flatten().collect::<Vec<_>>().join(" "),
-    };
+    let name = get("name")?.unwrap_or_default();
     Ok(DjangoUser {
         email: get("email")?.ok_or_else(|| format!("no {}", fields.name("email")))?,
         name,
@@ -161,6 +178,10 @@ fn user(fields: &Fields, value: impl Fn(&str) -> Result<Option<String>, String>)
         date_joined: get("date_joined")?,
         last_login: get("last_login")?,
         totp_secret: get("google_authenticator_secret")?,
+        profile: PROFILE_FIELDS
+            .iter()
+            .filter_map(|(ours, attribute)| get(ours).transpose().map(|value| value.map(|v| (*attribute, v))))
+            .collect::<Result<_, _>>()?,
     })
 }
 

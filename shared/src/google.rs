@@ -190,7 +190,7 @@ async fn account(app: &App, claims: &IdClaims, email: &Email, origin: &Origin) -
                 activity::record(app, &user.id, Event::SignupCompleted(Method::Google), origin).await;
                 return Ok(user);
             }
-            Created::EmailTaken | Created::IdentityTaken | Created::GrantInvalid => continue,
+            Created::EmailTaken | Created::IdentityTaken | Created::UsernameTaken | Created::GrantInvalid => continue,
         }
     }
     Err(ApiError::Conflict)

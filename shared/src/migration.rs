@@ -3,9 +3,11 @@
 //! against a Django hash replacing that hash with Argon2id (docs/SECURITY.md, "Passwords").
 
 use crate::app::App;
-use crate::clock::UnixTime;
+use crate::clock::{UnixTime, date_of};
+use crate::invalid::Invalid;
+use crate::model::profile::full_name;
 use crate::model::user::{self, MAX_NAME_CHARS};
-use crate::model::{Email, Role, User};
+use crate::model::{Attribute, Email, Profile, Role, User};
 use crate::password::{self, Password};
 use crate::store::{Created, Store};
 use crate::totp;
@@ -49,6 +51,11 @@ pub struct DjangoUser {
     pub last_login: Option<String>,
     /// `google_authenticator_secret`: base32, or empty.
     pub totp_secret: Option<String>,
+    /// What the old user table kept of the person, by the attribute each becomes:
+    /// `first_name` → `given_name`, `last_name` → `family_name`, `username` →
+    /// `preferred_username`, the short name → `nickname`, `phone` → `phone_number`,
+    /// `gender`, `date_of_birth` → `birthdate`, the profile picture's URL → `picture`.
+    pub profile: Vec<(Attribute, String)>,
 }
 
 /// Why a user cannot move in.
@@ -75,6 +82,9 @@ pub struct MovingIn {
     pub user: User,
     /// Whether it starts locked (an inactive Django user): an admin unlocks it.
     pub locked: bool,
+    /// The old profile's values the rules here refuse (`phone_number: is not a valid phone
+    /// number`): left out, the user moves in without them.
+    pub dropped: Vec<String>,
 }
 
 /// The account a Django user becomes, with the id given: its email case-folded, its hash
@@ -113,14 +123,29 @@ pub fn moving_in(old: &DjangoUser, id: String, now: UnixTime) -> Result<MovingIn
             )
         })
         .unwrap_or_else(|_| email.as_str().split('@').next().unwrap_or_default().to_owned());
+    let today = date_of(now);
+    let mut profile = Profile::new();
+    let mut dropped = Vec::new();
+    for (attribute, value) in old.profile.iter().filter(|(_, v)| !v.trim().is_empty()) {
+        match attribute.parse(value.trim(), today) {
+            Ok(value) => drop(profile.insert(*attribute, value)),
+            Err(Invalid(reason)) => dropped.push(format!("{} dropped: {reason}", attribute.as_str())),
+        }
+    }
+    // A model without `name` kept first and last names: they make it.
+    let name = match old.name.trim().is_empty() {
+        true => full_name(&profile).unwrap_or(name),
+        false => name,
+    };
     let user = User {
         last_login,
         mfa_enabled: totp_secret.is_some(),
         totp_secret,
         role: if old.is_admin { Role::Admin } else { Role::User },
+        profile,
         ..User::new(id, email, name, old.password.clone(), created_at)
     };
-    Ok(MovingIn { user, locked: !old.is_active })
+    Ok(MovingIn { user, locked: !old.is_active, dropped })
 }
 
 /// How a user's move went.
@@ -128,6 +153,8 @@ pub fn moving_in(old: &DjangoUser, id: String, now: UnixTime) -> Result<MovingIn
 pub enum Moved {
     /// The account was created.
     Imported,
+    /// The account was created without its username, which another account holds.
+    ImportedWithoutUsername,
     /// An account with the email is there already (an earlier run, or someone who signed up
     /// here): nothing was written.
     Existing,
@@ -138,6 +165,14 @@ pub enum Moved {
 pub async fn move_in(store: &dyn Store, moving: &MovingIn) -> anyhow::Result<Moved> {
     Ok(match store.import_user(&moving.user, moving.locked).await? {
         Created::Created => Moved::Imported,
+        Created::UsernameTaken => {
+            let mut user = moving.user.clone();
+            user.profile.remove(&Attribute::PreferredUsername);
+            match store.import_user(&user, moving.locked).await? {
+                Created::Created => Moved::ImportedWithoutUsername,
+                _ => Moved::Existing,
+            }
+        }
         Created::EmailTaken | Created::IdentityTaken | Created::GrantInvalid => Moved::Existing,
     })
 }

@@ -315,19 +315,20 @@ mod tests {
     }
 
     #[test]
-    fn routes_are_unique_and_only_the_static_functions_have_several() {
+    fn routes_are_unique_and_only_the_listed_functions_have_several() {
         let mut routes: Vec<_> = ROUTES.iter().map(|r| (r.method.as_str(), r.path)).collect();
         routes.sort_unstable();
         routes.dedup();
         assert_eq!(routes.len(), ROUTES.len());
         // The front end's page and assets, the API reference and its document; the keys and
-        // the discovery document naming them.
-        let several = ["web", "jwks"];
+        // the discovery document naming them; the mail templates' list and one template.
+        let several = ["web", "jwks", "admin-mail-templates"];
         let mut functions: Vec<_> = ROUTES.iter().map(|r| r.function).filter(|f| !several.contains(f)).collect();
         let total = functions.len();
         functions.dedup();
         assert_eq!(functions.len(), total, "one route per API function");
         assert_eq!(ROUTES.iter().filter(|r| r.function == "web").count(), 7);
         assert_eq!(ROUTES.iter().filter(|r| r.function == "jwks").count(), 2);
+        assert_eq!(ROUTES.iter().filter(|r| r.function == "admin-mail-templates").count(), 2);
     }
 }

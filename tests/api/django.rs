@@ -145,7 +145,7 @@ async fn a_rerun_changes_nothing_and_reports_every_user_skipped() {
         let (code, printed) = django::import(&table, &[file.to_str().expect("utf-8")]).await;
         assert_eq!(code, 0, "{printed}");
         assert!(printed.contains("imported: 0\n"), "{printed}");
-        assert!(printed.contains("there already: 9\n"), "{printed}");
+        assert!(printed.contains("there already: 12\n"), "{printed}");
     }
     let again = app.app.store.user_by_email(&Email::parse(&email).expect("email")).await.expect("store").expect("user");
     assert_eq!(again.id, id, "the account is the one the first run made");
@@ -165,8 +165,8 @@ async fn an_import_cut_off_carries_on_when_run_again() {
     assert_eq!((code, printed.contains("imported: 4\n")), (0, true), "{printed}");
     let (code, printed) = django::import(&table, &[export.json.to_str().expect("utf-8")]).await;
     assert_eq!(code, 0, "{printed}");
-    assert!(printed.contains("imported: 5\n") && printed.contains("there already: 4\n"), "{printed}");
-    assert!(printed.contains("stepauth-import: 9 users in"), "the closing progress line: {printed}");
+    assert!(printed.contains("imported: 8\n") && printed.contains("there already: 4\n"), "{printed}");
+    assert!(printed.contains("stepauth-import: 12 users in"), "the closing progress line: {printed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,7 +175,7 @@ async fn dry_run_checks_everything_and_writes_nothing() {
     let export = django::export().await;
     let (code, printed) = django::import(&table, &["--dry-run", export.csv.to_str().expect("utf-8")]).await;
     assert_eq!(code, 0, "{printed}");
-    assert!(printed.contains("would be imported (dry run: nothing was written): 9"), "{printed}");
+    assert!(printed.contains("would be imported (dry run: nothing was written): 12"), "{printed}");
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_config().await), table);
     for email in export.passwords.keys() {
         let found = store.user_by_email(&Email::parse(email).expect("email")).await.expect("store");
@@ -233,14 +233,79 @@ async fn bad_records_are_reported_by_number_and_the_good_ones_imported() {
     assert!(!printed.contains("JBSWY3DPEHPK3PXP"), "a secret was printed");
 
     let csv = std::fs::read_to_string(&export.csv).expect("the csv");
-    let broken = format!("{csv}not-an-email,Bad,!x,True,False,False,,,\nshort,row\n");
+    let broken = format!("{csv}not-an-email,Bad,!x,True,False,False{}\nshort,row\n", ",".repeat(11));
     let file = export.dir.join("with-bad.csv");
     std::fs::write(&file, broken).expect("written");
     let (code, printed) = django::import(&table, &[file.to_str().expect("utf-8")]).await;
     assert_eq!(code, 2, "{printed}");
     let lines = csv.lines().count();
     assert!(printed.contains(&format!("line {}: bad email", lines + 1)), "{printed}");
-    assert!(printed.contains(&format!("line {}: 2 values for 9 columns", lines + 2)), "{printed}");
+    assert!(printed.contains(&format!("line {}: 2 values for 17 columns", lines + 2)), "{printed}");
+}
+
+/// What the old table kept of a person moves in as the profile's attributes (first and last
+/// name, username, short name, phone, gender, date of birth, picture), in the forms kept here;
+/// a value the rules here refuse is left out and reported, the user moving in all the same;
+/// a username taken (by an earlier record, or by an account here) is left out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_old_profile_moves_in_and_what_the_rules_refuse_is_left_out() {
+    let table = moto_table().await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_config().await), table.clone());
+    let app = TestApp::spawn_with_store(Config::default(), Arc::new(store)).await;
+    let export = django::export().await;
+    let (code, printed) = django::import(&table, &[export.json.to_str().expect("utf-8")]).await;
+    assert_eq!(code, 0, "dropped values are no refusal: {printed}");
+
+    let zoe = log_in(&app, &export.email("profiled"), &export.password("profiled")).await;
+    let me = app.get_as("/users/me", &zoe.str("access_token")).await;
+    let username = me.str("preferred_username");
+    assert!(username.starts_with("zoe."), "{}", me.text);
+    let expected = json!({
+        "name": "Zoë Ångström", "given_name": "Zoë", "family_name": "Ångström", "nickname": "Zo",
+        "phone_number": "+442079460958", "gender": "female", "birthdate": "1990-04-01",
+        "picture": "https://old.example.com/media/zoe.png",
+    });
+    for (field, value) in expected.as_object().expect("an object") {
+        assert_eq!((field, &me.body[field]), (field, value), "{}", me.text);
+    }
+
+    let bad = log_in(&app, &export.email("badprofile"), &export.password("badprofile")).await;
+    assert_eq!(bad.status, 200, "it moved in: {}", bad.text);
+    let bad_me = app.get_as("/users/me", &bad.str("access_token")).await;
+    for field in ["preferred_username", "phone_number", "birthdate", "picture"] {
+        assert!(bad_me.body[field].is_null(), "{field}: {}", bad_me.text);
+    }
+    let dup = log_in(&app, &export.email("dupname"), &export.password("dupname")).await;
+    assert!(app.get_as("/users/me", &dup.str("access_token")).await.body["preferred_username"].is_null());
+    for expected in [
+        "preferred_username dropped: is reserved",
+        "phone_number dropped: must be in international form",
+        "birthdate dropped: is not a real date",
+        "picture dropped: must be an https:// URL",
+        "preferred_username dropped: record 10 has it",
+    ] {
+        assert!(printed.contains(expected), "{expected} in {printed}");
+    }
+
+    // A username an account here took first: the user moves in without it.
+    let mut record: Value =
+        serde_json::from_str::<Vec<Value>>(&std::fs::read_to_string(&export.json).expect("the export"))
+            .expect("json")
+            .remove(0);
+    let later = stepauth_tests::unique_email("later");
+    record["fields"]["email"] = json!(later);
+    record["fields"]["username"] = json!(username.to_uppercase());
+    let file = export.dir.join("later.json");
+    std::fs::write(&file, serde_json::to_string(&[record]).expect("json")).expect("written");
+    let (code, printed) = django::import(&table, &[file.to_str().expect("utf-8")]).await;
+    assert_eq!(code, 0, "{printed}");
+    assert!(
+        printed.contains("imported: 1\n") && printed.contains("preferred_username dropped: an account here has it"),
+        "{printed}"
+    );
+    let moved =
+        app.app.store.user_by_email(&Email::parse(&later).expect("email")).await.expect("store").expect("moved in");
+    assert!(!moved.profile.contains_key(&stepauth::model::Attribute::PreferredUsername));
 }
 
 /// A moved-in authenticator has no recovery codes: the profile says so, and the owner makes
@@ -281,7 +346,7 @@ async fn two_imports_at_once_move_each_user_in_once() {
         line.trim().trim_start_matches("imported: ").parse().expect("a count")
     };
     assert_eq!((first.0, second.0), (0, 0), "{}\n{}", first.1, second.1);
-    assert_eq!(imported(&first.1) + imported(&second.1), 9, "{}\n{}", first.1, second.1);
+    assert_eq!(imported(&first.1) + imported(&second.1), 12, "{}\n{}", first.1, second.1);
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_config().await), table);
     for email in export.passwords.keys() {
         assert!(store.user_by_email(&Email::parse(email).expect("email")).await.expect("store").is_some(), "{email}");

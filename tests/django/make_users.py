@@ -43,6 +43,16 @@ USERS = [
     ("inactive", "default", {"is_active": False}),
     ("totp", "default", {"google_authenticator_secret": "JBSWY3DPEHPK3PXP"}),
     ("unusable", None, {}),
+    # What the old table kept of a person (issue 22), and values the rules here refuse.
+    ("profiled", "default", {
+        "name": "", "first_name": "Zoë", "last_name": "Ångström", "username": "zoe.{tag}", "short_name": "Zo",
+        "phone": "+44 20 7946 0958", "gender": "female", "date_of_birth": "1990-04-01",
+        "profile_picture": "https://old.example.com/media/zoe.png",
+    }),
+    ("badprofile", "default", {
+        "username": "admin", "phone": "12345", "date_of_birth": "1990-02-30", "profile_picture": "avatars/x.png",
+    }),
+    ("dupname", "default", {"username": "ZOE.{tag}"}),
 ]
 
 
@@ -69,16 +79,25 @@ def main(out):
             "is_staff": False,
             "date_joined": "2024-01-1%dT08:00:00Z" % (pk % 10),
             "google_authenticator_secret": "",
+            "first_name": "",
+            "last_name": "",
+            "username": "",
+            "short_name": "",
+            "phone": "",
+            "gender": "",
+            "date_of_birth": None,
+            "profile_picture": "",
             "groups": [],
             "user_permissions": [],
         }
-        fields.update(extra)
+        fields.update({k: v.format(tag=tag)[:30] if k == "username" else v for k, v in extra.items()})
         records.append({"model": "accounts.user", "pk": pk, "fields": fields})
         passwords[email] = password
     with open(os.path.join(out, "users.json"), "w") as f:
         json.dump(records, f, indent=2)
     columns = ["email", "name", "password", "is_active", "is_staff", "is_superuser", "date_joined", "last_login",
-               "google_authenticator_secret"]
+               "google_authenticator_secret", "first_name", "last_name", "username", "short_name", "phone", "gender",
+               "date_of_birth", "profile_picture"]
     with open(os.path.join(out, "users.csv"), "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(columns)

@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use stepauth::clock::{Clock as _, SystemClock};
 use stepauth::migration::{self, Moved, MovingIn};
+use stepauth::model::Attribute;
+use stepauth::model::profile::username_key;
 use stepauth::password::django::Hash;
 use stepauth::random::{self, SystemRandom};
 use stepauth::store::Store;
@@ -69,6 +71,8 @@ struct Report {
     imported: usize,
     existing: usize,
     refused: Vec<(usize, String)>,
+    /// Values of the old profile left out (the user moved in without them), by record.
+    dropped: Vec<(usize, String)>,
     /// PBKDF2 hashes moved in, by iteration count.
     pbkdf2: BTreeMap<u32, usize>,
 }
@@ -100,18 +104,19 @@ async fn run() -> anyhow::Result<Report> {
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), options.table.clone()));
     let progress = Progress::new(moving.len());
     let mut tasks = tokio::task::JoinSet::new();
-    for one in moving {
+    for (number, one) in moving {
         while tasks.len() >= options.concurrency {
             count(&mut report, tasks.join_next().await, &progress)?;
         }
         let (store, dry_run) = (store.clone(), options.dry_run);
         tasks.spawn(async move {
-            if dry_run {
+            let moved = if dry_run {
                 let exists = store.user_by_email(&one.user.email).await?.is_some();
-                Ok(if exists { Moved::Existing } else { Moved::Imported })
+                if exists { Moved::Existing } else { Moved::Imported }
             } else {
-                migration::move_in(&*store, &one).await
-            }
+                migration::move_in(&*store, &one).await?
+            };
+            anyhow::Ok((number, moved))
         });
     }
     while !tasks.is_empty() {
@@ -124,10 +129,11 @@ async fn run() -> anyhow::Result<Report> {
 
 /// Every record checked: the users that may move in, and the report of those that may not
 /// (unreadable, refused by the rules, or an email a record before already has).
-fn check(records: Vec<import::Record>, unit: &str) -> (Vec<MovingIn>, Report) {
+fn check(records: Vec<import::Record>, unit: &str) -> (Vec<(usize, MovingIn)>, Report) {
     let (random, now) = (SystemRandom::default(), SystemClock.now());
     let mut report = Report::default();
     let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut usernames: HashMap<String, usize> = HashMap::new();
     let mut moving = Vec::new();
     for record in records {
         let checked = record.user.and_then(|old| {
@@ -140,11 +146,24 @@ fn check(records: Vec<import::Record>, unit: &str) -> (Vec<MovingIn>, Report) {
                     report.refused.push((record.number, format!("duplicate of {unit} {first} in this file")))
                 }
                 None => {
+                    let mut one = one;
                     seen.insert(one.user.email.as_str().to_owned(), record.number);
                     if let Ok(Hash::Pbkdf2 { iterations, .. }) = Hash::parse(&one.user.password_hash) {
                         *report.pbkdf2.entry(iterations.get()).or_default() += 1;
                     }
-                    moving.push(one);
+                    if let Some(username) = one.user.profile.get(&Attribute::PreferredUsername) {
+                        let key = username_key(username);
+                        match usernames.get(&key) {
+                            Some(first) => {
+                                one.user.profile.remove(&Attribute::PreferredUsername);
+                                let why = format!("preferred_username dropped: {unit} {first} has it");
+                                one.dropped.push(why);
+                            }
+                            None => drop(usernames.insert(key, record.number)),
+                        }
+                    }
+                    report.dropped.extend(one.dropped.iter().map(|why| (record.number, why.clone())));
+                    moving.push((record.number, one));
                 }
             },
         }
@@ -154,12 +173,16 @@ fn check(records: Vec<import::Record>, unit: &str) -> (Vec<MovingIn>, Report) {
 
 fn count(
     report: &mut Report,
-    done: Option<Result<anyhow::Result<Moved>, tokio::task::JoinError>>,
+    done: Option<Result<anyhow::Result<(usize, Moved)>, tokio::task::JoinError>>,
     progress: &Progress,
 ) -> anyhow::Result<()> {
     match done.context("no task")?.context("an import task stopped")?.context("writing to the table")? {
-        Moved::Imported => report.imported += 1,
-        Moved::Existing => report.existing += 1,
+        (_, Moved::Imported) => report.imported += 1,
+        (number, Moved::ImportedWithoutUsername) => {
+            report.imported += 1;
+            report.dropped.push((number, "preferred_username dropped: an account here has it".to_owned()));
+        }
+        (_, Moved::Existing) => report.existing += 1,
     }
     progress.tick(report.imported + report.existing);
     Ok(())
@@ -174,6 +197,10 @@ fn print(report: &Report, options: &Options, unit: &str) {
     println!("stepauth-import: {} into table {}", options.file, options.table);
     println!("  {verb}: {}", report.imported);
     println!("  {skipped}, an account with that email is there already: {}", report.existing);
+    println!("  values left out (the rules here refuse them; the user moved in without): {}", report.dropped.len());
+    for (number, why) in &report.dropped {
+        println!("    {unit} {number}: {why}");
+    }
     println!("  refused: {}", report.refused.len());
     for (number, reason) in &report.refused {
         println!("    {unit} {number}: {reason}");

@@ -66,7 +66,7 @@ pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, 
     match app.store.create_user(&user, &grant_hash, now).await? {
         Created::Created => {}
         Created::GrantInvalid => return Err(ApiError::InvalidSignupToken),
-        Created::EmailTaken | Created::IdentityTaken => return Err(ApiError::EmailTaken),
+        Created::EmailTaken | Created::IdentityTaken | Created::UsernameTaken => return Err(ApiError::EmailTaken),
     }
     crate::telemetry::user(&user.id);
     tracing::info!("user created");

@@ -118,6 +118,8 @@ pub enum Created {
     EmailTaken,
     /// The identity is linked to an account already (a concurrent sign-in made it).
     IdentityTaken,
+    /// Another user holds the `preferred_username` (a user moving in).
+    UsernameTaken,
 }
 
 /// The answer to [`UserStore::change_email`].

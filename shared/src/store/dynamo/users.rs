@@ -86,7 +86,8 @@ impl UserStore for DynamoStore {
             self.put_step(email_claim_item(&user.email, &user.id), new())?,
             self.put_step(user_item(user), new())?,
         ];
-        if let Some(username) = user.profile.get(&Attribute::PreferredUsername) {
+        let username = user.profile.get(&Attribute::PreferredUsername);
+        if let Some(username) = username {
             steps.push(self.put_step(username_claim_item(username, &user.id), new())?);
         }
         if locked {
@@ -94,6 +95,7 @@ impl UserStore for DynamoStore {
         }
         match self.transact(&steps, "importing a user").await? {
             None => Ok(Created::Created),
+            Some(2) if username.is_some() => Ok(Created::UsernameTaken),
             Some(_) => Ok(Created::EmailTaken),
         }
     }

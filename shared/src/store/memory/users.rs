@@ -38,7 +38,7 @@ impl UserStore for MemoryStore {
         }
         let username = user.profile.get(&Attribute::PreferredUsername).map(|n| username_key(n));
         if username.as_ref().is_some_and(|n| inner.usernames.contains_key(n)) {
-            return Ok(Created::EmailTaken);
+            return Ok(Created::UsernameTaken);
         }
         if let Some(username) = username {
             inner.usernames.insert(username, user.id.clone());
