@@ -177,5 +177,25 @@ fn request_line(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, argon2, tokens, codes_and_totp, refresh_rotation, request_line);
+/// What mail templates cost: loading and checking every built-in template (each cold start
+/// does it once, every kind rendered with sample values), and rendering one code mail (each
+/// mail sent).
+fn mail_templates(c: &mut Criterion) {
+    use stepauth::mail::templates::{Coded, Letter, Templates, To};
+    c.bench_function("mail templates: load the built-in ones (each cold start)", |b| {
+        b.iter(|| black_box(Templates::builtin("stepauth").expect("templates")))
+    });
+    c.bench_function("mail templates: load and check all (a cold start with a deployment's folder)", |b| {
+        b.iter(|| black_box(Templates::builtin("stepauth").and_then(Templates::checked).expect("templates")))
+    });
+    let templates = Templates::builtin("stepauth").expect("templates");
+    let code = stepauth::model::Code::parse("042042").expect("a code");
+    let letter = Letter::LoginCode(Coded { code: &code, minutes: 10, link: Some("https://www.example.com/#x".into()) });
+    let to = To { name: Some("Ann Example"), ..To::address("ann@example.com") };
+    c.bench_function("mail templates: render a login code mail", |b| {
+        b.iter(|| black_box(templates.render(black_box(&letter), to).expect("renders")))
+    });
+}
+
+criterion_group!(benches, argon2, tokens, codes_and_totp, refresh_rotation, request_line, mail_templates);
 criterion_main!(benches);

@@ -5,9 +5,10 @@
 //! deployment overrides any of them, and adds languages, from a directory
 //! (`STEPAUTH_MAIL_TEMPLATES`) laid out the same way: `<locale>/layout.txt`,
 //! `<locale>/layout.html`, `<locale>/<kind>/subject.txt`, `body.txt`, `body.html`. A mail is
-//! rendered in the recipient's `locale`, else its language, else English, part by part. Every
-//! template is checked at start by rendering it with sample values (undefined variables are
-//! errors), so a broken override stops the function with the template's name, never a send.
+//! rendered in the recipient's `locale`, else its language, else English, part by part. When
+//! the folder holds any template, every template is checked at start by rendering it with
+//! sample values (undefined variables are errors), so a broken override stops the function
+//! with the template's name, never a send.
 //! No template gets a secret beyond the one code a code mail carries.
 
 use std::collections::BTreeSet;
@@ -316,9 +317,16 @@ pub struct Templates {
 }
 
 impl Templates {
-    /// The built-in templates alone.
+    /// The built-in templates alone (parsed; their rendering is checked by the tests).
     pub fn builtin(product: &str) -> anyhow::Result<Self> {
         Self::load(product, None)
+    }
+
+    /// Renders every kind in every locale with sample values: what [`Templates::load`] does
+    /// with a deployment's folder.
+    pub fn checked(self) -> anyhow::Result<Self> {
+        self.check()?;
+        Ok(self)
     }
 
     /// The built-in templates with the overrides in `dir` (when given) over them, every one
@@ -328,11 +336,14 @@ impl Templates {
     pub fn load(product: &str, dir: Option<&Path>) -> anyhow::Result<Self> {
         let mut sources: Vec<(String, String)> =
             BUILTIN.iter().map(|(name, text)| (format!("{FALLBACK_LOCALE}/{name}"), (*text).to_owned())).collect();
-        if let Some(dir) = dir {
-            for (name, text) in overrides(dir)? {
-                sources.retain(|(existing, _)| *existing != name);
-                sources.push((name, text));
-            }
+        let overridden = match dir {
+            Some(dir) => overrides(dir)?,
+            None => Vec::new(),
+        };
+        let any_override = !overridden.is_empty();
+        for (name, text) in overridden {
+            sources.retain(|(existing, _)| *existing != name);
+            sources.push((name, text));
         }
         let names: Arc<BTreeSet<String>> = Arc::new(sources.iter().map(|(name, _)| name.clone()).collect());
         let mut env = Environment::new();
@@ -351,7 +362,12 @@ impl Templates {
         let mut locales: Vec<String> = names.iter().filter_map(|n| n.split('/').next()).map(str::to_owned).collect();
         locales.dedup();
         let templates = Self { env, product: product.to_owned(), names, locales };
-        templates.check()?;
+        // The built-in templates alone are checked by this module's tests; with a
+        // deployment's, all are checked here, once per cold start (BENCHMARKS.md, "Mail
+        // templates").
+        if any_override {
+            templates.check()?;
+        }
         Ok(templates)
     }
 
@@ -487,6 +503,11 @@ mod tests {
 
     fn every_mail(templates: &Templates) -> Vec<Mail> {
         KINDS.iter().map(|(kind, _)| templates.preview(*kind, None).expect("renders")).collect()
+    }
+
+    #[test]
+    fn the_built_in_templates_pass_the_start_check() {
+        templates().checked().expect("every built-in template renders with sample values");
     }
 
     #[test]
