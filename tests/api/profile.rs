@@ -250,6 +250,9 @@ async fn custom_attributes_are_written_by_whom_they_are_declared_for() {
     assert_eq!(set.body["custom"]["plan"], "enterprise");
     let bad = app.request("PATCH", &path, json!({"custom": {"employee_number": 0}}), &[("authorization", &auth)]).await;
     assert_eq!(bad.body["fields"]["custom.employee_number"][0], "must be at least 1", "{}", bad.text);
+    // Nor may the person remove what an admin set.
+    let unset = patch(&app, &token, json!({"custom": {"plan": null}})).await;
+    assert_eq!(unset.body["fields"]["custom.plan"][0], "may be set only by an admin", "{}", unset.text);
     let as_user = app
         .request(
             "PATCH",

@@ -10,8 +10,7 @@ use crate::app::App;
 use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::http::session::{admin, path_user};
-use crate::http::{cursor, json, page_params, query_param};
-use crate::invalid::Invalid;
+use crate::http::{cursor, json, no_query, page_params, query_param};
 use crate::mail::templates::{KINDS, Kind};
 use crate::mailing;
 use crate::model::Attribute;
@@ -25,7 +24,7 @@ use crate::model::Attribute;
 pub async fn admin_mail_templates(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     admin(app, &req).await?;
     let Some(kind) = req.path_parameters().first("kind").map(str::to_owned) else {
-        query_param(&req, "locale", |_| Err::<(), _>(Invalid::from("is not a recognised parameter")))?;
+        no_query(&req)?;
         let kinds: Vec<&str> = KINDS.iter().map(|(_, name)| *name).collect();
         return Ok(json(StatusCode::OK, &json!({ "kinds": kinds, "locales": app.templates.locales() })));
     };

@@ -13,7 +13,7 @@ pub use fields::{
     email_and_code, email_only, new_password, opaque_token, optional_second_factor, profile_change, second_factor,
 };
 pub use request::{
-    Complete, JsonBody, Optional, Problem, bearer, cookie, is_cross_site, no_fields, origin, page_params,
+    Complete, JsonBody, Optional, Problem, bearer, cookie, is_cross_site, no_fields, no_query, origin, page_params,
     page_params_with, query_param,
 };
 pub use response::{code_sent, cursor, json, message, raw_json, redirect, set_cookies};

@@ -284,6 +284,20 @@ pub fn page_params(req: &Request) -> Result<(usize, Option<String>), ApiError> {
 /// Reads a list's filter parameter: the value to filter by, or the message of its refusal.
 pub type FilterParser = fn(&str) -> Result<String, String>;
 
+/// Records every query parameter not in `allowed` as not recognised.
+fn unknown_params(req: &Request, allowed: &[&str], errors: &mut FieldErrors) {
+    for (key, _) in req.query_string_parameters().iter().filter(|(key, _)| !allowed.contains(key)) {
+        errors.entry(key.to_owned()).or_default().push("is not a recognised parameter".to_owned());
+    }
+}
+
+/// For a route that takes no query parameter: any is a validation error.
+pub fn no_query(req: &Request) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    unknown_params(req, &[], &mut errors);
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation { fields: errors, password_rules: Vec::new() }) }
+}
+
 /// The one query parameter a route takes, checked by `parse`, when given: any other
 /// parameter, a repeat or a value `parse` refuses is a validation error.
 pub fn query_param<T>(
@@ -293,9 +307,7 @@ pub fn query_param<T>(
 ) -> Result<Option<T>, ApiError> {
     let query = req.query_string_parameters();
     let mut errors = FieldErrors::new();
-    for (key, _) in query.iter().filter(|(key, _)| *key != name) {
-        errors.entry(key.to_owned()).or_default().push("is not a recognised parameter".to_owned());
-    }
+    unknown_params(req, &[name], &mut errors);
     let value = match query.all(name).as_deref() {
         None => None,
         Some([one]) => match parse(one) {
@@ -321,12 +333,9 @@ pub fn page_params_with(
 ) -> Result<(usize, Option<String>, Option<String>), ApiError> {
     let query = req.query_string_parameters();
     let mut errors = FieldErrors::new();
+    let allowed: Vec<&str> = ["limit", "cursor"].into_iter().chain(filter.map(|(name, _)| name)).collect();
+    unknown_params(req, &allowed, &mut errors);
     let mut problem = |name: &str, message: &str| errors.entry(name.to_owned()).or_default().push(message.to_owned());
-    for (key, _) in query.iter() {
-        if key != "limit" && key != "cursor" && filter.is_none_or(|(name, _)| key != name) {
-            problem(key, "is not a recognised parameter");
-        }
-    }
     let filtered = match filter {
         None => None,
         Some((name, parse)) => match query.all(name).as_deref() {
