@@ -19,7 +19,7 @@ python_tool() {
 }
 
 # The pinned versions.
-MOTO='moto[server,dynamodb,secretsmanager]==5.2.1'
+MOTO='moto[server,dynamodb,s3,secretsmanager]==5.2.1'
 CARGO_LAMBDA='cargo-lambda==1.9.2'
 CFN_LINT='cfn-lint==1.58.0'
 CHECKOV='checkov==3.3.30'

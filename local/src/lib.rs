@@ -34,6 +34,7 @@ use tokio::net::TcpListener;
 
 pub mod import;
 pub mod moto;
+pub mod s3;
 
 /// The largest body the server reads, as API Gateway's own limit (10 MB); each handler
 /// applies its own, far smaller, limit.
@@ -52,9 +53,10 @@ impl Server {
         Self { app, outbox }
     }
 
-    /// The embedded default: in-memory store, mail printed and kept in the outbox, a fresh
-    /// signing key and code pepper (everything is forgotten on restart anyway).
-    pub fn embedded(config: Config) -> anyhow::Result<Self> {
+    /// The embedded default: in-memory store, mail printed and kept in the outbox, profile
+    /// pictures in an S3 of its own under the temporary folder ([`s3`]), a fresh signing key
+    /// and code pepper (everything is forgotten on restart anyway).
+    pub async fn embedded(config: Config) -> anyhow::Result<Self> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let random: Arc<dyn Random> = Arc::new(SystemRandom::default());
         let outbox = Arc::new(Outbox::new(Arc::clone(&clock), true));
@@ -62,10 +64,12 @@ impl Server {
             true => Some(Provider::new(config.google.clone(), stepauth::config::var("STEPAUTH_GOOGLE_CLIENT_SECRET"))?),
             false => None,
         };
+        let pictures = s3::start(&s3::root()).await?.bucket();
         let app = App {
             keys: Keys::generate(&config.issuer, &config.audience)?,
             pepper: Pepper::generate(&*random),
             google,
+            pictures: Some(pictures),
             store: Arc::new(MemoryStore::new()),
             mailer: Arc::clone(&outbox) as _,
             templates: Arc::new(Templates::load(&config.product_name, config.mail_templates.as_deref())?),

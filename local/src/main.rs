@@ -28,14 +28,17 @@ async fn main() -> anyhow::Result<()> {
         // Code mails link to this server's page, which opens the login modal.
         config.site_url = Some(format!("http://{address}/"));
     }
-    let server = Server::embedded(config)?;
+    let server = Server::embedded(config).await?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("binding {address}; set STEPAUTH_PORT to use another port"))?;
     println!("stepauth local server on http://{address}");
     println!("  every function on its API Gateway route; mail is printed here and served at GET /_local/outbox");
-    tokio::select! {
+    let result = tokio::select! {
         result = server.serve(listener) => result,
         _ = tokio::signal::ctrl_c() => Ok(()),
-    }
+    };
+    // The uploaded pictures are forgotten with everything else.
+    let _ = std::fs::remove_dir_all(stepauth_local::s3::root());
+    result
 }

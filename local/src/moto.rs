@@ -1,6 +1,6 @@
 //! A local AWS (moto server) made ready for the real Lambda binaries: the table as the
-//! template declares it, the SES identity mail is sent from, and the Secrets Manager secret
-//! holding a fresh signing key and code pepper. Used by `scripts/watch` (through the
+//! template declares it, the SES identity mail is sent from, the Secrets Manager secret
+//! holding a fresh signing key and code pepper, and the bucket profile pictures go to. Used by `scripts/watch` (through the
 //! `stepauth-provision` binary) and by the tests that run the binaries.
 
 use anyhow::Context as _;
@@ -27,6 +27,8 @@ pub struct LocalAws {
     pub from: String,
     /// The Secrets Manager secret with the signing key and code pepper.
     pub secret_id: String,
+    /// The S3 bucket profile pictures are uploaded to.
+    pub picture_bucket: String,
 }
 
 /// SDK configuration for a local server at `endpoint`, with dummy credentials and the
@@ -64,6 +66,15 @@ impl LocalAws {
 
         verify_ses_identity(&aws_sdk_sesv2::Client::new(&aws), &self.from).await?;
 
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
+        if s3.head_bucket().bucket(&self.picture_bucket).send().await.is_err() {
+            s3.create_bucket()
+                .bucket(&self.picture_bucket)
+                .send()
+                .await
+                .with_context(|| format!("creating the bucket {}", self.picture_bucket))?;
+        }
+
         let secrets = aws_sdk_secretsmanager::Client::new(&aws);
         if secrets.describe_secret().secret_id(&self.secret_id).send().await.is_err() {
             let pepper = random::bytes::<32>(&SystemRandom::default());
@@ -94,6 +105,7 @@ impl LocalAws {
             ("STEPAUTH_TABLE", self.table.clone()),
             ("STEPAUTH_FROM_ADDRESS", self.from.clone()),
             ("STEPAUTH_SECRET_ID", self.secret_id.clone()),
+            ("STEPAUTH_PICTURE_BUCKET", self.picture_bucket.clone()),
             ("STEPAUTH_SIGNING_PUBLIC_KEY", keys.public_key().to_base64_der()),
         ])
     }

@@ -117,6 +117,7 @@ fn refresh_rotation(c: &mut Criterion) {
         keys: Keys::generate(&config.issuer, &config.audience).expect("keys"),
         pepper: Pepper::new(&[1; 32]).expect("pepper"),
         google: None,
+        pictures: None,
         store: Arc::new(MemoryStore::new()),
         mailer: Arc::new(Outbox::new(clock.clone(), false)),
         templates: Arc::new(stepauth::mail::templates::Templates::builtin("stepauth").expect("templates")),

@@ -13,6 +13,7 @@ use crate::mail::Mailer;
 use crate::mail::ses::SesMailer;
 use crate::mail::templates::Templates;
 use crate::model::Pepper;
+use crate::objects::Bucket;
 use crate::oidc::Provider;
 use crate::random::{Random, SystemRandom};
 use crate::store::Store;
@@ -40,6 +41,8 @@ pub struct App {
     pub pepper: Pepper,
     /// The OpenID provider of Google sign-in, when it is configured.
     pub google: Option<Provider>,
+    /// The bucket uploaded profile pictures live in, when there is one.
+    pub pictures: Option<Bucket>,
 }
 
 impl App {
@@ -53,6 +56,7 @@ impl App {
     /// - `STEPAUTH_SECRET_ID`: the Secrets Manager secret (name or ARN) holding the signing key
     ///   and the code pepper, read once here (see [`Secrets`]); or, where there is no Secrets
     ///   Manager, `STEPAUTH_SIGNING_KEY` (PKCS#8 PEM) and `STEPAUTH_CODE_PEPPER` (base64);
+    /// - `STEPAUTH_PICTURE_BUCKET`, when set: the S3 bucket profile pictures are uploaded to;
     /// - `STEPAUTH_SIGNING_PUBLIC_KEY`, when set: the published keys, which must include the
     ///   signing key's public half (see [`config::published_signing_keys`]);
     /// - optional limits and lifetimes, see [`Config::from_env`].
@@ -96,6 +100,7 @@ impl App {
             keys,
             pepper,
             google,
+            pictures: config::var("STEPAUTH_PICTURE_BUCKET").map(|name| Bucket::new(&aws, &name)),
             config,
         })
     }

@@ -15,8 +15,9 @@ use crate::codes;
 use crate::error::ApiError;
 use crate::mail::templates::{Kind, Letter, To};
 use crate::mailing;
-use crate::model::{Code, Origin, Purpose, Role, User};
+use crate::model::{Attribute, Code, Origin, Purpose, Role, User};
 use crate::password::Password;
+use crate::pictures;
 use crate::reauth::{self, Factor};
 
 /// What the owner's request did.
@@ -95,6 +96,7 @@ pub async fn erase(app: &App, user: &User) -> Result<(), ApiError> {
         app.store.clear_failures(&user.email).await?;
         anyhow::Ok(sessions)
     };
+    pictures::forget(app, user.profile.get(&Attribute::Picture).map(String::as_str)).await;
     match cleanup.await {
         Ok(sessions) => tracing::info!(sessions, "the account's items are gone"),
         Err(error) => tracing::error!(error = format!("{error:#}"), "cleaning up after a deleted account failed"),

@@ -136,6 +136,12 @@ pub enum ApiError {
     /// No account has this email (said only to admins).
     #[error("No user has this email.")]
     UserNotFound,
+    /// Profile pictures cannot be uploaded here (no bucket is configured).
+    #[error("Profile pictures cannot be uploaded here.")]
+    PicturesOff,
+    /// No upload of the caller's has this key (or it was not an allowed picture).
+    #[error("No picture of yours was uploaded with this key: upload it again.")]
+    PictureNotFound,
     /// No mail has this kind (said only to admins).
     #[error("No mail template has this name.")]
     MailTemplateNotFound,
@@ -216,6 +222,8 @@ impl ApiError {
             Self::OwnAdminAccount => "own_admin_account",
             Self::UserNotFound => "user_not_found",
             Self::MailTemplateNotFound => "mail_template_not_found",
+            Self::PicturesOff => "pictures_off",
+            Self::PictureNotFound => "picture_not_found",
             Self::InvalidCursor => "invalid_cursor",
             Self::Conflict => "conflict",
             Self::AuthenticationRequired => "authentication_required",

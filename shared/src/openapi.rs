@@ -27,6 +27,7 @@ use crate::model::delivery::MAIL_STATUSES;
 use crate::model::profile::{ATTRIBUTES, MAX_URL_CHARS, ZONES};
 use crate::model::user::MAX_NAME_CHARS;
 use crate::password::{MAX_CHARS, MIN_CHARS};
+use crate::pictures;
 use crate::routes::{ROUTES, Route};
 
 /// Where the document is committed, relative to the workspace.
@@ -298,6 +299,42 @@ fn spec(route: &Route) -> Spec {
             parameters: vec![],
             success: ok("The profile, changed.", reference("User")),
             errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &["conflict"], &STORE_ERRORS]),
+        },
+        ("picture-upload", _) => Spec {
+            id: "picture-upload",
+            tag: "account",
+            summary: "A presigned POST that uploads one profile picture straight to S3",
+            auth: Auth::Access,
+            body: fields(
+                true,
+                vec![("content_type", true, json!({ "enum": pictures::TYPES }))],
+                json!({ "content_type": "image/png" }),
+            ),
+            parameters: vec![],
+            success: ok(
+                "Post `fields`, then the file as `file` (the last part), to `url` as `multipart/form-data`; S3 refuses another type, a file over `max_bytes` and a form past `expires_at`. Then hand `key` to `PUT /users/me/picture`.",
+                reference("PictureUpload"),
+            ),
+            errors: errors(&[&BODY_ERRORS, &ACCESS_ERRORS, &["pictures_off"], &STORE_ERRORS]),
+        },
+        ("picture-set", _) => Spec {
+            id: "picture-set",
+            tag: "account",
+            summary: "Make an uploaded picture the profile's (the one it replaces is deleted)",
+            auth: Auth::Access,
+            body: fields(
+                true,
+                vec![("key", true, token("The `key` `POST /users/me/picture` gave."))],
+                json!({ "key": "uploads/2b4c1d6e-8f3a-4c5b-9d7e-1a2b3c4d5e6f/q3Xw9Lk2PzR7tY1uVb8nMg" }),
+            ),
+            parameters: vec![],
+            success: ok("The profile, its `picture` a link to the upload.", reference("User")),
+            errors: errors(&[
+                &BODY_ERRORS,
+                &ACCESS_ERRORS,
+                &["pictures_off", "picture_not_found", "conflict"],
+                &STORE_ERRORS,
+            ]),
         },
         ("jwks", JWKS_PATH) => Spec {
             id: "jwks",
@@ -1232,6 +1269,8 @@ pub fn every_error() -> Vec<ApiError> {
         ApiError::OwnAdminAccount,
         ApiError::UserNotFound,
         ApiError::MailTemplateNotFound,
+        ApiError::PicturesOff,
+        ApiError::PictureNotFound,
         ApiError::InvalidCursor,
         ApiError::Conflict,
         ApiError::EmailTaken,
@@ -1275,6 +1314,8 @@ pub fn every_error() -> Vec<ApiError> {
             | ApiError::OwnAdminAccount
             | ApiError::UserNotFound
             | ApiError::MailTemplateNotFound
+            | ApiError::PicturesOff
+            | ApiError::PictureNotFound
             | ApiError::InvalidCursor
             | ApiError::Conflict
             | ApiError::EmailTaken
@@ -1515,11 +1556,24 @@ fn profile_fields() -> Vec<(&'static str, bool, Value)> {
 /// The profile attributes of a user as the API shows them: each standard one (null when not
 /// set), `phone_number_verified` and `custom`.
 fn profile_properties() -> Vec<(&'static str, Value)> {
+    let shown = |attribute: Attribute| match attribute {
+        // An upload is shown as a presigned GET, longer than a URL the person may give.
+        Attribute::Picture => json!({
+            "type": ["string", "null"],
+            "format": "uri",
+            "description": "The URL the person gave, or a link to their uploaded picture valid for 15 minutes (`picture_uploaded`).",
+        }),
+        attribute => nullable(attribute_schema(attribute)),
+    };
     let mut properties: Vec<(&str, Value)> =
-        ATTRIBUTES.iter().map(|(attribute, name)| (*name, nullable(attribute_schema(*attribute)))).collect();
+        ATTRIBUTES.iter().map(|(attribute, name)| (*name, shown(*attribute))).collect();
     properties.push((
         "phone_number_verified",
         json!({ "const": false, "description": "No phone number is verified here (no SMS)." }),
+    ));
+    properties.push((
+        "picture_uploaded",
+        json!({ "type": "boolean", "description": "Whether `picture` is the person's upload rather than a URL they gave." }),
     ));
     properties.push((
         "custom",
@@ -1557,7 +1611,7 @@ fn attribute_schema(attribute: Attribute) -> Value {
             "type": "string",
             "maxLength": MAX_URL_CHARS,
             "pattern": "^https://[!\"$-.0->A-~]+(?:[/?#][!-~]*)?$",
-            "description": "An `https` URL of a picture of the person, without a user name or password in it; or, after an upload (`POST /users/me/picture`), a short-lived link to it.",
+            "description": "An `https` URL of a picture of the person, without a user name or password in it. An uploaded picture is set through `PUT /users/me/picture` instead.",
             "examples": ["https://example.com/ann.png"],
         }),
         Attribute::Locale => json!({
@@ -1697,6 +1751,16 @@ fn components() -> Value {
                 },
             },
             "Message": object(&[("message", string())], &[]),
+            "PictureUpload": object(
+                &[
+                    ("url", json!({ "type": "string", "format": "uri", "description": "The bucket's URL." })),
+                    ("fields", json!({ "type": "object", "additionalProperties": { "type": "string" }, "description": "The form's fields, its policy and signature among them, to post as they are." })),
+                    ("key", json!({ "type": "string", "description": "The upload's key, for `PUT /users/me/picture`." })),
+                    ("max_bytes", json!({ "const": pictures::MAX_BYTES })),
+                    ("expires_at", json!({ "type": "string", "format": "date-time" })),
+                ],
+                &[],
+            ),
             "MfaRequired": object(
                 &[
                     ("mfa_required", json!({ "const": true })),

@@ -3,6 +3,8 @@
 //! follows the given and family names, and the uniqueness of `preferred_username`
 //! (docs/SECURITY.md, "Profiles").
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::activity::{self, Event};
@@ -12,6 +14,7 @@ use crate::error::ApiError;
 use crate::invalid::Invalid;
 use crate::model::profile::full_name;
 use crate::model::{Attribute, CustomValue, Origin, ProfileChange, User};
+use crate::pictures;
 use crate::store::ProfileUpdated;
 
 /// Who changes a profile.
@@ -62,6 +65,7 @@ pub async fn update(
     if change.is_noop_for(&user) {
         return Ok(user);
     }
+    let picture_before = user.profile.get(&Attribute::Picture).cloned();
     let user = match app.store.update_profile(&user, &change).await? {
         ProfileUpdated::Updated(user) => *user,
         ProfileUpdated::UsernameTaken => return Err(ApiError::field("preferred_username", "is already taken")),
@@ -71,5 +75,24 @@ pub async fn update(
         Editor::Owner => activity::record(app, &user.id, Event::ProfileUpdate, origin).await,
         Editor::Admin(admin) => activity::record_by_admin(app, &user.id, Event::ProfileUpdate, origin, admin).await,
     }
+    if picture_before.as_ref() != user.profile.get(&Attribute::Picture) {
+        // A replaced or removed upload is deleted, not left behind.
+        pictures::forget(app, picture_before.as_deref()).await;
+    }
     Ok(user)
+}
+
+/// Makes the upload at `key` the person's picture (see [`pictures::adopt`]); the picture it
+/// replaces, if uploaded, is deleted. When the profile cannot take it, the adopted copy goes.
+pub async fn set_picture(app: &App, user: User, key: &str, origin: &Origin) -> Result<User, ApiError> {
+    let picture = pictures::adopt(app, &user, key).await?;
+    let change = ProfileChange {
+        standard: BTreeMap::from([(Attribute::Picture, Some(picture.clone()))]),
+        ..ProfileChange::default()
+    };
+    let updated = update(app, user, change, Editor::Owner, origin).await;
+    if updated.is_err() {
+        pictures::forget(app, Some(&picture)).await;
+    }
+    updated
 }

@@ -119,6 +119,8 @@ routes! {
     "password-change"   password_change:   POST  "/auth/password/change"    => handlers::profile::password_change;
     "profile-update"    profile_update:    PATCH "/users/me"                => handlers::profile::profile_update;
     "activity"          activity:          GET   "/users/me/activity"       => handlers::profile::activity;
+    "picture-upload"    picture_upload:    POST  "/users/me/picture"        => handlers::profile::picture_upload;
+    "picture-set"       picture_set:       PUT   "/users/me/picture"        => handlers::profile::picture_set;
     "admin-unlock"      admin_unlock:      POST  "/admin/users/unlock"      => handlers::admin::admin_unlock;
     "admin-users"       admin_users:       GET   "/admin/users"             => handlers::admin::admin_users;
     "admin-mfa-reset"   admin_mfa_reset:   POST  "/admin/users/mfa/reset"   => handlers::admin::admin_mfa_reset;

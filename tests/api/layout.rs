@@ -171,7 +171,7 @@ fn the_readme_names_every_script() {
 const LAYERS: &[&[&str]] = &[
     &["clock", "random", "invalid", "tokens", "config", "aws", "telemetry"],
     &["model"],
-    &["password", "totp", "store", "mail", "oidc"],
+    &["password", "totp", "store", "mail", "oidc", "objects"],
     &["error", "app"],
     &[
         "activity",
@@ -187,6 +187,7 @@ const LAYERS: &[&[&str]] = &[
         "migration",
         "profile",
         "mailing",
+        "pictures",
     ],
     &["http"],
     &["handlers"],

@@ -10,7 +10,7 @@ use stepauth_tests::{PASSWORD, find_code};
 async fn a_newcomer_can_sign_up_log_in_refresh_and_log_out() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
     let base = format!("http://{}", listener.local_addr().expect("bound"));
-    let server = tokio::spawn(Server::embedded(Config::default()).expect("the embedded server").serve(listener));
+    let server = tokio::spawn(Server::embedded(Config::default()).await.expect("the embedded server").serve(listener));
     let client = stepauth_tests::http_client_builder().no_proxy().build().expect("client");
     let post = |path: &str, body: Value| {
         let request = client.post(format!("{base}{path}")).json(&body);

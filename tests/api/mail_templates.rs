@@ -109,7 +109,7 @@ async fn an_overridden_and_a_localised_template_are_used() {
 async fn the_local_server_uses_the_deployments_templates() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
     let base = format!("http://{}", listener.local_addr().expect("bound"));
-    let server = Server::embedded(config_with(&deployment_templates())).expect("the server starts");
+    let server = Server::embedded(config_with(&deployment_templates())).await.expect("the server starts");
     let running = tokio::spawn(server.serve(listener));
     let client = stepauth_tests::http_client_builder().no_proxy().build().expect("client");
     let email = unique_email("lokal");

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
 //! Integration tests: every route over HTTP against moto server (DynamoDB, SESv2, Secrets
-//! Manager), the store contract against both stores, the events/ files, the Lambda binaries
+//! Manager, S3), the store contract against both stores, the events/ files, the Lambda binaries
 //! (under our own Runtime API and under `cargo lambda watch`), the layout's one source of
 //! truth, and the embedded local server.
 
@@ -26,6 +26,7 @@ mod mail_faults;
 mod mail_log;
 mod mail_templates;
 mod passwords;
+mod pictures;
 mod profile;
 mod sessions;
 mod signup;

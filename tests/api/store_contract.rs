@@ -577,6 +577,40 @@ async fn fifty_concurrent_resets_give_one_change(store: Arc<dyn Store>) {
     assert_eq!(store.user(&u.id).await.unwrap().expect("the user").token_version, 1);
 }
 
+/// A picture is replaced only from the one read (so the upload it replaces is the one
+/// deleted): two changes made from one read give one picture, whether it had one or not.
+async fn pictures_change_only_from_the_one_read(store: Arc<dyn Store>) {
+    let u = stored_user(&store, "picture", T0).await;
+    let set = |picture: Option<&str>| ProfileChange {
+        standard: BTreeMap::from([(Attribute::Picture, picture.map(str::to_owned))]),
+        ..ProfileChange::default()
+    };
+    let ProfileUpdated::Updated(first) = store.update_profile(&u, &set(Some("s3:pictures/a"))).await.unwrap() else {
+        panic!("the first picture")
+    };
+    assert_eq!(
+        store.update_profile(&u, &set(Some("s3:pictures/b"))).await.unwrap(),
+        ProfileUpdated::Conflict,
+        "read before the first"
+    );
+    let ProfileUpdated::Updated(second) = store.update_profile(&first, &set(Some("s3:pictures/c"))).await.unwrap()
+    else {
+        panic!("replaced from the one read")
+    };
+    assert_eq!(
+        store.update_profile(&first, &set(None)).await.unwrap(),
+        ProfileUpdated::Conflict,
+        "removed from a stale read"
+    );
+    // A change that leaves the picture alone does not ask for it.
+    let renamed = ProfileChange { name: Some("Other".into()), ..ProfileChange::default() };
+    assert!(matches!(store.update_profile(&first, &renamed).await.unwrap(), ProfileUpdated::Updated(_)));
+    let ProfileUpdated::Updated(removed) = store.update_profile(&second, &set(None)).await.unwrap() else {
+        panic!("removed")
+    };
+    assert_eq!(removed.profile.get(&Attribute::Picture), None);
+}
+
 async fn profiles_change_and_usernames_stay_unique(store: Arc<dyn Store>) {
     let u = stored_user(&store, "profile", T0).await;
     let other = stored_user(&store, "profile-other", T0).await;
@@ -1096,6 +1130,7 @@ contract! {
         resets_use_their_grant_once,
         fifty_concurrent_resets_give_one_change,
         profiles_change_and_usernames_stay_unique,
+        pictures_change_only_from_the_one_read,
         twenty_users_racing_for_one_username_give_one_holder,
         emails_change_only_from_the_state_read_and_to_a_free_address,
         fifty_concurrent_changes_to_one_address_give_one_owner,

@@ -64,13 +64,21 @@ pub async fn moto_table() -> String {
     table
 }
 
+/// A fresh bucket at the S3 `endpoint` (moto's, or the local server's own): its name.
+pub async fn s3_bucket(aws: &aws_config::SdkConfig) -> String {
+    let client = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(aws).force_path_style(true).build());
+    let bucket = format!("stepauth-test-{}", random::uuid_v4(&SystemRandom::default()));
+    client.create_bucket().bucket(&bucket).send().await.expect("creating the test bucket");
+    bucket
+}
+
 /// A DynamoDB store on a fresh table in moto.
 pub async fn moto_store() -> DynamoStore {
     let table = moto_table().await;
     DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_config().await), table)
 }
 
-/// A fresh table, [`FROM`] and a fresh secret in moto, made ready as a deployment's (see
+/// A fresh table, [`FROM`], a fresh secret and bucket in moto, made ready as a deployment's (see
 /// [`LocalAws::provision`]): what the Lambda binaries need, and their environment.
 pub async fn moto_local_aws() -> LocalAws {
     let id = random::uuid_v4(&SystemRandom::default());
@@ -79,6 +87,7 @@ pub async fn moto_local_aws() -> LocalAws {
         table: format!("stepauth-test-{id}"),
         from: FROM.to_owned(),
         secret_id: format!("stepauth-test/{id}"),
+        picture_bucket: format!("stepauth-test-{id}"),
     };
     local.provision().await.expect("provisioning moto for the Lambda binaries");
     local
@@ -218,7 +227,7 @@ impl TestApp {
     pub async fn spawn_with_store(config: Config, store: Arc<dyn Store>) -> Self {
         verify_ses_identity().await;
         let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
-        Self::start(config, store, Arc::new(SesMailer::new(ses, FROM))).await
+        Self::start(config, store, Arc::new(SesMailer::new(ses, FROM)), None).await
     }
 
     /// stepauth on moto whose AWS calls (DynamoDB and SES) go through `endpoint` (a
@@ -233,7 +242,7 @@ impl TestApp {
         let aws = stepauth_local::moto::sdk_config(endpoint).await;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
         let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&aws), FROM);
-        Self::start(config, Arc::new(store), Arc::new(mailer)).await
+        Self::start(config, Arc::new(store), Arc::new(mailer), None).await
     }
 
     /// `POST path` with a JSON body from another source address on the loopback network
@@ -256,12 +265,26 @@ impl TestApp {
         verify_ses_identity().await;
         let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
         let mailer = Arc::new(SesMailer::new(ses, FROM));
-        Self::start_on(listener, Config { issuer, ..config }, Arc::new(moto_store().await), mailer).await
+        Self::start_on(listener, Config { issuer, ..config }, Arc::new(moto_store().await), mailer, None).await
     }
 
-    async fn start(config: Config, store: Arc<dyn Store>, mailer: Arc<dyn stepauth::mail::Mailer>) -> Self {
+    /// stepauth on moto whose profile pictures go to a fresh bucket of the S3 at `aws` (moto's,
+    /// or one that checks POST policies, which moto does not).
+    pub async fn spawn_with_pictures(config: Config, aws: &aws_config::SdkConfig) -> Self {
+        verify_ses_identity().await;
+        let ses = aws_sdk_sesv2::Client::new(&moto_config().await);
+        let bucket = stepauth::objects::Bucket::new(aws, &s3_bucket(aws).await);
+        Self::start(config, Arc::new(moto_store().await), Arc::new(SesMailer::new(ses, FROM)), Some(bucket)).await
+    }
+
+    async fn start(
+        config: Config,
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn stepauth::mail::Mailer>,
+        pictures: Option<stepauth::objects::Bucket>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-        Self::start_on(listener, config, store, mailer).await
+        Self::start_on(listener, config, store, mailer, pictures).await
     }
 
     async fn start_on(
@@ -269,6 +292,7 @@ impl TestApp {
         config: Config,
         store: Arc<dyn Store>,
         mailer: Arc<dyn stepauth::mail::Mailer>,
+        pictures: Option<stepauth::objects::Bucket>,
     ) -> Self {
         let clock = Arc::new(ManualClock::starting_now());
         let random = Arc::new(SystemRandom::default());
@@ -280,6 +304,7 @@ impl TestApp {
             keys: Keys::from_pem(signing_key_pem(), &config.issuer, &config.audience).expect("test keys"),
             pepper: Pepper::generate(&*random),
             google,
+            pictures,
             store,
             mailer,
             templates: Arc::new(
@@ -433,6 +458,7 @@ pub fn embedded_app() -> (Arc<App>, Arc<Outbox>) {
         keys: Keys::from_pem(signing_key_pem(), &config.issuer, &config.audience).expect("test keys"),
         pepper: Pepper::generate(&*random),
         google: None,
+        pictures: None,
         store: Arc::new(MemoryStore::new()),
         mailer: outbox.clone(),
         templates: Arc::new(Templates::builtin(&config.product_name).expect("the mail templates")),

@@ -43,7 +43,7 @@ const PROFILE_FIELDS = [
   ["phone_number", "Phone (+ and country code)", "tel", "tel"],
   ["gender", "Gender", "text", "sex"],
   ["birthdate", "Date of birth", "date", "bday"],
-  ["picture", "Picture URL (https)", "url", "photo"],
+  ["picture", "Or a picture's URL (https)", "url", "photo"],
   ["locale", "Language (e.g. en, de-AT)", "text", "language"],
   ["zoneinfo", "Time zone (e.g. Europe/Vienna)", "text", "off"],
 ];
@@ -493,7 +493,14 @@ Alpine.data("stepauth", () => ({
   openProfile() {
     this.panel = "profile";
     this.fields = {};
-    this.profile = Object.fromEntries(PROFILE_FIELDS.map(([name]) => [name, (this.user && this.user[name]) || ""]));
+    this.profile = Object.fromEntries(PROFILE_FIELDS.map(([name]) => [name, this.profileValue(name)]));
+  },
+
+  // What the form shows of an attribute: an uploaded picture's short-lived URL is not one the
+  // person typed, so its field stays empty.
+  profileValue(name) {
+    if (!this.user || (name === "picture" && this.user.picture_uploaded)) return "";
+    return this.user[name] || "";
   },
 
   // Sends what changed: a field emptied is removed (null), an unchanged one is left out.
@@ -502,7 +509,7 @@ Alpine.data("stepauth", () => ({
       const change = {};
       for (const [name] of PROFILE_FIELDS) {
         const value = this.profile[name].trim() === "" ? null : this.profile[name];
-        if (value !== ((this.user && this.user[name]) || null)) change[name] = value;
+        if (value !== (this.profileValue(name) || null)) change[name] = value;
       }
       if (change.name === null) delete change.name;
       const result = await api("PATCH", "/users/me", change, this.access);
@@ -510,6 +517,36 @@ Alpine.data("stepauth", () => ({
       this.user = result.data;
       this.panel = "";
       this.info = "Profile saved.";
+    });
+  },
+
+  // A picture goes straight to S3 through the presigned POST the API signs (S3 refuses a
+  // file of another type or over the size the form allows), then its key goes back to the API.
+  uploadPicture(event) {
+    const file = event.target.files && event.target.files[0];
+    event.target.value = "";
+    if (!file) return;
+    return this.run(async () => {
+      const form = await api("POST", "/users/me/picture", { content_type: file.type || "application/octet-stream" }, this.access);
+      if (!form.ok && form.data.fields && form.data.fields.content_type) {
+        this.error = "Use a PNG, JPEG or WebP file.";
+        return;
+      }
+      if (!form.ok) return this.fail(form);
+      const body = new FormData();
+      for (const [name, value] of Object.entries(form.data.fields)) body.append(name, value);
+      body.append("file", file);
+      const upload = await fetch(form.data.url, { method: "POST", body }).catch(() => null);
+      if (!upload || !upload.ok) {
+        this.error = file.size > form.data.max_bytes
+          ? "The picture is larger than 1 MiB."
+          : "The picture could not be uploaded. Use a PNG, JPEG or WebP file of at most 1 MiB.";
+        return;
+      }
+      const set = await api("PUT", "/users/me/picture", { key: form.data.key }, this.access);
+      if (!set.ok) return this.fail(set);
+      this.user = set.data;
+      this.info = "Picture saved.";
     });
   },
 

@@ -428,6 +428,49 @@ test("signed in: edit the profile; a bad value is marked by its field, nothing e
   await page.close();
 });
 
+// A PNG of one pixel.
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGMAAQAABQABDQottAAAAABJRU5ErkJggg==", "base64");
+
+test("signed in: upload a profile picture to S3; S3 refuses a 2 MiB one, the API a text file", async () => {
+  const email = uniqueEmail("browser-picture");
+  await apiUser(server.base, email);
+  const page = await newPage();
+  await logIn(page, email, PASSWORD);
+  await onCard(page, "home");
+  await page.locator("[data-edit-profile]").click();
+  await page.setInputFiles("[data-picture-file]", { name: "me.png", mimeType: "image/png", buffer: PNG });
+  await page.locator('[data-card="home"] .sa-info').filter({ hasText: "Picture saved." }).waitFor();
+  const picture = page.locator("[data-picture]");
+  await picture.waitFor();
+  // The image loaded from the bucket through its presigned URL.
+  await page.waitForFunction(() => {
+    const img = document.querySelector("[data-picture]");
+    return img && img.complete && img.naturalWidth === 1;
+  });
+  assert.equal(await page.inputValue("#profile-picture"), "", "the link is not shown as a URL the person typed");
+  await shot(page, "19-profile-picture");
+  const token = (await json(server.base, "POST", "/auth/login", { email, password: PASSWORD })).body.access_token;
+  const me = (await json(server.base, "GET", "/users/me", undefined, token)).body;
+  assert.equal(me.picture_uploaded, true);
+  const bytes = Buffer.from(await (await fetch(me.picture)).arrayBuffer());
+  assert.deepEqual(bytes, PNG, "the bucket holds what was uploaded");
+
+  await page.setInputFiles("[data-picture-file]", { name: "big.png", mimeType: "image/png", buffer: Buffer.alloc(2 * 1024 * 1024, 1) });
+  await page.locator('[data-card="home"] [role="alert"]').filter({ hasText: "larger than 1 MiB" }).waitFor();
+  await page.setInputFiles("[data-picture-file]", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a picture") });
+  await page.locator('[data-card="home"] [role="alert"]').filter({ hasText: "Use a PNG, JPEG or WebP file." }).waitFor();
+  const after = (await json(server.base, "GET", "/users/me", undefined, token)).body;
+  assert.equal(after.picture.split("?")[0], me.picture.split("?")[0], "the refused files left the picture");
+
+  // Saving the profile with other changes keeps the uploaded picture.
+  await page.fill("#profile-nickname", "Pic");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await page.locator('[data-card="home"] .sa-info').filter({ hasText: "Profile saved." }).waitFor();
+  const saved = (await json(server.base, "GET", "/users/me", undefined, token)).body;
+  assert.deepEqual([saved.nickname, saved.picture_uploaded], ["Pic", true]);
+  await page.close();
+});
+
 test("signed in: delete the account with the password; the address signs up again", async () => {
   const email = uniqueEmail("browser-delete");
   await apiUser(server.base, email);

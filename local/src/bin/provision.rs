@@ -1,5 +1,5 @@
 //! `stepauth-provision --endpoint URL`: makes a local moto server ready for the Lambda
-//! binaries (table, SES identity, secret; see `stepauth_local::moto`) and prints their
+//! binaries (table, SES identity, secret, picture bucket; see `stepauth_local::moto`) and prints their
 //! environment as an env file, the form `cargo lambda watch --env-file` reads.
 //!
 //! It takes the endpoint as an argument, never from the environment, so that it cannot
@@ -24,6 +24,7 @@ async fn main() -> anyhow::Result<()> {
         table: "stepauth".to_owned(),
         from: "noreply@stepauth.local".to_owned(),
         secret_id: "stepauth/local".to_owned(),
+        picture_bucket: "stepauth-pictures".to_owned(),
     };
     local.provision().await?;
     for (name, value) in local.env().await? {

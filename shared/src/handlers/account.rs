@@ -46,7 +46,7 @@ pub async fn email_change_verify(app: &App, req: Request) -> Result<Response<Bod
     let (user, tokens) = email_change::confirm(app, &caller, &new, &code, current.as_ref(), &origin(&req)).await?;
     session_response(
         StatusCode::OK,
-        json!({ "message": "Your email address is changed. Other sessions were logged out.", "user": UserView::new(&user, &app.config) }),
+        json!({ "message": "Your email address is changed. Other sessions were logged out.", "user": UserView::of(app, &user).await }),
         &tokens,
     )
 }

@@ -184,7 +184,7 @@ async fn detail(app: &App, user: User) -> Result<AdminUserDetail, ApiError> {
         deactivated: user.deactivated,
         identities: user.identities.iter().map(IdentityView::from).collect(),
         session_count,
-        profile: ProfileView::new(&user, &app.config),
+        profile: ProfileView::of(app, &user).await,
         summary: summary(app, user, failures.first().copied().unwrap_or(0)),
     })
 }

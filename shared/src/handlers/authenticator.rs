@@ -174,5 +174,5 @@ pub async fn mfa_verify(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     // A grant stored before grants noted their first factor came from a password login.
     let first = grant.first_factor.unwrap_or(Method::Password);
     let (user, tokens) = session::log_in(app, user, &origin, Event::LoginSuccess(first, Some(second))).await?;
-    session_response(StatusCode::OK, json!({ "user": UserView::new(&user, &app.config) }), &tokens)
+    session_response(StatusCode::OK, json!({ "user": UserView::of(app, &user).await }), &tokens)
 }

@@ -89,7 +89,7 @@ pub async fn google_id_token(app: &App, req: Request) -> Result<Response<Body>, 
     }
     match google::with_id_token(app, &token, nonce.as_deref(), &origin(&req)).await? {
         SignedIn::Session(user, tokens) => {
-            session_response(StatusCode::OK, json!({ "user": UserView::new(&user, &app.config) }), &tokens)
+            session_response(StatusCode::OK, json!({ "user": UserView::of(app, &user).await }), &tokens)
         }
         SignedIn::SecondFactor(grant) => Ok(json(
             StatusCode::OK,

@@ -21,5 +21,5 @@ pub async fn identity_unlink(app: &App, req: Request) -> Result<Response<Body>, 
     let id = body.required("id", opaque_token);
     let (id,) = body.finish((id,))?;
     let user = google::unlink(app, caller.user, &id, &origin(&req)).await?;
-    Ok(json(StatusCode::OK, &UserView::new(&user, &app.config)))
+    Ok(json(StatusCode::OK, &UserView::of(app, &user).await))
 }

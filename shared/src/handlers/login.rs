@@ -35,7 +35,7 @@ async fn logged_in(
     } else {
         attempt.succeeded(app).await?;
         let (user, tokens) = session::log_in(app, user, origin, Event::LoginSuccess(method, None)).await?;
-        session_response(StatusCode::OK, json!({ "user": UserView::new(&user, &app.config) }), &tokens)
+        session_response(StatusCode::OK, json!({ "user": UserView::of(app, &user).await }), &tokens)
     }
 }
 

@@ -25,10 +25,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::app::App;
 use crate::clock::rfc3339;
-use crate::config::Config;
 use crate::model::profile::ATTRIBUTES;
-use crate::model::{Identity, User};
+use crate::model::{Attribute, Identity, User};
+use crate::pictures;
 
 /// A user as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -67,20 +68,28 @@ pub struct ProfileView {
     pub attributes: BTreeMap<&'static str, Option<String>>,
     /// Always false: no phone number is verified here (no SMS).
     pub phone_number_verified: bool,
+    /// Whether `picture` is the person's upload (a URL valid for minutes, read the profile
+    /// again for a new one) rather than a URL they gave.
+    pub picture_uploaded: bool,
     /// The deployment's custom attributes that are set, by name.
     pub custom: BTreeMap<String, Value>,
 }
 
 impl ProfileView {
-    /// `user`'s profile, with the custom attributes `config` declares.
-    pub fn new(user: &User, config: &Config) -> Self {
-        let declared = |name: &String| config.custom_attributes.iter().any(|a| a.name == *name);
+    /// `user`'s profile, with the custom attributes the deployment declares; an uploaded
+    /// `picture` is shown as a short-lived URL ([`pictures::view`]).
+    pub async fn of(app: &App, user: &User) -> Self {
+        let declared = |name: &String| app.config.custom_attributes.iter().any(|a| a.name == *name);
+        let picture = user.profile.get(&Attribute::Picture);
+        let mut attributes: BTreeMap<&'static str, Option<String>> =
+            ATTRIBUTES.iter().map(|(attribute, name)| (*name, user.profile.get(attribute).cloned())).collect();
+        if let Some(picture) = picture {
+            attributes.insert("picture", pictures::view(app, picture).await);
+        }
         Self {
-            attributes: ATTRIBUTES
-                .iter()
-                .map(|(attribute, name)| (*name, user.profile.get(attribute).cloned()))
-                .collect(),
+            attributes,
             phone_number_verified: false,
+            picture_uploaded: picture.is_some_and(|p| pictures::object_key(p).is_some()),
             custom: user.custom.iter().filter(|(n, _)| declared(n)).map(|(n, v)| (n.clone(), v.to_json())).collect(),
         }
     }
@@ -100,8 +109,8 @@ pub struct IdentityView {
 }
 
 impl UserView {
-    /// `user` as the API shows it, with the custom attributes `config` declares.
-    pub fn new(user: &User, config: &Config) -> Self {
+    /// `user` as the API shows it (its profile as [`ProfileView::of`] shows it).
+    pub async fn of(app: &App, user: &User) -> Self {
         Self {
             id: user.id.clone(),
             email: user.email.as_str().to_owned(),
@@ -113,7 +122,7 @@ impl UserView {
             created_at: rfc3339(user.created_at),
             last_login: user.last_login.map(rfc3339),
             identities: user.identities.iter().map(IdentityView::from).collect(),
-            profile: ProfileView::new(user, config),
+            profile: ProfileView::of(app, user).await,
         }
     }
 }

@@ -7,13 +7,15 @@ use serde_json::json;
 use super::UserView;
 use crate::activity::{self, ActivityView, Event};
 use crate::app::App;
+use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::http::session::{authenticate, session_response};
-use crate::http::{JsonBody, cursor, json, new_password, origin, page_params, profile_change};
+use crate::http::{JsonBody, cursor, json, new_password, opaque_token, origin, page_params, profile_change};
 use crate::lockout;
 use crate::mail::templates::{Kind, Letter, To};
 use crate::mailing;
 use crate::password::{self, Password};
+use crate::pictures;
 use crate::profile::{self, Editor};
 use crate::session;
 
@@ -21,7 +23,7 @@ use crate::session;
 #[tracing::instrument(skip_all, fields(user))]
 pub async fn profile_get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req).await?;
-    Ok(json(StatusCode::OK, &UserView::new(&caller.user, &app.config)))
+    Ok(json(StatusCode::OK, &UserView::of(app, &caller.user).await))
 }
 
 /// `PATCH /users/me` with an access token and a partial profile (`name`, the standard
@@ -34,7 +36,47 @@ pub async fn profile_update(app: &App, req: Request) -> Result<Response<Body>, A
     let change = profile_change(app, &mut body, Editor::Owner);
     body.finish(())?;
     let user = profile::update(app, caller.user, change, Editor::Owner, &origin(&req)).await?;
-    Ok(json(StatusCode::OK, &UserView::new(&user, &app.config)))
+    Ok(json(StatusCode::OK, &UserView::of(app, &user).await))
+}
+
+/// `POST /users/me/picture` with an access token and `{content_type}` (`image/png`,
+/// `image/jpeg` or `image/webp`) → 200 `{url, fields, key, max_bytes, expires_at}`: a
+/// presigned POST for one picture of that type and at most `max_bytes`, which S3 enforces.
+/// The browser posts `fields` and then the file (`file`, last) to `url`, then hands `key` to
+/// `PUT /users/me/picture`.
+#[tracing::instrument(skip_all, fields(user))]
+pub async fn picture_upload(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authenticate(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let content_type = body.required("content_type", |text| match pictures::TYPES.contains(&text) {
+        true => Ok(text.to_owned()),
+        false => Err("must be image/png, image/jpeg or image/webp"),
+    });
+    let content_type = body.finish(content_type)?;
+    let upload = pictures::upload(app, &caller.user, &content_type).await?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "url": upload.form.url,
+            "fields": upload.form.fields,
+            "key": upload.key,
+            "max_bytes": pictures::MAX_BYTES,
+            "expires_at": rfc3339(app.now() + pictures::UPLOAD_LIFETIME.as_secs() as i64),
+        }),
+    ))
+}
+
+/// `PUT /users/me/picture` with an access token and `{key}` (what `POST /users/me/picture`
+/// gave, once the file is up) → 200 with the profile, whose `picture` is now a short-lived URL
+/// of the upload. The picture it replaces, if uploaded, is deleted.
+#[tracing::instrument(skip_all, fields(user))]
+pub async fn picture_set(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authenticate(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let key = body.required("key", opaque_token);
+    let key = body.finish(key)?;
+    let user = profile::set_picture(app, caller.user, &key, &origin(&req)).await?;
+    Ok(json(StatusCode::OK, &UserView::of(app, &user).await))
 }
 
 /// `GET /users/me/activity?limit=&cursor=` with an access token → 200 `{items, next_cursor}`:

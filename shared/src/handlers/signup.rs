@@ -76,7 +76,7 @@ pub async fn signup_complete(app: &App, req: Request) -> Result<Response<Body>, 
     let tokens = session::start(app, &user, how.method(), &origin).await?;
     session_response(
         StatusCode::CREATED,
-        json!({ "message": "User created successfully", "user": UserView::new(&user, &app.config) }),
+        json!({ "message": "User created successfully", "user": UserView::of(app, &user).await }),
         &tokens,
     )
 }

@@ -47,7 +47,9 @@ impl ApiError {
             | Self::UserNotFound
             | Self::IdentityNotFound
             | Self::SessionNotFound
-            | Self::MailTemplateNotFound => StatusCode::NOT_FOUND,
+            | Self::MailTemplateNotFound
+            | Self::PicturesOff
+            | Self::PictureNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::AuthenticationRequired
             | Self::InvalidToken

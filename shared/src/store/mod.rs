@@ -40,7 +40,7 @@ impl Unavailable {
 }
 
 /// The error for a failed call to an AWS service (`service`: `DynamoDB`, `SES`,
-/// `SecretsManager`; every SDK crate's `SdkError` is the same type): [`Unavailable`] when
+/// `SecretsManager`, `S3`; every SDK crate's `SdkError` is the same type): [`Unavailable`] when
 /// retrying shortly may succeed (throttled, a 5xx, timed out, no connection or a cut one),
 /// with the SDK's error as its cause; otherwise the SDK's error with `what` as context. The
 /// failure is counted for the request's metrics by its kind ([`crate::telemetry`]), except
@@ -78,7 +78,9 @@ fn fault_kind<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> Opt
                 | "ThrottlingException"
                 | "RequestLimitExceeded"
                 // SES: the account's sending rate is exceeded.
-                | "TooManyRequestsException",
+                | "TooManyRequestsException"
+                // S3: the bucket's request rate is exceeded.
+                | "SlowDown",
             ) => "throttled",
             _ if context.raw().status().is_server_error() => "server_error",
             Some("InternalServerError" | "ServiceUnavailable" | "InternalFailure" | "InternalServiceError") => {
@@ -241,7 +243,9 @@ pub trait UserStore: Send + Sync {
 
     /// Changes the display name and profile attributes of `user`. A change of
     /// `preferred_username` claims the new one and releases the old in the same transaction,
-    /// only if the user still has the old one (docs/SECURITY.md, "Data integrity").
+    /// only if the user still has the old one (docs/SECURITY.md, "Data integrity"). A change
+    /// of `picture` is made only if the picture is still the one `user` has, so that the
+    /// upload it replaces is the one deleted.
     async fn update_profile(&self, user: &User, change: &ProfileChange) -> anyhow::Result<ProfileUpdated>;
 
     /// In one transaction: releases the claim of `old`, claims `new`, sets the user's email

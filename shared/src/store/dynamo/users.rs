@@ -44,6 +44,20 @@ fn profile_update(change: &ProfileChange) -> Expr {
     expr.with_update(update.trim_start())
 }
 
+/// The condition that `user`'s `picture` is still what it was read as, when `change` sets or
+/// removes it (so that the upload it replaces is the one deleted), added to `expr`; and the
+/// condition's text, to join to the write's own (`""` when the picture is not changed).
+fn picture_guard(user: &User, change: &ProfileChange, expr: Expr) -> (Expr, &'static str) {
+    if !change.standard.contains_key(&Attribute::Picture) {
+        return (expr, "");
+    }
+    let expr = expr.name("#picture_was", Attribute::Picture.as_str());
+    match user.profile.get(&Attribute::Picture) {
+        Some(old) => (expr.value(":picture_was", s(old)), " AND #picture_was = :picture_was"),
+        None => (expr, " AND attribute_not_exists(#picture_was)"),
+    }
+}
+
 /// A new password in place of `old_hash`, the history kept, and the token version moved on.
 fn password_change(old_hash: &str, new_hash: &str, history: &[String]) -> Expr {
     Expr::update("SET password_hash = :new, password_history = :history ADD token_version :one")
@@ -185,8 +199,9 @@ impl UserStore for DynamoStore {
     }
 
     async fn update_profile(&self, user: &User, change: &ProfileChange) -> anyhow::Result<ProfileUpdated> {
+        let (update, guard) = picture_guard(user, change, profile_update(change));
         let Some((old, new)) = change.username_move(user) else {
-            let update = profile_update(change).condition("attribute_exists(pk)");
+            let update = update.condition(format!("attribute_exists(pk){guard}"));
             return Ok(
                 match self.update(keys::user(&user.id), update, ReturnValue::AllNew, "updating a profile").await? {
                     Some(item) => ProfileUpdated::Updated(Box::new(items::user(&item)?)),
@@ -195,8 +210,8 @@ impl UserStore for DynamoStore {
             );
         };
         let still = match old {
-            Some(old) => profile_update(change).condition("#username = :old_username").value(":old_username", s(old)),
-            None => profile_update(change).condition("attribute_exists(pk) AND attribute_not_exists(#username)"),
+            Some(old) => update.condition(format!("#username = :old_username{guard}")).value(":old_username", s(old)),
+            None => update.condition(format!("attribute_exists(pk) AND attribute_not_exists(#username){guard}")),
         };
         let owned = || Expr::only_if("user_id = :user").value(":user", s(&user.id));
         let mut steps = vec![self.update_step(keys::user(&user.id), still.name("#username", "preferred_username"))?];

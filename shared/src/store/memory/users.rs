@@ -132,6 +132,10 @@ impl UserStore for MemoryStore {
         let mut inner = self.lock();
         let username = |u: &User| u.profile.get(&Attribute::PreferredUsername).map(|n| username_key(n));
         let Some(stored) = inner.users.get(&user.id) else { return Ok(ProfileUpdated::Conflict) };
+        let picture = |u: &User| u.profile.get(&Attribute::Picture).cloned();
+        if change.standard.contains_key(&Attribute::Picture) && picture(stored) != picture(user) {
+            return Ok(ProfileUpdated::Conflict);
+        }
         if let Some((old, new)) = change.username_move(user) {
             if username(stored) != old.map(username_key) {
                 return Ok(ProfileUpdated::Conflict);
