@@ -8,7 +8,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use stepauth::config::Config;
 use stepauth_local::s3::LocalS3;
-use stepauth_tests::{PASSWORD, TestApp, moto_config, unique_email};
+use stepauth_tests::fault_proxy::{Fault, FaultProxy, kinds};
+use stepauth_tests::{PASSWORD, TestApp, moto_config, moto_endpoint, unique_email};
 use tokio::sync::OnceCell;
 
 /// A PNG of one transparent pixel.
@@ -241,4 +242,45 @@ async fn s3_refuses_what_the_form_does_not_allow() {
     assert_eq!(shown.bytes().await.expect("bytes").as_ref(), PNG);
     let tampered = me.str("picture").replace("X-Amz-Expires=900", "X-Amz-Expires=9000");
     assert_eq!(stepauth_tests::http_client().get(tampered).send().await.expect("S3 answers").status(), 403);
+}
+
+/// S3 throttled, failing, cutting or hanging while an upload is handed back: 503 with
+/// `Retry-After` within the time budget, the profile unchanged, and the same key taken once
+/// S3 is back (the upload is deleted only after its copy is kept).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_faltering_answers_503_and_the_upload_waits_for_the_retry() {
+    // Every S3 call (the test buckets' paths); DynamoDB and SES calls go to other paths.
+    const S3: &str = "/stepauth-test-";
+    for (name, kind) in kinds(S3) {
+        let kind = match (name, kind) {
+            ("throttled", _) => stepauth_tests::fault_proxy::Kind::Error { status: 503, error_type: "SlowDown" },
+            (_, kind) => kind,
+        };
+        let proxy = FaultProxy::start(moto_endpoint(), Fault::every(S3, kind)).await;
+        proxy.heal();
+        let aws = stepauth_local::moto::sdk_config(&proxy.endpoint).await;
+        let app = TestApp::spawn_with_pictures(Config::default(), &aws).await;
+        let token = app.sign_up(&unique_email("picture-fault")).await.str("access_token");
+        let form = form(&app, &token, "image/png").await;
+        assert_eq!(upload(&form.body, &[], PNG.to_vec()).await.0 / 100, 2, "{name}");
+
+        proxy.break_again();
+        let started = std::time::Instant::now();
+        let faulted = hand_back(&app, &token, &form.str("key")).await;
+        let took = started.elapsed();
+        assert_eq!((faulted.status, faulted.error()), (503, "service_unavailable"), "{name}: {}", faulted.text);
+        assert_eq!(faulted.headers["retry-after"], "1", "{name}");
+        assert!(took < std::time::Duration::from_secs(8), "{name}: {took:?}");
+        assert!(proxy.injected() >= 1, "{name}: the fault was met");
+        assert_eq!(app.get_as("/users/me", &token).await.body["picture"], Value::Null, "{name}: nothing changed");
+
+        proxy.heal();
+        let retried = hand_back(&app, &token, &form.str("key")).await;
+        assert_eq!(
+            (retried.status, &retried.body["picture_uploaded"]),
+            (200, &json!(true)),
+            "{name}: {}",
+            retried.text
+        );
+    }
 }

@@ -343,8 +343,10 @@ impl Upstream {
             }
         };
         let mut response = Response::builder().status(answer.status().as_u16());
+        // The answer to a HEAD (S3's HeadObject) has no body: its length is the object's.
+        let head = parts.method == hyper::Method::HEAD;
         for (name, value) in answer.headers() {
-            if name != "content-length" && name != "transfer-encoding" {
+            if (head || name != "content-length") && name != "transfer-encoding" {
                 response = response.header(name, value);
             }
         }
