@@ -198,5 +198,41 @@ fn mail_templates(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, argon2, tokens, codes_and_totp, refresh_rotation, request_line, mail_templates);
+/// What a profile picture costs the functions: signing an upload form (`picture-upload`, a
+/// policy and five HMACs) and presigning a picture's GET (every route that shows a profile
+/// with an uploaded picture). Neither makes a call.
+fn pictures(c: &mut Criterion) {
+    use aws_sdk_s3::config::Credentials;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let aws = runtime.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new(
+                "AKIDEXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                None,
+                None,
+                "bench",
+            ))
+            .load(),
+    );
+    let bucket = stepauth::objects::Bucket::new(&aws, "stepauth-pictures");
+    let key = "uploads/0b9c2f4e-6a55-4f0e-9d7e-2b1f3c4d5e6f/q3Xw9Lk2PzR7tY1uVb8nMg";
+    let lifetime = stepauth::pictures::UPLOAD_LIFETIME;
+    c.bench_function("pictures: sign an upload form", |b| {
+        b.iter(|| {
+            black_box(runtime.block_on(bucket.post_form(black_box(key), "image/png", 1 << 20, 1_800_000_000, lifetime)))
+                .expect("a form")
+        })
+    });
+    let shown = "pictures/0b9c2f4e-6a55-4f0e-9d7e-2b1f3c4d5e6f/q3Xw9Lk2PzR7tY1uVb8nMg";
+    c.bench_function("pictures: presign a picture's GET", |b| {
+        b.iter(|| {
+            black_box(runtime.block_on(bucket.presigned_get(black_box(shown), stepauth::pictures::VIEW_LIFETIME)))
+                .expect("a URL")
+        })
+    });
+}
+
+criterion_group!(benches, argon2, tokens, codes_and_totp, refresh_rotation, request_line, mail_templates, pictures);
 criterion_main!(benches);

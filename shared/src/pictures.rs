@@ -15,6 +15,7 @@
 use std::time::Duration;
 
 use crate::app::App;
+use crate::clock::UnixTime;
 use crate::error::ApiError;
 use crate::model::User;
 use crate::model::profile::PICTURE_OBJECT;
@@ -46,6 +47,8 @@ pub struct Upload {
     pub form: PostForm,
     /// The object's key.
     pub key: String,
+    /// When the form stops working.
+    pub expires_at: UnixTime,
 }
 
 fn bucket(app: &App) -> Result<&Bucket, ApiError> {
@@ -57,8 +60,9 @@ fn bucket(app: &App) -> Result<&Bucket, ApiError> {
 pub async fn upload(app: &App, user: &User, content_type: &str) -> Result<Upload, ApiError> {
     let bucket = bucket(app)?;
     let key = format!("{UPLOADS}{}/{}", user.id, random::token::<16>(&*app.random));
-    let form = bucket.post_form(&key, content_type, MAX_BYTES, app.now(), UPLOAD_LIFETIME).await?;
-    Ok(Upload { form, key })
+    let now = app.now();
+    let form = bucket.post_form(&key, content_type, MAX_BYTES, now, UPLOAD_LIFETIME).await?;
+    Ok(Upload { form, key, expires_at: now + UPLOAD_LIFETIME.as_secs() as i64 })
 }
 
 /// Takes the upload at `key` as `user`'s picture: it must be one of theirs, there, of an

@@ -61,7 +61,7 @@ pub async fn picture_upload(app: &App, req: Request) -> Result<Response<Body>, A
             "fields": upload.form.fields,
             "key": upload.key,
             "max_bytes": pictures::MAX_BYTES,
-            "expires_at": rfc3339(app.now() + pictures::UPLOAD_LIFETIME.as_secs() as i64),
+            "expires_at": rfc3339(upload.expires_at),
         }),
     ))
 }
