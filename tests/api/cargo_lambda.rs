@@ -87,11 +87,12 @@ struct Browser {
 
 impl Browser {
     fn new() -> Self {
-        // The first request to each function builds it (cargo-lambda's own cargo build):
-        // minutes on two busy cores.
+        // The first request to each function builds it (cargo-lambda's own cargo build, which
+        // builds the SDK crates again, aws-sdk-s3 among them): over 300 s on two busy cores in
+        // two CI runs of this session, so up to 15 minutes.
         let client = stepauth_tests::http_client_builder()
             .no_proxy()
-            .timeout(Duration::from_secs(300))
+            .timeout(Duration::from_secs(900))
             .build()
             .expect("an HTTP client");
         Self { client, cookies: Vec::new() }
