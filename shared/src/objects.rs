@@ -28,6 +28,8 @@ pub struct Bucket {
     client: aws_sdk_s3::Client,
     aws: aws_config::SdkConfig,
     name: String,
+    /// The bucket's region, which signatures name.
+    region: String,
     /// Where a browser POSTs an upload.
     upload_url: String,
 }
@@ -57,14 +59,13 @@ impl Bucket {
     /// browser uploads to the bucket's regional virtual-hosted URL.
     pub fn new(aws: &aws_config::SdkConfig, name: &str) -> Self {
         let s3 = aws_sdk_s3::config::Builder::from(aws).force_path_style(aws.endpoint_url().is_some()).build();
+        let region = aws.region().map_or("us-east-1", |r| r.as_ref()).to_owned();
         let upload_url = match aws.endpoint_url() {
             Some(endpoint) => format!("{}/{name}", endpoint.trim_end_matches('/')),
-            None => {
-                let region = aws.region().map_or("us-east-1", |r| r.as_ref());
-                format!("https://{name}.s3.{region}.amazonaws.com/")
-            }
+            None => format!("https://{name}.s3.{region}.amazonaws.com/"),
         };
-        Self { client: aws_sdk_s3::Client::from_conf(s3), aws: aws.clone(), name: name.to_owned(), upload_url }
+        let client = aws_sdk_s3::Client::from_conf(s3);
+        Self { client, aws: aws.clone(), name: name.to_owned(), region, upload_url }
     }
 
     /// The bucket's name.
@@ -85,7 +86,7 @@ impl Bucket {
     ) -> anyhow::Result<PostForm> {
         let provider = self.aws.credentials_provider().context("no AWS credentials to sign an upload with")?;
         let credentials = provider.provide_credentials().await.context("reading the AWS credentials")?;
-        let region = self.aws.region().map_or("us-east-1", |r| r.as_ref()).to_owned();
+        let region = &self.region;
         let at = OffsetDateTime::from_unix_timestamp(now).context("the time")?;
         let date = at.format(format_description!("[year][month][day]"))?;
         let stamp = at.format(format_description!("[year][month][day]T[hour][minute][second]Z"))?;
@@ -107,7 +108,7 @@ impl Bucket {
         conditions.push(json!(["content-length-range", 1, max_bytes]));
         let policy = STANDARD.encode(json!({ "expiration": expiration, "conditions": conditions }).to_string());
 
-        let key = signing_key(credentials.secret_access_key(), &date, &region, "s3");
+        let key = signing_key(credentials.secret_access_key(), &date, region, "s3");
         let signature = hmac::sign(&key, policy.as_bytes());
         fields.insert("policy".to_owned(), policy);
         fields.insert("x-amz-signature".to_owned(), hex(signature.as_ref()));
