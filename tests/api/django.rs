@@ -169,6 +169,27 @@ async fn an_import_cut_off_carries_on_when_run_again() {
     assert!(printed.contains("stepauth-import: 12 users in"), "the closing progress line: {printed}");
 }
 
+/// On a terminal the import draws a progress bar with the rate and the time left; elsewhere
+/// (a pipe, a CI log) it prints plain lines with the same, from the first user on, then every
+/// two seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_a_bar_on_a_terminal_and_plain_lines_elsewhere() {
+    let table = moto_table().await;
+    let export = django::export().await;
+    let args = ["--dry-run", "--concurrency", "1", export.json.to_str().expect("utf-8")];
+    let (code, printed) = django::import(&table, &args).await;
+    assert_eq!(code, 0, "{printed}");
+    let first = printed.lines().find(|l| l.starts_with("stepauth-import: 1/12 users (")).expect(&printed);
+    assert!(first.contains("/s, ETA ") && first.ends_with(" s)"), "{first}");
+    assert!(!printed.contains("ETA 0s") && !printed.contains('\u{1b}'), "no bar: {printed}");
+
+    let (code, drawn) = django::import_on_a_terminal(&table, &args).await;
+    assert_eq!(code, 0, "{drawn}");
+    assert!(drawn.contains("/12 users, ") && drawn.contains("/s, ETA "), "a bar: {drawn:?}");
+    assert!(!drawn.contains("stepauth-import: 1/12 users ("), "no plain lines on a terminal: {drawn:?}");
+    assert!(drawn.contains("would be imported (dry run: nothing was written): 12"), "{drawn}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_checks_everything_and_writes_nothing() {
     let table = moto_table().await;
@@ -351,4 +372,23 @@ async fn two_imports_at_once_move_each_user_in_once() {
     for email in export.passwords.keys() {
         assert!(store.user_by_email(&Email::parse(email).expect("email")).await.expect("store").is_some(), "{email}");
     }
+}
+
+/// A moved-in account's first logins, four at once (a person double-clicking, or an app and
+/// a browser): every one is signed in, the hash ends Argon2id (one login's write holds; the
+/// others find the hash changed and leave it), and the password still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_logins_of_a_moved_in_account_all_sign_in_and_upgrade_it() {
+    let (app, _, export) = moved_in().await;
+    let app = Arc::new(app);
+    let (email, password) = (export.email("pbkdf2"), export.password("pbkdf2"));
+    let mut logins = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (app, email, password) = (app.clone(), email.clone(), password.clone());
+        logins.spawn(async move { log_in(&app, &email, &password).await.status });
+    }
+    assert_eq!(logins.join_all().await, [200; 4]);
+    let after = stored_hash(&app, &email).await;
+    assert!(after.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "upgraded: {}", &after[..20]);
+    assert_eq!(log_in(&app, &email, &password).await.status, 200);
 }

@@ -11,12 +11,17 @@ use stepauth::clock::Clock as _;
 use stepauth::config::{Config, GoogleConfig};
 use stepauth::totp;
 use stepauth_tests::oidc_provider::{CLIENT_ID, CLIENT_SECRET, OTHER_CLIENT_ID, OTHER_CLIENT_SECRET, OidcProvider};
-use stepauth_tests::{Answer, PASSWORD, TestApp, unique_email};
+use stepauth_tests::{Answer, PASSWORD, TestApp, enrolled, post_as, totp_code, unique_email};
 
 /// The redirect URI the app sends; the tests take the provider's redirect and call the app.
 const REDIRECT: &str = "http://127.0.0.1/auth/google/callback";
 
 async fn app_for(provider: &OidcProvider) -> TestApp {
+    app_configured(provider, Config::default()).await
+}
+
+/// An app signing in with `provider`, in `config` otherwise.
+async fn app_configured(provider: &OidcProvider, config: Config) -> TestApp {
     let google = GoogleConfig {
         issuer: provider.issuer.clone(),
         client_ids: vec![CLIENT_ID.into()],
@@ -24,7 +29,7 @@ async fn app_for(provider: &OidcProvider) -> TestApp {
         jwks_refetch_interval: Duration::ZERO,
         ..GoogleConfig::default()
     };
-    TestApp::spawn_with(Config { google, ..Config::default() }).await
+    TestApp::spawn_with(Config { google, ..config }).await
 }
 
 async fn app() -> (TestApp, &'static OidcProvider) {
@@ -271,6 +276,108 @@ async fn a_locked_account_cannot_sign_in_with_google() {
     assert!(!mails.iter().any(|m| m.subject.contains("Sign-in with Google was linked")), "nothing is linked or mailed");
     let again = provider.id_token(CLIENT_ID, CLIENT_SECRET, &email, "m").await;
     assert_eq!(with_token(&app, &again, "m").await.status, 423, "a new token does not get round the lock");
+}
+
+/// Google sign-in for the account `email`, with a fresh ID token (and nonce).
+async fn sign_in_afresh(app: &TestApp, provider: &OidcProvider, email: &str) -> Answer {
+    let nonce = unique_email("nonce");
+    let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, email, &nonce).await;
+    with_token(app, &token, &nonce).await
+}
+
+/// Someone holding the Google account but not the authenticator starts over: a fresh ID
+/// token, so a fresh MFA token, before every wrong second factor, and a password login in
+/// between (another way to the same step). The count reaches the lock at the configured
+/// number all the same, and Google sign-in then meets the lock, by either flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_google_sign_ins_buy_no_more_second_factor_guesses() {
+    let (app, provider) = app().await;
+    let user = enrolled(&app, "google-relogin").await;
+    let mut answers = Vec::new();
+    for round in 0..5 {
+        let first = if round == 1 {
+            app.post("/auth/login", json!({"email": user.email, "password": PASSWORD})).await
+        } else {
+            sign_in_afresh(&app, provider, &user.email).await
+        };
+        if first.status != 200 {
+            answers.push((first.status, "sign-in"));
+            continue;
+        }
+        assert_eq!(first.body["mfa_required"].as_bool(), Some(true), "{}", first.text);
+        let wrong = app.post("/auth/mfa/verify", json!({"mfa_token": first.str("mfa_token"), "code": "000000"}));
+        answers.push((wrong.await.status, "verify"));
+    }
+    assert_eq!(answers, [(400, "verify"), (400, "verify"), (423, "verify"), (423, "sign-in"), (423, "sign-in")]);
+    assert_eq!(landed(&redirect_flow(&app, provider, &user.email).await), "/#google_error=account_locked");
+}
+
+/// The same, six attackers at once, each signing in with Google afresh before every wrong
+/// code: at most the configured number of wrong codes is checked, and the account ends locked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_fresh_google_sign_ins_buy_no_more_second_factor_guesses() {
+    let (app, provider) = app().await;
+    let app = std::sync::Arc::new(app);
+    let user = enrolled(&app, "google-relogin-race").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let (app, email) = (app.clone(), user.email.clone());
+        tasks.spawn(async move {
+            let mut checked = Vec::new();
+            for _ in 0..4 {
+                let first = sign_in_afresh(&app, provider, &email).await;
+                if first.status != 200 {
+                    break;
+                }
+                let wrong =
+                    app.post("/auth/mfa/verify", json!({"mfa_token": first.str("mfa_token"), "code": "000000"}));
+                checked.push(wrong.await.status);
+            }
+            checked
+        });
+    }
+    let statuses: Vec<u16> = tasks.join_all().await.into_iter().flatten().collect();
+    assert!(statuses.iter().filter(|s| **s == 400).count() <= 2, "{statuses:?}");
+    assert_eq!(sign_in_afresh(&app, provider, &user.email).await.status, 423, "{statuses:?}");
+}
+
+/// What a Google sign-in issues is bound to the account's state: its pending MFA token dies
+/// with logout-all, and with an admin's deactivation, after which Google sign-in answers as
+/// for a locked account; reactivated, the account signs in with Google again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_mfa_tokens_die_with_logout_all_and_deactivation_stops_google_sign_in() {
+    let provider = OidcProvider::shared().await;
+    let admin = unique_email("google-admin");
+    let app = app_configured(provider, Config { admin_emails: vec![admin.clone()], ..Config::default() }).await;
+    let admin = app.sign_up(&admin).await.str("access_token");
+    let user = enrolled(&app, "google-bound").await;
+    let me = app.get_as("/users/me", &user.session.str("access_token")).await;
+    let id = me.str("id");
+    let verify = |token: String| {
+        let code = totp_code(&app, &user.email, &user.secret, 0);
+        app.post("/auth/mfa/verify", json!({"mfa_token": token, "code": code}))
+    };
+
+    let pending = sign_in_afresh(&app, provider, &user.email).await.str("mfa_token");
+    let all = post_as(&app, "/auth/logout/all", &user.session.str("access_token"), Value::Null).await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    app.clock.advance(30);
+    assert_eq!(verify(pending).await.error(), "invalid_mfa_token", "logout-all kills it");
+
+    let pending = sign_in_afresh(&app, provider, &user.email).await.str("mfa_token");
+    let off = post_as(&app, &format!("/admin/users/{id}/deactivate"), &admin, Value::Null).await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    app.clock.advance(30);
+    assert_eq!(verify(pending).await.error(), "invalid_mfa_token", "the deactivation kills it");
+    let refused = sign_in_afresh(&app, provider, &user.email).await;
+    assert_eq!((refused.status, refused.error()), (423, "account_locked"), "{}", refused.text);
+    assert_eq!(landed(&redirect_flow(&app, provider, &user.email).await), "/#google_error=account_locked");
+
+    let on = post_as(&app, &format!("/admin/users/{id}/reactivate"), &admin, Value::Null).await;
+    assert_eq!(on.status, 200, "{}", on.text);
+    let pending = sign_in_afresh(&app, provider, &user.email).await.str("mfa_token");
+    app.clock.advance(30);
+    assert_eq!(verify(pending).await.status, 200, "reactivated, the account signs in again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -90,9 +90,24 @@ pub async fn export() -> Export {
 /// everything it printed (stdout, then stderr).
 pub async fn import(table: &str, args: &[&str]) -> (i32, String) {
     let binary = crate::runtime_api::binary("stepauth-import");
-    let Output { status, stdout, stderr } = Command::new(binary)
-        .args(["--table", table])
-        .args(args)
+    run(Command::new(binary).args(["--table", table]).args(args)).await
+}
+
+/// [`import`] on a terminal, as a person at a shell runs it: under `script` (util-linux,
+/// in every Debian), which gives it a pseudo-terminal and passes on what it drew.
+pub async fn import_on_a_terminal(table: &str, args: &[&str]) -> (i32, String) {
+    let binary = crate::runtime_api::binary("stepauth-import");
+    let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
+    let words: Vec<String> = [binary.to_str().expect("utf-8"), "--table", table]
+        .into_iter()
+        .chain(args.iter().copied())
+        .map(quote)
+        .collect();
+    run(Command::new("script").args(["--quiet", "--return", "--command", &words.join(" "), "/dev/null"])).await
+}
+
+async fn run(command: &mut Command) -> (i32, String) {
+    let Output { status, stdout, stderr } = command
         .env("AWS_ENDPOINT_URL", crate::moto_endpoint())
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "test")

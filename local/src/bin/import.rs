@@ -215,12 +215,17 @@ fn print(report: &Report, options: &Options, unit: &str) {
     }
 }
 
-/// A progress bar with rate and ETA on a terminal; otherwise a plain line every few seconds.
+/// How often a plain progress line is printed when stderr is not a terminal.
+const LINE_EVERY: Duration = Duration::from_secs(2);
+
+/// A progress bar with rate and ETA on a terminal; otherwise a plain line at the first user
+/// and then every two seconds.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     total: usize,
     started: Instant,
-    last_line: std::sync::Mutex<Instant>,
+    /// When the last plain line was printed, if one was.
+    last_line: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Progress {
@@ -233,7 +238,7 @@ impl Progress {
             bar
         });
         let now = Instant::now();
-        Self { bar, total, started: now, last_line: std::sync::Mutex::new(now) }
+        Self { bar, total, started: now, last_line: std::sync::Mutex::new(None) }
     }
 
     fn tick(&self, done: usize) {
@@ -242,8 +247,8 @@ impl Progress {
             return;
         }
         let mut last = self.last_line.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last.elapsed() >= Duration::from_secs(2) {
-            *last = Instant::now();
+        if last.is_none_or(|at| at.elapsed() >= LINE_EVERY) {
+            *last = Some(Instant::now());
             let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
             let eta = (self.total - done) as f64 / rate.max(0.001);
             eprintln!("stepauth-import: {done}/{} users ({rate:.0}/s, ETA {eta:.0} s)", self.total);
