@@ -32,6 +32,11 @@ fn keys_file() -> PathBuf {
     std::env::temp_dir().join(format!("stepauth-oidc-keys-{}.json", std::process::id()))
 }
 
+/// Where the providers of this test process write their messages.
+fn log_file() -> PathBuf {
+    std::env::temp_dir().join(format!("stepauth-oidc-provider-{}.log", std::process::id()))
+}
+
 fn folder() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/oidc"))
 }
@@ -71,28 +76,48 @@ impl OidcProvider {
         OTHER.get_or_init(Self::start).await
     }
 
+    /// Starts one on a free port and waits for its discovery document: up to a minute, as
+    /// node loading oidc-provider on two cores busy with the rest of the suite (cargo lambda
+    /// building, Django hashing) took over ten seconds once. If node stops first, or the
+    /// port was taken meanwhile, tries another port; its messages are kept in a log file.
     async fn start() -> Self {
         install().await;
+        for _ in 0..3 {
+            if let Some(provider) = Self::start_once().await {
+                return provider;
+            }
+        }
+        panic!("the OpenID provider did not start three times: see {}", log_file().display());
+    }
+
+    async fn start_once() -> Option<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("bound").port();
-        let child = Command::new("node")
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log_file()).expect("the provider's log");
+        let mut child = Command::new("node")
             .arg(folder().join("provider.mjs"))
             .arg(port.to_string())
             .env("STEPAUTH_OIDC_KEYS_FILE", keys_file())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .kill_on_drop(true)
             .spawn()
             .expect("node (the tests' OpenID provider runs on node)");
         let issuer = format!("http://127.0.0.1:{port}");
-        let client = crate::http_client();
-        for _ in 0..200 {
-            let discovery = format!("{issuer}/.well-known/openid-configuration");
+        let discovery = format!("{issuer}/.well-known/openid-configuration");
+        let client = crate::http_client_builder().timeout(Duration::from_secs(5)).build().expect("a client");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
             if client.get(&discovery).send().await.is_ok_and(|r| r.status().is_success()) {
-                return Self { issuer, _child: child };
+                return Some(Self { issuer, _child: child });
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                eprintln!("the OpenID provider on {issuer} stopped ({status}): see {}", log_file().display());
+                return None;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("the OpenID provider did not start on {issuer}");
+        eprintln!("the OpenID provider did not answer on {issuer} within a minute");
+        None
     }
 
     /// Makes a new key the one tokens are signed with (the old one stays published): its kid.
