@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use stepauth_tests::{PASSWORD, find_code, moto_local_aws, moto_mails, unique_email};
+use stepauth_tests::{PASSWORD, find_code, free_port, moto_local_aws, moto_mails, unique_email};
 use tokio::process::{Child, Command};
 
 fn cargo_lambda() -> PathBuf {
@@ -21,10 +21,6 @@ fn cargo_lambda() -> PathBuf {
 
 fn workspace_root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
 
 /// `cargo lambda watch` in its own process group, ended with everything it started.
@@ -89,7 +85,7 @@ impl Browser {
     fn new() -> Self {
         // The first request to each function builds it (cargo-lambda's own cargo build, which
         // builds the SDK crates again, aws-sdk-s3 among them): over 300 s on two busy cores in
-        // two CI runs of this session, so up to 15 minutes.
+        // two CI runs on 2026-12-02, so up to 15 minutes.
         let client = stepauth_tests::http_client_builder()
             .no_proxy()
             .timeout(Duration::from_secs(900))

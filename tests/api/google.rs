@@ -280,7 +280,7 @@ async fn a_locked_account_cannot_sign_in_with_google() {
 
 /// Google sign-in for the account `email`, with a fresh ID token (and nonce).
 async fn sign_in_afresh(app: &TestApp, provider: &OidcProvider, email: &str) -> Answer {
-    let nonce = unique_email("nonce");
+    let nonce = stepauth::random::token::<16>(&stepauth::random::SystemRandom::default());
     let token = provider.id_token(CLIENT_ID, CLIENT_SECRET, email, &nonce).await;
     with_token(app, &token, &nonce).await
 }

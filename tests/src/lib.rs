@@ -136,6 +136,12 @@ pub fn http_client() -> reqwest::Client {
     http_client_builder().build().expect("an HTTP client")
 }
 
+/// A port free on loopback now, for a child process to listen on (another process may take it
+/// before the child does: a caller that starts one checks that it did).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
 /// A unique address for one test.
 pub fn unique_email(label: &str) -> String {
     format!(

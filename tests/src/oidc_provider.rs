@@ -91,7 +91,7 @@ impl OidcProvider {
     }
 
     async fn start_once() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("bound").port();
+        let port = crate::free_port();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(log_file()).expect("the provider's log");
         let mut child = Command::new("node")
             .arg(folder().join("provider.mjs"))

@@ -249,7 +249,7 @@ impl Progress {
         let mut last = self.last_line.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if last.is_none_or(|at| at.elapsed() >= LINE_EVERY) {
             *last = Some(Instant::now());
-            let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+            let rate = self.rate(done);
             let eta = (self.total - done) as f64 / rate.max(0.001);
             eprintln!("stepauth-import: {done}/{} users ({rate:.0}/s, ETA {eta:.0} s)", self.total);
         }
@@ -260,10 +260,11 @@ impl Progress {
             bar.finish_and_clear();
         }
         let elapsed = self.started.elapsed().as_secs_f64();
-        eprintln!(
-            "stepauth-import: {} users in {elapsed:.1} s ({:.0}/s)",
-            self.total,
-            self.total as f64 / elapsed.max(0.001)
-        );
+        eprintln!("stepauth-import: {} users in {elapsed:.1} s ({:.0}/s)", self.total, self.rate(self.total));
+    }
+
+    /// Users a second since the start, `done` of them done.
+    fn rate(&self, done: usize) -> f64 {
+        done as f64 / self.started.elapsed().as_secs_f64().max(0.001)
     }
 }
